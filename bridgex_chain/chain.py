@@ -1,0 +1,432 @@
+"""BridgeXChain: detect the query's language, look up its bridge, prompt through it, call the model.
+
+``BridgeXChain`` is a LangChain ``RunnableSerializable`` built like langchain-core's own wrappers
+(``RunnableWithFallbacks``): one root run per call with the threaded ``RunnableConfig``, a child
+run per step — ``detect``, ``lookup``, ``rewrite`` (holding the model's rendering calls, tagged
+``bridgex:render``) — and the answer call as a child LLM run tagged ``bridgex:answer``.
+
+1. **detect** — the caller's ``lang`` wins; otherwise the detector (fastText by default).
+2. **lookup** — ``BridgeTable.best(model, query language, answer language)``; the answer
+   language defaults to the query's.
+3. **rewrite** — the task's bridged X-ICL prompts (:mod:`bridgex_chain.prompting.tasks`): the
+   model renders the query (or passage) in the bridge language; demonstrations, when a pool is
+   given, are chosen by similarity.
+4. **model** — the answer call.
+
+Output: an ``AIMessage`` (the inner chat model's own message when there is one, so tool calls,
+usage and ids pass through) with ``response_metadata["bridgex"]``: task, detected language and
+confidence, answer language, bridge, score, margin, run id, the bridge rendering, demonstration
+ids, model calls, and ``fallback``/``fallback_detail`` when prompting went direct (unknown or
+unsure language, no model key, no table row, bridge = query language, empty rendering). Every
+fallback is also logged (logger ``bridgex_chain.chain``). For classify and reading the content is
+the chosen label or option (``choice``, ``choice_index``, ``raw_answer`` in the metadata).
+
+``stream``/``astream`` first yield an empty chunk carrying the routing, then the answer's chunks
+as the model writes them (completion-style text is cut at the stop strings as it streams, so the
+joined chunks equal ``invoke``'s content); classify and reading yield the parsed choice once.
+``batch``/``abatch`` are langchain-core's (one ``invoke``/``ainvoke`` per input, in parallel).
+
+Example:
+    >>> from langchain_core.language_models import FakeListLLM
+    >>> from bridgex_chain.detect import Detection
+    >>> chain = BridgeXChain(llm=FakeListLLM(responses=["Nzuri sana"]), model="gemma-3-270m",
+    ...                      detector=lambda text: Detection("unknown", 0.0))
+    >>> reply = chain.invoke("Habari?")
+    >>> reply.content, reply.response_metadata["bridgex"]["fallback"]
+    ('Nzuri sana', 'unknown_language')
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from langchain_core.callbacks import CallbackManagerForChainRun
+from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.runnables import RunnableConfig, RunnableSerializable
+from langchain_core.runnables.config import (
+    ensure_config,
+    get_async_callback_manager_for_config,
+    get_callback_manager_for_config,
+    patch_config,
+    run_in_executor,
+)
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from bridgex_chain import chain_inputs as ci
+from bridgex_chain.detect import Detection
+from bridgex_chain.prompting.templates import TASKS, PromptPlan
+from bridgex_chain.routing import Prepared, Router
+
+__all__ = ["BridgeXChain", "BridgeXToolArgs"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class BridgeXToolArgs(BaseModel):
+    """Arguments of the tool made by :meth:`BridgeXChain.as_tool`."""
+
+    query: str = Field(description="The user's message or question, in any language.")
+    lang: str | None = Field(None, description="The user's language if known, e.g. 'sw'.")
+    answer_language: str | None = Field(
+        None, description="The answer's language if not the user's."
+    )
+
+
+class BridgeXChain(RunnableSerializable[Any, AIMessage]):
+    """Bridged cross-lingual prompting as a LangChain Runnable (see the module docstring).
+
+    Args:
+        llm: A LangChain chat model or LLM, any Runnable taking a prompt, or a local model alias,
+            Hub id or path (``None``: the embedded Gemma-3-270m, loaded on first use).
+        detector: A ``LanguageDetector`` or a callable ``text -> Detection | code``
+            (default: :class:`~bridgex_chain.detect.FastTextDetector`).
+        table: A ``BridgeTable`` (anything with ``best(model, src, trg)``); default: one opened on
+            ``database_url`` (default: :func:`~bridgex_chain.paths.default_database_url`).
+        database_url: SQLAlchemy URL of the bridge table.
+        model: The model key for table lookups; needed when ``llm`` is an external client.
+        task: Default task: ``chat``, ``translate``, ``classify`` or ``reading``.
+        demos: A demonstration pool, a path or a list (see
+            :func:`~bridgex_chain.prompting.demos.load_demo_pool`).
+        num_demos: Demonstrations per prompt.
+        embedder: How demonstrations are matched (see
+            :func:`~bridgex_chain.prompting.demos.make_embedder`; default char n-gram TF-IDF).
+        labels: Default labels of the classify task (else the pool's labels).
+        prompt_style: ``auto`` (chat messages for chat models, one text otherwise),
+            ``completion`` or ``chat``.
+        templates: A directory of template JSON files overriding the packaged ones.
+        min_confidence: Detections below it fall back to direct prompting.
+        max_new_tokens: Generation budget of a local model.
+        answer_llm: A different model for the answer call only (e.g. bound to tools).
+        render_cache_size: Renderings kept (a repeated message is rendered once).
+
+    Example:
+        >>> BridgeXChain().task  # embedded model, default table, fastText: all loaded lazily
+        'chat'
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    llm: Any = None
+    detector: Any = None
+    table: Any = None
+    database_url: str | None = None
+    model: str | None = None
+    task: str = "chat"
+    demos: Any = None
+    num_demos: int = 3
+    embedder: Any = None
+    labels: tuple[str, ...] | None = None
+    prompt_style: Literal["auto", "completion", "chat"] = "auto"
+    templates: str | Path | None = None
+    min_confidence: float = 0.0
+    max_new_tokens: int = 128
+    answer_llm: Any = None
+    render_cache_size: int = 256
+
+    _router: Router | None = PrivateAttr(default=None)
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, value: str) -> str:
+        if value not in TASKS:
+            raise ValueError(f"Unknown task {value!r}; use one of {', '.join(TASKS)}.")
+        return value
+
+    @property
+    def router(self) -> Router:
+        """The lazily built parts (model, detector, table, pool) and pre-answer steps."""
+        if self._router is None or self._router.s is not self:  # new, or a pydantic copy
+            self._router = Router(self)
+        return self._router
+
+    def with_answer_llm(self, answer_llm: Any) -> BridgeXChain:
+        """A copy whose answer call uses ``answer_llm`` (e.g. the model bound to tools).
+
+        Rendering calls keep the plain model, and the copy shares the parts already built
+        (model, detector, table, pool, rendering cache).
+
+        Example:
+            >>> from langchain_core.language_models import FakeListChatModel
+            >>> chat = FakeListChatModel(responses=["ok"])
+            >>> BridgeXChain(llm=chat).with_answer_llm(chat.bind(stop=["x"])).llm is chat
+            True
+        """
+        copy = self.model_copy(update={"answer_llm": answer_llm})
+        copy._router = self.router.shared_with(copy)
+        return copy
+
+    def route(self, input: Any) -> ci.Route:
+        """Detect and look up only, without calling the model: where ``input`` would go.
+
+        Example:
+            >>> from bridgex_chain.detect import Detection
+            >>> chain = BridgeXChain(detector=lambda text: Detection("unknown", 0.0))
+            >>> chain.route("Habari?").fallback
+            'unknown_language'
+        """
+        request = ci.parse_input(input)
+        task = request.task or self.task
+        return self.router.lookup(request, self.router.detect(request, task))
+
+    # ------------------------------------------------------------------ steps
+
+    def _prepare(
+        self, input: Any, config: RunnableConfig, run: CallbackManagerForChainRun
+    ) -> Prepared:
+        r, request = self.router, ci.parse_input(input)
+        task = request.task or self.task
+        query = {"query": request.query, "lang": request.lang}
+        detection = _step(run, config, "detect", query, lambda _: r.detect(request, task))
+        route = _step(
+            run, config, "lookup", _det(detection), lambda _: r.lookup(request, detection)
+        )
+
+        def rewrite(child: RunnableConfig) -> tuple[PromptPlan, dict[str, Any]]:
+            planner, info = r.plan(request, task, route), _counters()
+            render_config = _tagged(child, "bridgex:render")
+            try:
+                prompt = next(planner)
+                while True:
+                    prompt = planner.send(r.render(prompt, render_config, info))
+            except StopIteration as done:
+                return done.value, info
+
+        plan, info = _step(run, config, "rewrite", route.metadata({}), rewrite)
+        return r.prepared(request, task, route, plan, info)
+
+    async def _aprepare(
+        self, input: Any, config: RunnableConfig, run: AsyncCallbackManagerForChainRun
+    ) -> Prepared:
+        r, request = self.router, ci.parse_input(input)
+        task = request.task or self.task
+
+        async def detect(_: RunnableConfig) -> Detection:
+            return r.detect(request, task)
+
+        async def lookup(_: RunnableConfig) -> ci.Route:  # the table may be a remote database
+            return await run_in_executor(config, r.lookup, request, detection)
+
+        async def rewrite(child: RunnableConfig) -> tuple[PromptPlan, dict[str, Any]]:
+            planner, info = r.plan(request, task, route), _counters()
+            render_config = _tagged(child, "bridgex:render")
+            try:
+                prompt = next(planner)
+                while True:
+                    prompt = planner.send(await r.arender(prompt, render_config, info))
+            except StopIteration as done:
+                return done.value, info
+
+        query = {"query": request.query, "lang": request.lang}
+        detection = await _astep(run, config, "detect", query, detect)
+        route = await _astep(run, config, "lookup", _det(detection), lookup)
+        plan, info = await _astep(run, config, "rewrite", route.metadata({}), rewrite)
+        return r.prepared(request, task, route, plan, info)
+
+    def _answer_call(self, prep: Prepared, config: RunnableConfig, run: Any) -> tuple[Any, Any]:
+        llm = self.router.answer_llm()
+        answer = prep.plan.answer
+        child = _tagged(patch_config(config, callbacks=run.get_child()), "bridgex:answer")
+        return llm, (answer.prompt, child, self.router.call_kwargs(llm, answer))
+
+    # ------------------------------------------------------------------ protocol
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AIMessage:
+        """Route ``input`` and answer it (see the module docstring)."""
+        config = ensure_config(config)
+        run = get_callback_manager_for_config(config).on_chain_start(
+            None, input, name=config.get("run_name") or self.get_name(),
+            run_id=config.pop("run_id", None),
+        )  # fmt: skip
+        try:
+            prep = self._prepare(input, config, run)
+            llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
+            output = ci.finish_message(prep, llm.invoke(prompt, child, **call_kwargs))
+        except BaseException as err:
+            run.on_chain_error(err)
+            raise
+        run.on_chain_end(output)
+        return output
+
+    async def ainvoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AIMessage:
+        """Async :meth:`invoke`."""
+        config = ensure_config(config)
+        run = await get_async_callback_manager_for_config(config).on_chain_start(
+            None, input, name=config.get("run_name") or self.get_name(),
+            run_id=config.pop("run_id", None),
+        )  # fmt: skip
+        try:
+            prep = await self._aprepare(input, config, run)
+            llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
+            output = ci.finish_message(prep, await llm.ainvoke(prompt, child, **call_kwargs))
+        except BaseException as err:
+            await run.on_chain_error(err)
+            raise
+        await run.on_chain_end(output)
+        return output
+
+    def stream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[AIMessage]:
+        """Yield the routing chunk, then the answer as the model writes it."""
+        config = ensure_config(config)
+        run = get_callback_manager_for_config(config).on_chain_start(
+            None, input, name=config.get("run_name") or self.get_name(),
+            run_id=config.pop("run_id", None),
+        )  # fmt: skip
+        final: AIMessageChunk | None = None
+        try:
+            prep = self._prepare(input, config, run)
+            final = ci.head_chunk(prep)
+            yield final
+            llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
+            shaper = ci.ChunkShaper(prep)
+            for piece in llm.stream(prompt, child, **call_kwargs):
+                for chunk in shaper.feed(piece):
+                    final += chunk
+                    yield chunk
+            for chunk in shaper.close():
+                final += chunk
+                yield chunk
+        except BaseException as err:
+            run.on_chain_error(err)
+            raise
+        run.on_chain_end(final)
+
+    async def astream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[AIMessage]:
+        """Async :meth:`stream`."""
+        config = ensure_config(config)
+        run = await get_async_callback_manager_for_config(config).on_chain_start(
+            None, input, name=config.get("run_name") or self.get_name(),
+            run_id=config.pop("run_id", None),
+        )  # fmt: skip
+        final: AIMessageChunk | None = None
+        try:
+            prep = await self._aprepare(input, config, run)
+            final = ci.head_chunk(prep)
+            yield final
+            llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
+            shaper = ci.ChunkShaper(prep)
+            async for piece in llm.astream(prompt, child, **call_kwargs):
+                for chunk in shaper.feed(piece):
+                    final += chunk
+                    yield chunk
+            for chunk in shaper.close():
+                final += chunk
+                yield chunk
+        except BaseException as err:
+            await run.on_chain_error(err)
+            raise
+        await run.on_chain_end(final)
+
+    def as_tool(
+        self,
+        args_schema: type[BaseModel] | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        arg_types: dict[str, type] | None = None,
+    ) -> BaseTool:
+        """A tool answering ``query`` (any language) through the chain.
+
+        The tool's content is the answer text; its artifact (``ToolMessage.artifact`` when the
+        tool is called with a tool call) is the ``bridgex`` routing metadata.
+
+        Example:
+            >>> tool = BridgeXChain().as_tool()
+            >>> tool.name
+            'bridgex_ask'
+        """
+        from langchain_core.tools import StructuredTool
+
+        def run(callbacks: Any = None, **args: Any) -> tuple[str, dict[str, Any]]:
+            reply = self.invoke({k: v for k, v in args.items() if v}, {"callbacks": callbacks})
+            return reply.text, reply.response_metadata["bridgex"]
+
+        async def arun(callbacks: Any = None, **args: Any) -> tuple[str, dict[str, Any]]:
+            reply = await self.ainvoke(
+                {k: v for k, v in args.items() if v}, {"callbacks": callbacks}
+            )
+            return reply.text, reply.response_metadata["bridgex"]
+
+        return StructuredTool.from_function(
+            func=run,
+            coroutine=arun,
+            name=name or "bridgex_ask",
+            description=description
+            or "Answer a user's message in their own language, whatever the language.",
+            args_schema=args_schema or BridgeXToolArgs,
+            response_format="content_and_artifact",
+        )
+
+
+# --------------------------------------------------------------------------- step tracing
+
+
+def _counters() -> dict[str, Any]:
+    return {"model_calls": 1, "renders_cached": 0}
+
+
+def _det(detection: Detection) -> dict[str, Any]:
+    return {"lang": detection.lang, "confidence": detection.confidence, "source": detection.source}
+
+
+def _tagged(config: RunnableConfig, tag: str) -> RunnableConfig:
+    tagged: RunnableConfig = {**config, "tags": [*config.get("tags", []), tag]}
+    return tagged
+
+
+def _trace_output(value: Any) -> Any:
+    if isinstance(value, Detection):
+        return _det(value)
+    if isinstance(value, ci.Route):
+        return value.metadata({})
+    if isinstance(value, tuple) and value and isinstance(value[0], PromptPlan):
+        plan = value[0]
+        return {"prompt": plan.answer.prompt, "rendering": plan.rendering, "demos": plan.demo_ids}
+    return value
+
+
+def _step(
+    run: CallbackManagerForChainRun,
+    config: RunnableConfig,
+    name: str,
+    inputs: dict[str, Any],
+    fn: Callable[[RunnableConfig], T],
+) -> T:
+    """Run ``fn`` as a child chain run named ``name`` (its own calls nest under it)."""
+    step = run.get_child().on_chain_start(None, inputs, name=name)
+    try:
+        result = fn(patch_config(config, callbacks=step.get_child()))
+    except BaseException as err:
+        step.on_chain_error(err)
+        raise
+    step.on_chain_end(_trace_output(result))
+    return result
+
+
+async def _astep(
+    run: AsyncCallbackManagerForChainRun,
+    config: RunnableConfig,
+    name: str,
+    inputs: dict[str, Any],
+    fn: Callable[[RunnableConfig], Awaitable[T]],
+) -> T:
+    """Async :func:`_step`."""
+    step = await run.get_child().on_chain_start(None, inputs, name=name)
+    try:
+        result = await fn(patch_config(config, callbacks=step.get_child()))
+    except BaseException as err:
+        await step.on_chain_error(err)
+        raise
+    await step.on_chain_end(_trace_output(result))
+    return result

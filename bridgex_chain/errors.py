@@ -1,0 +1,97 @@
+"""Exceptions raised by bridgex-chain.
+
+Every failure the library can foresee raises a subclass of :class:`BridgeXError`
+whose message tells the user what to do next.
+
+Example:
+    >>> from bridgex_chain.errors import BridgeXError, UnknownLanguage
+    >>> try:
+    ...     raise UnknownLanguage("xx", hint="use an ISO 639 code such as 'sw'")
+    ... except BridgeXError as err:
+    ...     print(type(err).__name__)
+    UnknownLanguage
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BridgeXError",
+    "DatabaseError",
+    "DetectorError",
+    "MissingDependency",
+    "ModelCallError",
+    "ModelNotAvailable",
+    "NoBridgeFound",
+    "ProbeDataError",
+    "PromptTooLong",
+    "SchemaError",
+    "UnknownLanguage",
+    "UnsupportedModel",
+]
+
+
+class BridgeXError(Exception):
+    """Base class of every error bridgex-chain raises on purpose."""
+
+
+class UnknownLanguage(BridgeXError, ValueError):
+    """A language code or name could not be normalised to a FLORES-200 code."""
+
+    def __init__(self, code: str, hint: str | None = None) -> None:
+        self.code = code
+        msg = f"Unknown language {code!r}."
+        msg += (
+            f" {hint}"
+            if hint
+            else " Use an ISO 639-1/3 code ('sw', 'swh'), a BCP-47 tag ('pt-BR'), "
+            "a FLORES-200 code ('swh_Latn') or an English language name ('Swahili')."
+        )
+        super().__init__(msg)
+
+
+class NoBridgeFound(BridgeXError, LookupError):
+    """The bridge table holds no row for the requested (model, source, target)."""
+
+
+class UnsupportedModel(BridgeXError):
+    """The model's architecture is not one the probing hooks know."""
+
+
+class ModelNotAvailable(BridgeXError):
+    """A model id, alias or path cannot be loaded from local files."""
+
+
+class MissingDependency(BridgeXError, ImportError):
+    """An optional dependency (an extra) is needed for this feature."""
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs the '{package}' package. "
+            f"Install it with: pip install 'bridgex-chain[{extra}]'"
+        )
+
+
+class ProbeDataError(BridgeXError):
+    """A lexicon, probe set or corpus is missing, malformed or too small."""
+
+
+class SchemaError(BridgeXError):
+    """Stored or imported data does not match the schema this version expects."""
+
+
+class DatabaseError(BridgeXError):
+    """The bridge-table database cannot be opened, read or written."""
+
+
+class DetectorError(BridgeXError):
+    """The language-identification model cannot be loaded or run."""
+
+
+class PromptTooLong(BridgeXError):
+    """A prompt does not fit in the model's context window."""
+
+
+class ModelCallError(BridgeXError):
+    """The language model raised while answering."""

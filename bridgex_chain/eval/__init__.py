@@ -1,0 +1,1 @@
+"""bridgex_chain.eval."""

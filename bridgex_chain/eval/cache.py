@@ -1,0 +1,162 @@
+"""Append-only JSONL files that make an evaluation run resumable.
+
+* :class:`GenerationCache` keeps every greedy generation, keyed by a hash of (model key, prompt,
+  stop strings, token budget). Tasks and conditions that send the same prompt share it.
+* :class:`UnitFile` keeps the per-item results of one (task, languages, rendering, bridge)
+  unit, plus a header with the unit's fingerprint (model, prompt hash, parameters): a header
+  that does not match the current run means the file is stale and is set aside.
+
+A line is written and flushed as soon as it is known, so a killed run loses at most the line
+being written; a torn last line is ignored on reading.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> unit = UnitFile(root / "u.jsonl", {"model": "m"})
+    >>> unit.append({"id": "1", "hit": True})
+    >>> UnitFile(root / "u.jsonl", {"model": "m"}).records["1"]["hit"]
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["GenerationCache", "UnitFile", "digest"]
+
+logger = logging.getLogger(__name__)
+
+
+def digest(*parts: Any) -> str:
+    """Return a short sha256 of the JSON encoding of ``parts``.
+
+    Example:
+        >>> digest("a", 1) == digest("a", 1) != digest("a", 2)
+        True
+    """
+    payload = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            logger.warning("Ignoring an unreadable line %d of %s (interrupted write)", number, path)
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def _append(path: Path, row: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(row, ensure_ascii=False, sort_keys=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+        handle.flush()
+
+
+Generate = Callable[[Sequence[str]], list[str]]
+
+
+class GenerationCache:
+    r"""Greedy generations remembered across runs.
+
+    Args:
+        path: The JSONL file (created on first write).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> cache = GenerationCache(pathlib.Path(tempfile.mkdtemp()) / "g.jsonl")
+        >>> cache.get_or_generate("m", ["p"], ("\n",), 8, lambda ps: [x + "!" for x in ps])
+        ['p!']
+        >>> cache.get_or_generate("m", ["p"], ("\n",), 8, lambda ps: ["never called"])
+        ['p!']
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._outputs = {row["key"]: str(row["output"]) for row in _read_jsonl(path)}
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._outputs)
+
+    def get_or_generate(
+        self,
+        model_key: str,
+        prompts: Sequence[str],
+        stop: Sequence[str],
+        max_new_tokens: int,
+        generate: Generate,
+    ) -> list[str]:
+        """Return the generation of each prompt, calling ``generate`` only for unseen ones."""
+        keys = [digest(model_key, p, list(stop), max_new_tokens) for p in prompts]
+        missing = sorted(
+            {k: p for k, p in zip(keys, prompts, strict=True) if k not in self._outputs}.items()
+        )
+        self.hits += len(prompts) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            outputs = generate([p for _, p in missing])
+            for (key, _), output in zip(missing, outputs, strict=True):
+                self._outputs[key] = output
+                _append(self.path, {"key": key, "output": output})
+        return [self._outputs[k] for k in keys]
+
+
+class UnitFile:
+    """Per-item results of one evaluation unit, with a fingerprint header.
+
+    Args:
+        path: The JSONL file.
+        fingerprint: What the results depend on. A file whose header differs is renamed to
+            ``<name>.stale`` and the unit starts afresh.
+
+    Attributes:
+        records: Item results by item id, in the order they were written.
+        meta: Unit-level values (e.g. the calibration scores), last write wins.
+    """
+
+    def __init__(self, path: Path, fingerprint: Mapping[str, Any]) -> None:
+        self.path = path
+        self.fingerprint = dict(fingerprint)
+        self.records: dict[str, dict[str, Any]] = {}
+        self.meta: dict[str, Any] = {}
+        rows = _read_jsonl(path)
+        if rows and rows[0].get("fingerprint") != self.fingerprint:
+            stale = path.with_name(path.name + ".stale")
+            logger.info("Results in %s are from other settings; moved to %s", path, stale)
+            path.replace(stale)
+            rows = []
+        for row in rows[1:]:
+            if "meta" in row:
+                self.meta.update(row["meta"])
+            elif "id" in row:
+                self.records[str(row["id"])] = row
+        if not rows:
+            _append(path, {"fingerprint": self.fingerprint})
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Store one item's result (``record["id"]`` is its key)."""
+        row = dict(record)
+        self.records[str(row["id"])] = row
+        _append(self.path, row)
+
+    def set_meta(self, **values: Any) -> None:
+        """Store unit-level values."""
+        self.meta.update(values)
+        _append(self.path, {"meta": values})

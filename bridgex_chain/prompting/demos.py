@@ -1,0 +1,512 @@
+"""Demonstration pools and similarity-based selection of demonstrations.
+
+A pool holds demonstrations (:class:`Demo`): an id, the same text in one or more languages
+(FLORES-200 codes) and optionally a label. Pools come from user files:
+
+* JSONL (:meth:`DemoPool.from_jsonl`): one object a line, either ``{"id", "label", "texts":
+  {"sw": "...", "fr": "..."}}`` or ``{"id", "label", "lang", "text"}`` (rows sharing an id merge).
+* TSV (:meth:`DemoPool.from_tsv`): SIB-200 style ``index_id<TAB>category<TAB>text`` in one language.
+* A directory of parallel TSV files (:meth:`DemoPool.from_dir`): ``<root>/<lang>/<split>.tsv``
+  aligned by ``index_id`` (SIB-200's layout). Languages are read lazily, when first needed.
+
+:meth:`DemoPool.select` returns the ``k`` demonstrations most similar to a text that have a text
+in every language asked for. Similarity is the cosine between embeddings of the text and of each
+demonstration's text in the query language (or the first language asked for when the pool lacks
+it). Embeddings come from a multilingual sentence-transformers model when one is given
+(:class:`SentenceEmbedder`, any local model path; imported lazily), any LangChain ``Embeddings``,
+or, by default, the built-in :class:`CharNgramTfidf` (character 2–4-gram TF-IDF in numpy: no model,
+no download, good at finding near-duplicates and shared words within one language).
+
+Example:
+    >>> pool = DemoPool([
+    ...     Demo("1", {"eng_Latn": "The team won the match", "fra_Latn": "L'équipe a gagné"}),
+    ...     Demo("2", {"eng_Latn": "Parliament passed the law", "fra_Latn": "Le parlement"}),
+    ... ])
+    >>> best = pool.select("who won the match?", 1, langs=["fra_Latn"], query_lang="eng_Latn")
+    >>> [d.id for d in best]
+    ['1']
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from bridgex_chain.errors import MissingDependency, ProbeDataError
+
+__all__ = [
+    "CharNgramTfidf",
+    "Demo",
+    "DemoPool",
+    "Embedder",
+    "LangChainEmbedder",
+    "SentenceEmbedder",
+    "SimilarityIndex",
+    "load_demo_pool",
+    "make_embedder",
+]
+
+logger = logging.getLogger(__name__)
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+
+@dataclass(frozen=True, slots=True)
+class Demo:
+    """One demonstration: the same text in several languages, and optionally its label.
+
+    Example:
+        >>> Demo("7", {"swh_Latn": "Timu ilishinda"}, "sports").label
+        'sports'
+    """
+
+    id: str
+    texts: Mapping[str, str]
+    label: str | None = None
+
+
+# --------------------------------------------------------------------------- embedders
+
+
+class SimilarityIndex(Protocol):
+    """Scores one query against the texts an index was built on."""
+
+    def scores(self, query: str) -> FloatArray:
+        """Return one cosine similarity per indexed text."""
+        ...
+
+
+class Embedder(Protocol):
+    """Builds a :class:`SimilarityIndex` over texts."""
+
+    def index(self, texts: Sequence[str]) -> SimilarityIndex:
+        """Index ``texts``."""
+        ...
+
+
+def _char_ngrams(text: str, low: int, high: int) -> dict[str, int]:
+    padded = f" {' '.join(text.lower().split())} "
+    counts: dict[str, int] = {}
+    for n in range(low, high + 1):
+        for i in range(len(padded) - n + 1):
+            gram = padded[i : i + n]
+            counts[gram] = counts.get(gram, 0) + 1
+    return counts
+
+
+class _TfidfIndex:
+    """Sparse TF-IDF document vectors stored column-wise (one posting list per n-gram)."""
+
+    def __init__(self, texts: Sequence[str], low: int, high: int) -> None:
+        self._low, self._high, self._n = low, high, len(texts)
+        self._vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[int] = []
+        for row, text in enumerate(texts):
+            for gram, count in _char_ngrams(text, low, high).items():
+                cols.append(self._vocab.setdefault(gram, len(self._vocab)))
+                rows.append(row)
+                counts.append(count)
+        col = np.asarray(cols, dtype=np.int64)
+        row_a = np.asarray(rows, dtype=np.int64)
+        df = np.bincount(col, minlength=len(self._vocab))
+        self._idf = np.log((1.0 + self._n) / (1.0 + df)) + 1.0
+        weight = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * self._idf[col]
+        norms = np.sqrt(np.bincount(row_a, weights=weight**2, minlength=self._n))
+        weight /= np.where(norms > 0, norms, 1.0)[row_a]
+        order = np.argsort(col, kind="stable")
+        self._rows, self._weights = row_a[order], weight[order]
+        self._ptr = np.concatenate([[0], np.cumsum(df)])
+
+    def scores(self, query: str) -> FloatArray:
+        grams = [
+            (self._vocab[g], c)
+            for g, c in _char_ngrams(query, self._low, self._high).items()
+            if g in self._vocab
+        ]
+        if not grams or self._n == 0:
+            return np.zeros(self._n)
+        cols = np.asarray([j for j, _ in grams], dtype=np.int64)
+        qw = (1.0 + np.log(np.asarray([c for _, c in grams], dtype=np.float64))) * self._idf[cols]
+        qw /= float(np.linalg.norm(qw))
+        starts, lengths = self._ptr[cols], self._ptr[cols + 1] - self._ptr[cols]
+        # Ragged gather of every posting list the query touches, in one vectorised step.
+        offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        positions = np.arange(int(lengths.sum())) + offsets
+        weights = self._weights[positions] * np.repeat(qw, lengths)
+        scores = np.bincount(self._rows[positions], weights=weights, minlength=self._n)
+        return scores.astype(np.float64)
+
+
+class CharNgramTfidf:
+    """Built-in embedder: character n-gram TF-IDF cosine (numpy only).
+
+    Example:
+        >>> index = CharNgramTfidf().index(["habari ya asubuhi", "the weather is nice"])
+        >>> int(index.scores("habari yako").argmax())
+        0
+    """
+
+    def __init__(self, ngram_range: tuple[int, int] = (2, 4)) -> None:
+        self.ngram_range = ngram_range
+
+    def index(self, texts: Sequence[str]) -> SimilarityIndex:
+        """Index ``texts``."""
+        return _TfidfIndex(texts, *self.ngram_range)
+
+
+class _DenseIndex:
+    def __init__(self, matrix: FloatArray, embed_query: Callable[[str], FloatArray]) -> None:
+        self._matrix, self._embed_query = matrix, embed_query
+
+    def scores(self, query: str) -> FloatArray:
+        return np.asarray(self._matrix @ self._embed_query(query), dtype=np.float64)
+
+
+def _unit_rows(matrix: Any) -> FloatArray:
+    array = np.atleast_2d(np.asarray(matrix, dtype=np.float64))
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    return np.asarray(array / np.where(norms > 0, norms, 1.0))
+
+
+class SentenceEmbedder:
+    """A sentence-transformers model (a local path or a loaded model), loaded on first use.
+
+    Example:
+        >>> embedder = SentenceEmbedder("/models/multilingual-e5-small")  # nothing loaded yet
+        >>> embedder.model_name
+        '/models/multilingual-e5-small'
+    """
+
+    def __init__(self, model: str | Path | Any) -> None:
+        self._model: Any = None if isinstance(model, str | Path) else model
+        self.model_name = str(model) if isinstance(model, str | Path) else type(model).__name__
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                try:
+                    from sentence_transformers import SentenceTransformer
+                except ImportError as err:
+                    raise MissingDependency(
+                        "sentence-transformers", "demos", "Embedding-based demonstration selection"
+                    ) from err
+                self._model = SentenceTransformer(self.model_name)
+            return self._model
+
+    def _encode(self, texts: Sequence[str]) -> FloatArray:
+        vectors = self._loaded().encode(list(texts), normalize_embeddings=True)
+        return _unit_rows(vectors)
+
+    def index(self, texts: Sequence[str]) -> SimilarityIndex:
+        """Embed ``texts`` once; queries are embedded as they come."""
+        return _DenseIndex(self._encode(texts), lambda q: self._encode([q])[0])
+
+
+class LangChainEmbedder:
+    """Any LangChain ``Embeddings`` (``embed_documents`` / ``embed_query``) as an embedder."""
+
+    def __init__(self, embeddings: Any) -> None:
+        self.embeddings = embeddings
+
+    def index(self, texts: Sequence[str]) -> SimilarityIndex:
+        """Embed ``texts`` once; queries are embedded as they come."""
+        matrix = _unit_rows(self.embeddings.embed_documents(list(texts)))
+        return _DenseIndex(matrix, lambda q: _unit_rows(self.embeddings.embed_query(q))[0])
+
+
+def make_embedder(spec: Any = None) -> Embedder:
+    """Build an embedder from ``None`` (built-in TF-IDF), a model path, a model, or an embedder.
+
+    A model path given while sentence-transformers is not installed falls back to the built-in
+    TF-IDF with a logged warning.
+
+    Example:
+        >>> type(make_embedder()).__name__
+        'CharNgramTfidf'
+    """
+    if spec is None or spec == "tfidf":
+        return CharNgramTfidf()
+    if isinstance(spec, str | Path):
+        if importlib.util.find_spec("sentence_transformers") is None:
+            logger.warning(
+                "sentence-transformers is not installed: selecting demonstrations with the "
+                "built-in character n-gram TF-IDF instead of %s "
+                "(pip install 'bridgex-chain[demos]').",
+                spec,
+            )
+            return CharNgramTfidf()
+        return SentenceEmbedder(spec)
+    if hasattr(spec, "embed_documents") and hasattr(spec, "embed_query"):
+        return LangChainEmbedder(spec)
+    if callable(getattr(spec, "index", None)) and not hasattr(spec, "encode"):
+        return spec  # type: ignore[no-any-return]
+    return SentenceEmbedder(spec)
+
+
+# --------------------------------------------------------------------------- pools
+
+
+class DemoPool:
+    """Demonstrations, parallel across languages, with similarity-based selection.
+
+    Args:
+        demos: Demonstrations held in memory (language keys are normalised, so ``"sw"`` works).
+        embedder: See :func:`make_embedder`.
+        loader: ``lang -> {id: (label, text)}`` for languages read lazily (directory pools).
+        lazy_languages: The languages ``loader`` can read.
+    """
+
+    def __init__(
+        self,
+        demos: Iterable[Demo] = (),
+        *,
+        embedder: Any = None,
+        loader: Callable[[str], Mapping[str, tuple[str | None, str]]] | None = None,
+        lazy_languages: Iterable[str] = (),
+    ) -> None:
+        from bridgex_chain.languages import normalize
+
+        self._columns: dict[str, dict[str, str]] = {}
+        self._labels: dict[str, str] = {}
+        codes: dict[str, str] = {}
+        for demo in demos:
+            for lang, text in demo.texts.items():
+                code = codes.setdefault(lang, normalize(lang))
+                self._columns.setdefault(code, {})[demo.id] = text
+            if demo.label is not None:
+                self._labels[demo.id] = demo.label
+        self._loader = loader
+        self._lazy = frozenset(lazy_languages) - set(self._columns)
+        self._embedder = make_embedder(embedder)
+        self._indexes: dict[str, tuple[list[str], SimilarityIndex]] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """Every language the pool has (loaded or loadable)."""
+        return frozenset(self._columns) | self._lazy
+
+    def column(self, lang: str) -> Mapping[str, str]:
+        """Return ``{id: text}`` in ``lang`` (read from disk on first use); empty if absent."""
+        with self._lock:
+            if lang not in self._columns and lang in self._lazy and self._loader is not None:
+                rows = self._loader(lang)
+                self._columns[lang] = {i: text for i, (_, text) in rows.items()}
+                for i, (label, _) in rows.items():
+                    if label is not None:
+                        self._labels.setdefault(i, label)
+            return self._columns.get(lang, {})
+
+    def labels(self) -> tuple[str, ...]:
+        """Return the sorted label set (loads one language of a lazy pool if none is loaded)."""
+        if not self._labels and self._lazy:
+            self.column(sorted(self._lazy)[0])
+        return tuple(sorted(set(self._labels.values())))
+
+    def _index(self, lang: str) -> tuple[list[str], SimilarityIndex]:
+        with self._lock:
+            if lang not in self._indexes:
+                column = self.column(lang)
+                ids = list(column)
+                self._indexes[lang] = (ids, self._embedder.index([column[i] for i in ids]))
+            return self._indexes[lang]
+
+    def select(
+        self,
+        text: str,
+        k: int,
+        *,
+        langs: Sequence[str],
+        labelled: bool = False,
+        query_lang: str | None = None,
+    ) -> list[Demo]:
+        """Return up to ``k`` demonstrations most similar to ``text``, the most similar last.
+
+        Only demonstrations with a text in every language of ``langs`` (and a label when
+        ``labelled``) qualify; one whose text equals ``text`` is skipped (no answer leaks from
+        the pool into its own query). Returns ``[]`` when the pool lacks a language.
+        """
+        if k <= 0 or not langs or any(lang not in self.languages for lang in langs):
+            return []
+        index_lang = query_lang if query_lang in self.languages else langs[0]
+        ids, index = self._index(index_lang)
+        index_column = self.column(index_lang)
+        wanted = text.strip()
+        usable = {d.id: d for d in self.matching(langs, labelled=labelled)}
+        scores = index.scores(text)
+        ranked = sorted(
+            (-float(scores[pos]), pos)
+            for pos, i in enumerate(ids)
+            if i in usable and index_column[i].strip() != wanted
+        )[:k]
+        return [usable[ids[pos]] for _, pos in reversed(ranked)]
+
+    def matching(self, langs: Sequence[str], *, labelled: bool = False) -> list[Demo]:
+        """Every demonstration with a text in each of ``langs`` (and a label), in pool order.
+
+        Example:
+            >>> pool = DemoPool([Demo("1", {"swh_Latn": "Habari"}), Demo("2", {"fra_Latn": "Oui"})])
+            >>> [d.id for d in pool.matching(["fra_Latn"])]
+            ['2']
+        """
+        if not langs or any(lang not in self.languages for lang in langs):
+            return []
+        columns = [self.column(lang) for lang in langs]
+        return [
+            Demo(
+                i, {lang: c[i] for lang, c in zip(langs, columns, strict=True)}, self._labels.get(i)
+            )
+            for i in columns[0]
+            if all(i in c for c in columns[1:]) and (not labelled or i in self._labels)
+        ]
+
+    # ------------------------------------------------------------------ loaders
+
+    @classmethod
+    def from_jsonl(
+        cls,
+        path: str | Path,
+        *,
+        lang: str | None = None,
+        id_field: str = "id",
+        text_field: str = "text",
+        label_field: str = "label",
+        lang_field: str = "lang",
+        texts_field: str = "texts",
+        embedder: Any = None,
+    ) -> DemoPool:
+        """Read a JSONL pool (see the module docstring); ``lang`` is the default row language.
+
+        Raises:
+            ProbeDataError: The file is missing or a row lacks a text or a language.
+        """
+        from bridgex_chain.languages import normalize
+
+        merged: dict[str, tuple[dict[str, str], str | None]] = {}
+        for number, line in enumerate(_read_lines(path), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as err:
+                raise ProbeDataError(f"{path}:{number} is not valid JSON: {err}") from err
+            key = str(row.get(id_field, row.get("index_id", number)))
+            texts, label = merged.setdefault(key, ({}, None))
+            if isinstance(row.get(texts_field), Mapping):
+                texts.update({normalize(k): str(v) for k, v in row[texts_field].items()})
+            elif text_field in row and (row.get(lang_field) or lang):
+                texts[normalize(str(row.get(lang_field) or lang))] = str(row[text_field])
+            else:
+                raise ProbeDataError(
+                    f"{path}:{number} needs '{texts_field}' (a language → text object) or "
+                    f"'{text_field}' with '{lang_field}' (or pass lang=)."
+                )
+            found = row.get(label_field, row.get("category"))
+            merged[key] = (texts, str(found) if found is not None else label)
+        demos = [Demo(i, texts, label) for i, (texts, label) in merged.items()]
+        return cls(demos, embedder=embedder)
+
+    @classmethod
+    def from_tsv(
+        cls,
+        path: str | Path,
+        lang: str,
+        *,
+        id_field: str = "index_id",
+        label_field: str = "category",
+        text_field: str = "text",
+        embedder: Any = None,
+    ) -> DemoPool:
+        """Read one language's TSV with a header (SIB-200: ``index_id``, ``category``, ``text``)."""
+        from bridgex_chain.languages import normalize
+
+        code = normalize(lang)
+        rows = _read_tsv(Path(path), id_field, label_field, text_field)
+        return cls(
+            [Demo(i, {code: text}, label) for i, (label, text) in rows.items()], embedder=embedder
+        )
+
+    @classmethod
+    def from_dir(
+        cls, root: str | Path, *, split: str = "train", embedder: Any = None, **fields: str
+    ) -> DemoPool:
+        """Use ``<root>/<lang>/<split>.tsv`` files aligned by id (SIB-200); read lazily.
+
+        Raises:
+            ProbeDataError: No ``<lang>/<split>.tsv`` file exists under ``root``.
+        """
+        from bridgex_chain.languages import normalize
+
+        base = Path(root)
+        dirs = {normalize(p.parent.name): p for p in sorted(base.glob(f"*/{split}.tsv"))}
+        if not dirs:
+            raise ProbeDataError(f"No <lang>/{split}.tsv files under {base}.")
+        names = {"id_field": "index_id", "label_field": "category", "text_field": "text", **fields}
+
+        def load(lang: str) -> Mapping[str, tuple[str | None, str]]:
+            return _read_tsv(
+                dirs[lang], names["id_field"], names["label_field"], names["text_field"]
+            )
+
+        return cls(embedder=embedder, loader=load, lazy_languages=dirs)
+
+
+def _read_lines(path: str | Path) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise ProbeDataError(f"Cannot read demonstration file {path}: {err}") from err
+
+
+def _read_tsv(
+    path: Path, id_field: str, label_field: str, text_field: str
+) -> dict[str, tuple[str | None, str]]:
+    reader = csv.DictReader(_read_lines(path), delimiter="\t", quoting=csv.QUOTE_NONE)
+    if reader.fieldnames is None or text_field not in reader.fieldnames:
+        raise ProbeDataError(f"{path} needs a header with a '{text_field}' column.")
+    return {
+        str(row.get(id_field) or n): (row.get(label_field) or None, row[text_field])
+        for n, row in enumerate(reader)
+    }
+
+
+def load_demo_pool(source: Any, *, embedder: Any = None, lang: str | None = None) -> DemoPool:
+    """Build a :class:`DemoPool` from a pool, a directory, a ``.jsonl``/``.tsv`` file or demos.
+
+    Args:
+        source: A :class:`DemoPool` (returned as is), a directory (``<lang>/train.tsv``), a JSONL
+            or TSV path (TSV needs ``lang``, or a parent directory named after the language), or
+            a sequence of :class:`Demo` / dicts with ``id``, ``texts`` and ``label``.
+        embedder: See :func:`make_embedder`.
+        lang: Language of a single-language TSV or JSONL file.
+
+    Example:
+        >>> load_demo_pool([{"id": "1", "texts": {"swh_Latn": "Habari"}}]).languages
+        frozenset({'swh_Latn'})
+    """
+    if isinstance(source, DemoPool):
+        return source
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if path.is_dir():
+            return DemoPool.from_dir(path, embedder=embedder)
+        if path.suffix == ".tsv":
+            return DemoPool.from_tsv(path, lang or path.parent.name, embedder=embedder)
+        return DemoPool.from_jsonl(path, lang=lang, embedder=embedder)
+    demos = [
+        d if isinstance(d, Demo) else Demo(str(d["id"]), dict(d["texts"]), d.get("label"))
+        for d in source
+    ]
+    return DemoPool(demos, embedder=embedder)

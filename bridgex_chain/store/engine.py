@@ -1,0 +1,192 @@
+"""SQLAlchemy engines for the bridge table: SQLite (WAL) or PostgreSQL (psycopg 3).
+
+SQLite connections get ``PRAGMA foreign_keys=ON``, a busy timeout and the WAL journal, so
+readers never block the writer. pysqlite's own transaction handling is switched off and
+transactions are begun explicitly: ``BEGIN`` for readers, ``BEGIN IMMEDIATE`` for writers (open
+them with :func:`write_connection`), so two writers queue on the busy timeout instead of failing
+with "database is locked" when one upgrades a read lock.
+
+Example:
+    >>> from bridgex_chain.store.engine import create_store_engine
+    >>> engine = create_store_engine("sqlite://")
+    >>> engine.dialect.name
+    'sqlite'
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from bridgex_chain.errors import DatabaseError, MissingDependency
+
+__all__ = [
+    "SUPPORTED_BACKENDS",
+    "create_store_engine",
+    "database_errors",
+    "describe_url",
+    "normalize_url",
+    "write_connection",
+]
+
+#: Database backends the store supports (SQLAlchemy dialect names).
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+#: Milliseconds a SQLite connection waits for a lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_WRITE_OPTION = "bridgex_write"
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse a database URL and pick psycopg 3 for a bare ``postgresql://`` URL.
+
+    Args:
+        url: A SQLAlchemy URL such as ``sqlite:///bridges.db`` or
+            ``postgresql+psycopg://user@host/db``.
+
+    Returns:
+        The parsed URL.
+
+    Raises:
+        DatabaseError: The URL cannot be parsed or names an unsupported backend.
+
+    Example:
+        >>> normalize_url("postgresql://u@h/db").drivername
+        'postgresql+psycopg'
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as err:
+        raise DatabaseError(
+            f"Cannot parse the database URL {url!r}: {err}. Use a SQLAlchemy URL such as "
+            "'sqlite:////path/to/bridges.db' or 'postgresql+psycopg://user@host/dbname'."
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise DatabaseError(
+            f"The bridge table supports SQLite and PostgreSQL, not {backend!r} "
+            f"({describe_url(parsed)}). Use a 'sqlite:///' or 'postgresql+psycopg://' URL."
+        )
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def describe_url(url: str | URL) -> str:
+    """Render a URL for messages, with any password masked.
+
+    Example:
+        >>> describe_url("postgresql+psycopg://me:secret@db/bridges")
+        'postgresql+psycopg://me:***@db/bridges'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def create_store_engine(url: str | URL, **engine_kwargs: Any) -> Engine:
+    """Create an engine configured for the bridge table.
+
+    The parent directory of a SQLite file is created when missing.
+
+    Args:
+        url: Database URL (see :func:`normalize_url`).
+        **engine_kwargs: Extra arguments for :func:`sqlalchemy.create_engine`.
+
+    Returns:
+        The engine.
+
+    Raises:
+        DatabaseError: Unsupported backend or unusable SQLite location.
+        MissingDependency: A PostgreSQL URL without psycopg installed.
+
+    Example:
+        >>> create_store_engine("sqlite://").url.get_backend_name()
+        'sqlite'
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        if (
+            parsed.drivername == "postgresql+psycopg"
+            and importlib.util.find_spec("psycopg") is None
+        ):
+            raise MissingDependency("psycopg", "postgres", "A PostgreSQL bridge table")
+        engine_kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **engine_kwargs)
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        try:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise DatabaseError(
+                f"Cannot create the directory for the SQLite bridge table {database!r}: {err}. "
+                "Set BRIDGEX_DATABASE_URL or pass a database URL in a writable place."
+            ) from None
+    engine = create_engine(parsed, **engine_kwargs)
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide where transactions begin (see module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """Open a connection in a write transaction, committed on success, rolled back on error.
+
+    On SQLite the transaction takes the write lock up front (``BEGIN IMMEDIATE``), so concurrent
+    writers wait for each other (up to the busy timeout) instead of failing half-way.
+
+    Example:
+        >>> from sqlalchemy import text
+        >>> engine = create_store_engine("sqlite://")
+        >>> with write_connection(engine) as conn:
+        ...     _ = conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    """
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{_WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def database_errors(url: str | URL, action: str) -> Iterator[None]:
+    """Turn driver errors into :class:`DatabaseError` with a message that says what to check.
+
+    Example:
+        >>> with database_errors("sqlite://", "read"):
+        ...     pass
+    """
+    try:
+        yield
+    except DBAPIError as err:
+        raise DatabaseError(
+            f"Cannot {action} the bridge table at {describe_url(url)}: {err.orig or err}. Check "
+            "the database URL (BRIDGEX_DATABASE_URL) and that the server is reachable."
+        ) from err

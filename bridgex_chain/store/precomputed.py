@@ -1,0 +1,371 @@
+"""The JSON format of bridge tables: exports, and the tables shipped in ``_precomputed``.
+
+A file holds one or more complete probe runs with their model profile, probe set, parameters,
+provenance and every score (per layer and aggregate); precomputed/README.md documents it. Files
+are validated with pydantic before anything is written to a database: a wrong file raises
+:class:`~bridgex_chain.errors.SchemaError` naming the offending field path.
+
+Example:
+    >>> from bridgex_chain.store.precomputed import FORMAT_VERSION, shipped_tables
+    >>> FORMAT_VERSION
+    1
+    >>> isinstance(shipped_tables(), list)
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+
+from bridgex_chain.errors import SchemaError, UnknownLanguage
+from bridgex_chain.languages import normalize
+from bridgex_chain.store.locate import find_package_data_dir
+from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+from bridgex_chain.store.runs import parse_time
+from bridgex_chain.store.schema import STATUS_COMPLETE
+
+__all__ = [
+    "FORMAT_ID",
+    "FORMAT_VERSION",
+    "ShippedTable",
+    "TableFile",
+    "read_table_file",
+    "shipped_dir",
+    "shipped_tables",
+    "write_table_file",
+]
+
+FORMAT_ID = "bridgex-chain/bridge-table"
+FORMAT_VERSION = 1
+
+StoredRun = tuple[RunRecord, list[ScoreRow]]
+
+
+def _language(code: str) -> str:
+    try:
+        return normalize(code)
+    except UnknownLanguage as err:
+        raise ValueError(str(err)) from None
+
+
+Lang = Annotated[str, AfterValidator(_language)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+class ProfileJSON(_Model):
+    """The probed model."""
+
+    key: str = Field(min_length=1)
+    revision: str
+    architecture: str
+    num_layers: PositiveInt
+    intermediate_size: PositiveInt
+
+
+class ProbeSetJSON(_Model):
+    """The probe set (bilingual lexicon) and its content hash."""
+
+    name: str
+    hash: str
+
+
+class ProvenanceJSON(_Model):
+    """Who made the run, and when."""
+
+    tool_version: str
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
+
+
+class BridgeJSON(_Model):
+    """One candidate bridge of an entry: aggregate score and per-layer scores."""
+
+    bridge: Lang
+    score: float | None = None
+    layers_scored: NonNegativeInt | None = None
+    per_layer: dict[NonNegativeInt, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BridgeJSON:
+        if self.score is None and not self.per_layer:
+            raise ValueError("a bridge needs an aggregate score or per-layer scores")
+        if (self.score is None) != (self.layers_scored is None):
+            raise ValueError("score and layers_scored come together")
+        return self
+
+
+class EntryJSON(_Model):
+    """The scores of one (src, trg) entry (``trg == src`` for the single-language entry)."""
+
+    src: Lang
+    trg: Lang
+    bridges: list[BridgeJSON] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_bridges(self) -> EntryJSON:
+        names = [b.bridge for b in self.bridges]
+        if len(set(names)) != len(names):
+            raise ValueError(f"bridges repeat in entry {self.src}->{self.trg}: {names}")
+        return self
+
+
+class RunJSON(_Model):
+    """One complete probe run."""
+
+    model: ProfileJSON
+    probe_set: ProbeSetJSON
+    languages: list[Lang]
+    bridges: list[Lang]
+    params: dict[str, Any]
+    provenance: ProvenanceJSON
+    entries: list[EntryJSON]
+
+    @model_validator(mode="after")
+    def _unique_entries(self) -> RunJSON:
+        pairs = [(e.src, e.trg) for e in self.entries]
+        if len(set(pairs)) != len(pairs):
+            raise ValueError("(src, trg) entries repeat")
+        return self
+
+
+class TableFile(_Model):
+    """A bridge-table file (format version 1)."""
+
+    format: Literal["bridgex-chain/bridge-table"]
+    format_version: Literal[1]
+    tool_version: str
+    exported_at: AwareDatetime
+    runs: list[RunJSON]
+
+
+def _run_to_records(run: RunJSON) -> StoredRun:
+    record = RunRecord(
+        profile=ModelProfile(
+            model=run.model.key,
+            revision=run.model.revision,
+            architecture=run.model.architecture,
+            num_layers=run.model.num_layers,
+            intermediate_size=run.model.intermediate_size,
+        ),
+        probe_set=run.probe_set.name,
+        probe_set_hash=run.probe_set.hash,
+        languages=list(run.languages),
+        bridges=list(run.bridges),
+        params=dict(run.params),
+        status=STATUS_COMPLETE,
+        tool_version=run.provenance.tool_version,
+        started_at=parse_time(run.provenance.started_at).isoformat(),
+        finished_at=parse_time(run.provenance.finished_at).isoformat(),
+    )
+    rows: list[ScoreRow] = []
+    for entry in run.entries:
+        for b in entry.bridges:
+            rows.extend(
+                ScoreRow(entry.src, entry.trg, b.bridge, layer, score)
+                for layer, score in sorted(b.per_layer.items())
+            )
+            if b.score is not None:
+                rows.append(
+                    ScoreRow(entry.src, entry.trg, b.bridge, None, b.score, b.layers_scored)
+                )
+    return record, rows
+
+
+def _run_to_json(record: RunRecord, rows: Sequence[ScoreRow]) -> dict[str, Any]:
+    if not record.finished_at:
+        raise SchemaError(f"Run {record.run_id} has no finish time; only complete runs export.")
+    entries: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        bridge = entries.setdefault((row.src, row.trg), {}).setdefault(
+            row.bridge, {"bridge": row.bridge, "per_layer": {}}
+        )
+        if row.layer is None:
+            bridge["score"] = row.score
+            bridge["layers_scored"] = row.layers_scored
+        else:
+            bridge["per_layer"][str(row.layer)] = row.score
+    return {
+        "model": {
+            "key": record.profile.model,
+            "revision": record.profile.revision,
+            "architecture": record.profile.architecture,
+            "num_layers": record.profile.num_layers,
+            "intermediate_size": record.profile.intermediate_size,
+        },
+        "probe_set": {"name": record.probe_set, "hash": record.probe_set_hash},
+        "languages": list(record.languages),
+        "bridges": list(record.bridges),
+        "params": record.params,
+        "provenance": {
+            "tool_version": record.tool_version,
+            "started_at": record.started_at,
+            "finished_at": record.finished_at,
+        },
+        "entries": [
+            {"src": src, "trg": trg, "bridges": [bridges[b] for b in sorted(bridges)]}
+            for (src, trg), bridges in sorted(entries.items())
+        ],
+    }
+
+
+def _format_errors(err: ValidationError, limit: int = 10) -> str:
+    lines = []
+    for detail in err.errors()[:limit]:
+        where = ".".join(str(part) for part in detail["loc"]) or "(top level)"
+        lines.append(f"  {where}: {detail['msg']}")
+    more = err.error_count() - limit
+    if more > 0:
+        lines.append(f"  ... and {more} more")
+    return "\n".join(lines)
+
+
+def parse_table(data: Any, source: str) -> TableFile:
+    """Validate decoded JSON as a bridge-table file.
+
+    Raises:
+        SchemaError: Not a bridge table, a newer format version, or invalid fields (with paths).
+    """
+    if not isinstance(data, dict) or data.get("format") != FORMAT_ID:
+        raise SchemaError(
+            f"{source} is not a bridgex-chain bridge table (no format {FORMAT_ID!r})."
+        )
+    version = data.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise SchemaError(
+            f"{source} uses bridge-table format version {version}; this bridgex-chain reads "
+            f"version {FORMAT_VERSION}. Upgrade with `pip install -U bridgex-chain`."
+        )
+    try:
+        return TableFile.model_validate(data)
+    except ValidationError as err:
+        raise SchemaError(f"{source} is not a valid bridge table:\n{_format_errors(err)}") from None
+
+
+def read_table_file(path: str | os.PathLike[str]) -> list[StoredRun]:
+    """Read and validate a bridge-table JSON file into run records and score rows.
+
+    Raises:
+        SchemaError: The file cannot be read, is not JSON, or fails validation.
+
+    Example:
+        >>> read_table_file("/nonexistent.json")
+        Traceback (most recent call last):
+        ...
+        bridgex_chain.errors.SchemaError: Cannot read bridge table /nonexistent.json: ...
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise SchemaError(f"Cannot read bridge table {source}: {err}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SchemaError(f"{source} is not JSON: {err}") from None
+    return [_run_to_records(run) for run in parse_table(data, source).runs]
+
+
+def write_table_file(
+    path: str | os.PathLike[str], runs: Sequence[StoredRun], *, tool_version: str
+) -> None:
+    """Write complete runs as a bridge-table JSON file (atomically: temp file, then rename).
+
+    The document is validated against :class:`TableFile` before it is written.
+    """
+    from bridgex_chain.store.runs import utc_now
+
+    document = {
+        "format": FORMAT_ID,
+        "format_version": FORMAT_VERSION,
+        "tool_version": tool_version,
+        "exported_at": utc_now().isoformat(),
+        "runs": [_run_to_json(record, rows) for record, rows in runs],
+    }
+    parse_table(document, "the exported table")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=1, ensure_ascii=False, allow_nan=False)
+            handle.write("\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class ShippedTable:
+    """A bridge-table file shipped with the package.
+
+    Attributes:
+        path: The JSON file.
+        models: Model keys of its runs.
+        run_count: Number of runs.
+        tool_version: bridgex-chain version that wrote it.
+        exported_at: When it was written.
+    """
+
+    path: Path
+    models: tuple[str, ...]
+    run_count: int
+    tool_version: str
+    exported_at: datetime
+
+
+def shipped_dir() -> Path | None:
+    """Return the directory of shipped tables (``bridgex_chain._precomputed``), if present."""
+    return find_package_data_dir("_precomputed", "precomputed", ".")
+
+
+def shipped_tables(directory: str | os.PathLike[str] | None = None) -> list[ShippedTable]:
+    """List (and validate) the bridge-table JSON files shipped with the package.
+
+    Args:
+        directory: Look here instead of the package's ``_precomputed`` directory.
+
+    Raises:
+        SchemaError: A file is not a valid bridge table.
+
+    Example:
+        >>> all(t.path.suffix == ".json" for t in shipped_tables())
+        True
+    """
+    root = Path(directory) if directory is not None else shipped_dir()
+    if root is None or not root.is_dir():
+        return []
+    tables = []
+    for path in sorted(root.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise SchemaError(f"Shipped bridge table {path} cannot be read: {err}") from None
+        table = parse_table(data, str(path))
+        models = tuple(sorted({run.model.key for run in table.runs}))
+        tables.append(
+            ShippedTable(path, models, len(table.runs), table.tool_version, table.exported_at)
+        )
+    return tables

@@ -1,0 +1,271 @@
+"""Read side of the bridge table: runs, scores and ranked lookup entries.
+
+Only ``complete`` runs are visible to lookups. When several complete runs of a model score the
+same (src, trg), the newest wins: the one that finished last (then the higher run id). Times are
+the runs' own, so importing an old shipped table never overrides a newer local build.
+
+Example:
+    >>> from bridgex_chain.store.queries import rank
+    >>> [(r.bridge, r.rank) for r in rank([("fra_Latn", 0.5, 3), ("eng_Latn", 0.5, 3),
+    ...                                    ("spa_Latn", 0.1, 3)])]
+    [('eng_Latn', 1), ('fra_Latn', 1), ('spa_Latn', 3)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from bridgex_chain.store.records import Bridge, ModelProfile, RankedBridge, RunRecord, ScoreRow
+from bridgex_chain.store.runs import parse_time
+from bridgex_chain.store.schema import (
+    STATUS_COMPLETE,
+    AggregateScoreRow,
+    LayerScoreRow,
+    ModelProfileRow,
+    ProbeRunRow,
+)
+
+__all__ = [
+    "TIE_REL_TOL",
+    "Entry",
+    "complete_models",
+    "missing_message",
+    "model_entries",
+    "provenance",
+    "rank",
+    "run_records",
+    "run_scores",
+]
+
+#: Two aggregate scores tie when ``math.isclose(a, b, rel_tol=TIE_REL_TOL)`` (as in probing).
+TIE_REL_TOL = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What a lookup returns for one (model, src, trg): the best bridge and the full ranking."""
+
+    best: Bridge
+    ranking: tuple[RankedBridge, ...]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else parse_time(value).isoformat()
+
+
+def rank(scores: Iterable[tuple[str, float, int]]) -> tuple[RankedBridge, ...]:
+    """Rank (bridge, score, layers_scored) triples best first; ties share a rank (1, 1, 3).
+
+    Ties (within :data:`TIE_REL_TOL` of the tie group's leader) are ordered by bridge code.
+    """
+    ordered = sorted(scores, key=lambda item: (-item[1], item[0]))
+    ranked: list[RankedBridge] = []
+    leader, leader_rank = math.nan, 0
+    for position, (bridge, score, layers) in enumerate(ordered, start=1):
+        if not ranked or not math.isclose(leader, score, rel_tol=TIE_REL_TOL):
+            leader, leader_rank = score, position
+        ranked.append(
+            RankedBridge(bridge=bridge, score=score, rank=leader_rank, layers_scored=layers)
+        )
+    return tuple(ranked)
+
+
+def _run_query() -> Any:
+    return select(
+        ProbeRunRow.id,
+        ProbeRunRow.probe_set,
+        ProbeRunRow.probe_set_hash,
+        ProbeRunRow.languages,
+        ProbeRunRow.bridges,
+        ProbeRunRow.params,
+        ProbeRunRow.status,
+        ProbeRunRow.error,
+        ProbeRunRow.tool_version,
+        ProbeRunRow.started_at,
+        ProbeRunRow.finished_at,
+        ModelProfileRow.model,
+        ModelProfileRow.revision,
+        ModelProfileRow.architecture,
+        ModelProfileRow.num_layers,
+        ModelProfileRow.intermediate_size,
+    ).join(ModelProfileRow, ProbeRunRow.profile_id == ModelProfileRow.id)
+
+
+def _to_record(row: Any) -> RunRecord:
+    return RunRecord(
+        profile=ModelProfile(
+            model=row.model,
+            revision=row.revision,
+            architecture=row.architecture,
+            num_layers=row.num_layers,
+            intermediate_size=row.intermediate_size,
+        ),
+        probe_set=row.probe_set,
+        probe_set_hash=row.probe_set_hash,
+        languages=list(row.languages),
+        bridges=list(row.bridges),
+        params=dict(row.params),
+        status=row.status,
+        tool_version=row.tool_version,
+        started_at=_iso(row.started_at) or "",
+        finished_at=_iso(row.finished_at),
+        run_id=row.id,
+        error=row.error,
+    )
+
+
+def run_records(
+    conn: Connection,
+    model: str | None = None,
+    *,
+    status: str | None = None,
+    run_ids: Iterable[int] | None = None,
+) -> list[RunRecord]:
+    """Return runs (oldest first), optionally of one model, one status or given ids."""
+    query = _run_query()
+    if model is not None:
+        query = query.where(ModelProfileRow.model == model)
+    if status is not None:
+        query = query.where(ProbeRunRow.status == status)
+    if run_ids is not None:
+        query = query.where(ProbeRunRow.id.in_(list(run_ids)))
+    query = query.order_by(ProbeRunRow.started_at, ProbeRunRow.id)
+    return [_to_record(row) for row in conn.execute(query)]
+
+
+def complete_models(conn: Connection) -> list[str]:
+    """Return the models with at least one complete run, sorted."""
+    query = (
+        select(ModelProfileRow.model)
+        .join(ProbeRunRow, ProbeRunRow.profile_id == ModelProfileRow.id)
+        .where(ProbeRunRow.status == STATUS_COMPLETE)
+        .distinct()
+        .order_by(ModelProfileRow.model)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def provenance(run: RunRecord) -> dict[str, Any]:
+    """Return the provenance dictionary attached to a :class:`Bridge`."""
+    return {
+        "run_id": run.run_id,
+        "revision": run.profile.revision,
+        "architecture": run.profile.architecture,
+        "num_layers": run.profile.num_layers,
+        "probe_set": run.probe_set,
+        "probe_set_hash": run.probe_set_hash,
+        "params": run.params,
+        "tool_version": run.tool_version,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+    }
+
+
+def model_entries(conn: Connection, model: str) -> dict[tuple[str, str], Entry]:
+    """Return the lookup entries of a model, keyed (src, trg), from its newest complete runs."""
+    runs = {r.run_id: r for r in run_records(conn, model, status=STATUS_COMPLETE)}
+    if not runs:
+        return {}
+    rows = conn.execute(
+        select(
+            AggregateScoreRow.run_id,
+            AggregateScoreRow.src,
+            AggregateScoreRow.trg,
+            AggregateScoreRow.bridge,
+            AggregateScoreRow.score,
+            AggregateScoreRow.layers_scored,
+        ).where(AggregateScoreRow.run_id.in_(list(runs)))
+    ).all()
+    by_pair: dict[tuple[str, str], dict[int, list[tuple[str, float, int]]]] = {}
+    for run_id, src, trg, bridge, score, layers in rows:
+        by_pair.setdefault((src, trg), {}).setdefault(run_id, []).append((bridge, score, layers))
+
+    def newness(run_id: int) -> tuple[datetime, int]:
+        run = runs[run_id]
+        return (parse_time(run.finished_at or run.started_at), run_id)
+
+    entries: dict[tuple[str, str], Entry] = {}
+    for (src, trg), per_run in by_pair.items():
+        run_id = max(per_run, key=newness)
+        ranking = rank(per_run[run_id])
+        top = ranking[0]
+        margin = top.score - ranking[1].score if len(ranking) > 1 else None
+        best = Bridge(
+            model=model,
+            src=src,
+            trg=trg,
+            bridge=top.bridge,
+            score=top.score,
+            margin=margin,
+            run_id=run_id,
+            provenance=provenance(runs[run_id]),
+        )
+        entries[(src, trg)] = Entry(best=best, ranking=ranking)
+    return entries
+
+
+def run_scores(conn: Connection, run_id: int) -> list[ScoreRow]:
+    """Return every score row of a run: per-layer rows, then aggregates, in key order."""
+    layer_rows = conn.execute(
+        select(
+            LayerScoreRow.src,
+            LayerScoreRow.trg,
+            LayerScoreRow.bridge,
+            LayerScoreRow.layer,
+            LayerScoreRow.score,
+        )
+        .where(LayerScoreRow.run_id == run_id)
+        .order_by(LayerScoreRow.src, LayerScoreRow.trg, LayerScoreRow.bridge, LayerScoreRow.layer)
+    ).all()
+    aggregate_rows = conn.execute(
+        select(
+            AggregateScoreRow.src,
+            AggregateScoreRow.trg,
+            AggregateScoreRow.bridge,
+            AggregateScoreRow.score,
+            AggregateScoreRow.layers_scored,
+        )
+        .where(AggregateScoreRow.run_id == run_id)
+        .order_by(AggregateScoreRow.src, AggregateScoreRow.trg, AggregateScoreRow.bridge)
+    ).all()
+    result = [ScoreRow(s, t, b, ell, v) for s, t, b, ell, v in layer_rows]
+    result.extend(ScoreRow(s, t, b, None, v, n) for s, t, b, v, n in aggregate_rows)
+    return result
+
+
+def missing_message(
+    where: str,
+    model: str,
+    src: str,
+    trg: str,
+    pairs: Sequence[tuple[str, str]],
+    models: Sequence[str],
+) -> str:
+    """Explain a failed lookup: what the table has for the model (or which models) and what to run.
+
+    Args:
+        where: The database, for the message.
+        model: The model looked up.
+        src: Source language.
+        trg: Target language.
+        pairs: The model's (src, trg) entries.
+        models: The models the table has (used when ``pairs`` is empty).
+    """
+    what = f"from {src}" + ("" if trg == src else f" to {trg}")
+    msg = f"No bridge for model {model!r} {what} in the bridge table at {where}. "
+    if pairs:
+        shown = ", ".join(s if s == t else f"{s}->{t}" for s, t in pairs[:20])
+        more = f" (and {len(pairs) - 20} more)" if len(pairs) > 20 else ""
+        msg += f"For this model it has: {shown}{more}. "
+    elif models:
+        msg += f"It has no complete run for this model; models it has: {', '.join(models)}. "
+    else:
+        msg += "It holds no complete probe run at all. "
+    langs = src if trg == src else f"{src} and {trg}"
+    return msg + f"Build one with: bridgex-chain build-table --model {model} (languages {langs})."

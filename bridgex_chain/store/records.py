@@ -1,0 +1,119 @@
+"""Plain records exchanged between the probing engine (writer), the store and the chain (reader).
+
+They carry no SQLAlchemy state, so they are cheap to cache and safe to share between threads.
+
+Example:
+    >>> from bridgex_chain.store.records import Bridge
+    >>> b = Bridge(model="google/gemma-3-270m", src="swh_Latn", trg="swh_Latn",
+    ...            bridge="fra_Latn", score=0.41, margin=0.02, run_id=1)
+    >>> b.bridge
+    'fra_Latn'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Bridge", "ModelProfile", "RankedBridge", "RunRecord", "ScoreRow"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """The best bridge language for one (model, source, target) entry.
+
+    Attributes:
+        model: Canonical model key (see :func:`bridgex_chain.models.model_key`).
+        src: FLORES-200 code of the user's (query) language.
+        trg: FLORES-200 code of the answer language (``src`` for single-language chat).
+        bridge: FLORES-200 code of the chosen bridge language.
+        score: Aggregate HSIC score of the bridge over the layer window.
+        margin: Score minus the runner-up's score (``None`` when only one candidate).
+        run_id: Id of the probe run that produced the score.
+        provenance: Run metadata (probe set, parameters, model revision, tool version).
+    """
+
+    model: str
+    src: str
+    trg: str
+    bridge: str
+    score: float
+    margin: float | None
+    run_id: int
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RankedBridge:
+    """One candidate bridge in a ranking, best first (``rank`` starts at 1; ties share a rank)."""
+
+    bridge: str
+    score: float
+    rank: int
+    layers_scored: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """One bridge score: per layer, or the aggregate over the layer window when ``layer`` is None.
+
+    Attributes:
+        src: FLORES-200 code of the source language.
+        trg: FLORES-200 code of the target language (``src`` for the single-language entry).
+        bridge: FLORES-200 code of the candidate bridge.
+        layer: Layer index (0-based), or None for the aggregate over the layer window.
+        score: The HSIC-based score.
+        layers_scored: Aggregate rows only: how many layers of the window had a score. When
+            None, the store counts the run's per-layer rows stored for the same key.
+    """
+
+    src: str
+    trg: str
+    bridge: str
+    layer: int | None
+    score: float
+    layers_scored: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelProfile:
+    """What identifies a probed model: its key, revision or config hash, and shape."""
+
+    model: str
+    revision: str
+    architecture: str
+    num_layers: int
+    intermediate_size: int
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """A probe run: the unit of resumption and provenance.
+
+    Attributes:
+        profile: The model probed.
+        probe_set: Name of the probe set (e.g. ``"cldr-starter"`` or a MUSE directory name).
+        probe_set_hash: Content hash of the probe set.
+        languages: Every language involved (FLORES-200 codes).
+        bridges: Candidate bridges scored.
+        params: Run parameters (top rate, layer window, batch size, ...), JSON-serialisable.
+        status: ``"running"``, ``"complete"`` or ``"failed"``.
+        tool_version: bridgex-chain version that produced the run.
+        started_at: ISO-8601 UTC start time.
+        finished_at: ISO-8601 UTC end time, when finished.
+        run_id: Database id once stored.
+        error: Why the run failed (``status == "failed"``).
+    """
+
+    profile: ModelProfile
+    probe_set: str
+    probe_set_hash: str
+    languages: list[str]
+    bridges: list[str]
+    params: dict[str, Any]
+    status: str = "running"
+    tool_version: str = ""
+    started_at: str = ""
+    finished_at: str | None = None
+    run_id: int | None = None
+    error: str | None = None

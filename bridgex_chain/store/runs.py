@@ -1,0 +1,341 @@
+"""Write side of the bridge table: profiles, runs and scores, on an open connection.
+
+Every function here runs inside the caller's transaction (see
+:func:`bridgex_chain.store.engine.write_connection`);
+:class:`~bridgex_chain.store.table.BridgeTable` decides where transactions begin and end.
+Values only ever reach SQL as bound parameters.
+
+Example:
+    >>> from bridgex_chain.store.runs import run_identity
+    >>> from bridgex_chain.store.records import ModelProfile, RunRecord
+    >>> run = RunRecord(ModelProfile("m", "r", "llama", 2, 8), "starter", "abc",
+    ...                 ["swh_Latn"], ["eng_Latn"], {}, started_at="2025-01-01T00:00:00Z")
+    >>> len(run_identity(run))
+    64
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bridgex_chain.errors import DatabaseError, SchemaError
+from bridgex_chain.languages import normalize
+from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+from bridgex_chain.store.schema import (
+    RUN_STATUSES,
+    STATUS_RUNNING,
+    AggregateScoreRow,
+    LayerScoreRow,
+    ModelProfileRow,
+    ProbeRunRow,
+)
+
+__all__ = [
+    "canonical_json",
+    "ensure_profile",
+    "find_run",
+    "insert_run",
+    "normalized_rows",
+    "parse_time",
+    "prepare_run",
+    "replace_run",
+    "require_status",
+    "run_identity",
+    "set_status",
+    "utc_now",
+    "write_score_rows",
+]
+
+# Rows per INSERT statement (keeps SQLite under its bound-parameter limit).
+_CHUNK = 500
+
+
+def utc_now() -> datetime:
+    """Return the current time, timezone-aware UTC (microsecond precision)."""
+    return datetime.now(UTC)
+
+
+def parse_time(value: str | datetime) -> datetime:
+    """Parse an ISO-8601 time (naive means UTC) into an aware UTC datetime.
+
+    Raises:
+        SchemaError: Not an ISO-8601 time.
+
+    Example:
+        >>> parse_time("2025-01-01T02:00:00+02:00").isoformat()
+        '2025-01-01T00:00:00+00:00'
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise SchemaError(f"{value!r} is not an ISO-8601 time.") from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def prepare_run(run: RunRecord) -> RunRecord:
+    """Fill in missing times on ``run`` itself; return a copy with normalised language codes.
+
+    A missing start time becomes now, and so does a missing end time of a finished run.
+
+    Raises:
+        UnknownLanguage: A language code cannot be normalised.
+    """
+    if not run.started_at:
+        run.started_at = utc_now().isoformat()
+    if run.status != STATUS_RUNNING and not run.finished_at:
+        run.finished_at = utc_now().isoformat()
+    return replace(
+        run,
+        languages=[normalize(code) for code in run.languages],
+        bridges=[normalize(code) for code in run.bridges],
+        params=dict(run.params),
+    )
+
+
+def normalized_rows(rows: Sequence[ScoreRow]) -> list[ScoreRow]:
+    """Return the rows with normalised language codes (raises UnknownLanguage)."""
+    return [
+        replace(r, src=normalize(r.src), trg=normalize(r.trg), bridge=normalize(r.bridge))
+        for r in rows
+    ]
+
+
+def canonical_json(value: Any, what: str) -> str:
+    """Serialise ``value`` as canonical JSON (sorted keys), or raise :class:`SchemaError`."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise SchemaError(f"{what} must be JSON-serialisable (no NaN/inf): {err}") from None
+
+
+def run_identity(run: RunRecord) -> str:
+    """Return the hash that makes two run records "the same run".
+
+    The identity covers the model (key, revision), probe set name and hash, languages,
+    candidate bridges, parameters and start time: re-importing an exported run, or storing the
+    same record twice, finds the existing run instead of adding one. A new build of the same
+    configuration starts at another time, so it is a new run (and, once complete, the newest).
+
+    Raises:
+        SchemaError: The start time is missing or the parameters are not JSON.
+    """
+    if not run.started_at:
+        raise SchemaError("A run needs started_at (ISO-8601) before it can be stored.")
+    payload = {
+        "model": run.profile.model,
+        "revision": run.profile.revision,
+        "probe_set": run.probe_set,
+        "probe_set_hash": run.probe_set_hash,
+        "languages": list(run.languages),
+        "bridges": list(run.bridges),
+        "params": run.params,
+        "started_at": parse_time(run.started_at).isoformat(),
+    }
+    return hashlib.sha256(canonical_json(payload, "Run parameters").encode()).hexdigest()
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise DatabaseError(f"Unsupported database backend {dialect!r}.")  # pragma: no cover
+
+
+def ensure_profile(conn: Connection, profile: ModelProfile) -> int:
+    """Return the id of the (model, revision) profile, inserting it when new.
+
+    Raises:
+        SchemaError: The stored profile disagrees on architecture or shape.
+    """
+    stmt = _insert(conn, ModelProfileRow).values(
+        model=profile.model,
+        revision=profile.revision,
+        architecture=profile.architecture,
+        num_layers=profile.num_layers,
+        intermediate_size=profile.intermediate_size,
+    )
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["model", "revision"]))
+    row = conn.execute(
+        select(
+            ModelProfileRow.id,
+            ModelProfileRow.architecture,
+            ModelProfileRow.num_layers,
+            ModelProfileRow.intermediate_size,
+        ).where(
+            ModelProfileRow.model == profile.model, ModelProfileRow.revision == profile.revision
+        )
+    ).one()
+    stored = (row.architecture, row.num_layers, row.intermediate_size)
+    given = (profile.architecture, profile.num_layers, profile.intermediate_size)
+    if stored != given:
+        raise SchemaError(
+            f"Model {profile.model!r} revision {profile.revision!r} is stored as "
+            f"(architecture, layers, intermediate size) = {stored}, but this run says {given}. "
+            "Give the run the model's real revision or config hash."
+        )
+    return int(row.id)
+
+
+def find_run(conn: Connection, identity: str) -> tuple[int, str] | None:
+    """Return (id, status) of the run with this identity, or None."""
+    row = conn.execute(
+        select(ProbeRunRow.id, ProbeRunRow.status).where(ProbeRunRow.identity == identity)
+    ).first()
+    return None if row is None else (int(row.id), str(row.status))
+
+
+def _run_values(run: RunRecord, identity: str, profile_id: int) -> dict[str, Any]:
+    if run.status not in RUN_STATUSES:
+        raise SchemaError(f"Run status must be one of {RUN_STATUSES}, not {run.status!r}.")
+    canonical_json(run.params, "Run parameters")
+    return {
+        "profile_id": profile_id,
+        "identity": identity,
+        "probe_set": run.probe_set,
+        "probe_set_hash": run.probe_set_hash,
+        "languages": list(run.languages),
+        "bridges": list(run.bridges),
+        "params": run.params,
+        "status": run.status,
+        "error": run.error,
+        "tool_version": run.tool_version,
+        "started_at": parse_time(run.started_at),
+        "finished_at": parse_time(run.finished_at) if run.finished_at else None,
+    }
+
+
+def insert_run(conn: Connection, run: RunRecord, identity: str, profile_id: int) -> int:
+    """Insert a run row and return its id."""
+    result = conn.execute(
+        _insert(conn, ProbeRunRow)
+        .values(**_run_values(run, identity, profile_id))
+        .returning(ProbeRunRow.id)
+    )
+    return int(result.scalar_one())
+
+
+def replace_run(
+    conn: Connection, run_id: int, run: RunRecord, identity: str, profile_id: int
+) -> None:
+    """Overwrite a run's metadata and delete its scores (the caller writes new ones)."""
+    conn.execute(
+        update(ProbeRunRow)
+        .where(ProbeRunRow.id == run_id)
+        .values(**_run_values(run, identity, profile_id))
+    )
+    conn.execute(delete(LayerScoreRow).where(LayerScoreRow.run_id == run_id))
+    conn.execute(delete(AggregateScoreRow).where(AggregateScoreRow.run_id == run_id))
+
+
+def set_status(
+    conn: Connection,
+    run_id: int,
+    status: str,
+    *,
+    finished_at: datetime | None,
+    error: str | None = None,
+) -> None:
+    """Set a run's status, end time and error message."""
+    conn.execute(
+        update(ProbeRunRow)
+        .where(ProbeRunRow.id == run_id)
+        .values(status=status, finished_at=finished_at, error=error)
+    )
+
+
+def require_status(conn: Connection, run_id: int, allowed: Sequence[str]) -> str:
+    """Return the run's status, or raise :class:`DatabaseError` if absent or not ``allowed``."""
+    status = conn.execute(select(ProbeRunRow.status).where(ProbeRunRow.id == run_id)).scalar()
+    if status is None:
+        raise DatabaseError(f"No probe run with id {run_id}; start one with begin_run().")
+    if status not in allowed:
+        raise DatabaseError(
+            f"Probe run {run_id} is {status}, not {' or '.join(allowed)}: complete runs are "
+            "immutable (start a new run, or replace it with upsert_run()), and a failed run "
+            "must be resumed with begin_run() before writing."
+        )
+    return str(status)
+
+
+def _check_row(row: ScoreRow) -> None:
+    try:
+        finite = math.isfinite(float(row.score))
+    except (TypeError, ValueError):
+        finite = False
+    if not finite:
+        raise SchemaError(f"Score {row.score!r} for {row} is not a finite number.")
+    if row.layer is not None and row.layer < 0:
+        raise SchemaError(f"Layer {row.layer} for {row} is negative.")
+    if row.layers_scored is not None and row.layers_scored < 0:
+        raise SchemaError(f"layers_scored {row.layers_scored} for {row} is negative.")
+
+
+def _chunks(items: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def write_score_rows(conn: Connection, run_id: int, rows: Sequence[ScoreRow]) -> int:
+    """Insert or overwrite score rows of a run (a later row for the same key wins).
+
+    Aggregate rows (``layer is None``) without ``layers_scored`` get the number of per-layer rows
+    stored for the same (src, trg, bridge) of the run (after this write).
+
+    Returns:
+        The number of distinct rows written.
+    """
+    layers: dict[tuple[str, str, str, int], float] = {}
+    aggregates: dict[tuple[str, str, str], ScoreRow] = {}
+    for row in rows:
+        _check_row(row)
+        if row.layer is None:
+            aggregates[(row.src, row.trg, row.bridge)] = row
+        else:
+            layers[(row.src, row.trg, row.bridge, int(row.layer))] = float(row.score)
+    layer_values = [
+        {"run_id": run_id, "src": s, "trg": t, "bridge": b, "layer": ell, "score": v}
+        for (s, t, b, ell), v in layers.items()
+    ]
+    _upsert(conn, LayerScoreRow, layer_values, ["run_id", "src", "trg", "bridge", "layer"])
+    counts: dict[tuple[str, str, str], int] = {}
+    if any(r.layers_scored is None for r in aggregates.values()):
+        counted = conn.execute(
+            select(LayerScoreRow.src, LayerScoreRow.trg, LayerScoreRow.bridge, func.count())
+            .where(LayerScoreRow.run_id == run_id)
+            .group_by(LayerScoreRow.src, LayerScoreRow.trg, LayerScoreRow.bridge)
+        )
+        counts = {(s, t, b): int(n) for s, t, b, n in counted}
+    aggregate_values = [
+        {
+            "run_id": run_id,
+            "src": key[0],
+            "trg": key[1],
+            "bridge": key[2],
+            "score": float(r.score),
+            "layers_scored": r.layers_scored if r.layers_scored is not None else counts.get(key, 0),
+        }
+        for key, r in aggregates.items()
+    ]
+    _upsert(conn, AggregateScoreRow, aggregate_values, ["run_id", "src", "trg", "bridge"])
+    return len(layer_values) + len(aggregate_values)
+
+
+def _upsert(conn: Connection, table: Any, values: list[dict[str, Any]], key: list[str]) -> None:
+    for chunk in _chunks(values):
+        stmt = _insert(conn, table).values(chunk)
+        updates = {c: stmt.excluded[c] for c in chunk[0] if c not in key}
+        conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates))

@@ -1,0 +1,1 @@
+"""The ``bridgex-chain`` command-line interface (installed as ``bridgex_chain.cli``)."""

@@ -1,0 +1,438 @@
+"""BridgeXChain with fake models: exact prompts, fallbacks, metadata, logging and callbacks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models import FakeListChatModel, FakeListLLM
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableLambda
+from pydantic import ValidationError
+
+from bridgex_chain.chain import BridgeXChain
+from bridgex_chain.detect import Detection
+from bridgex_chain.errors import BridgeXError
+from bridgex_chain.prompting.demos import Demo
+from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+from bridgex_chain.store.table import BridgeTable
+
+GEMMA = "google/gemma-3-270m"
+
+
+def make_table(tmp_path: Path) -> BridgeTable:
+    """A table with realistic aggregate scores for the embedded model."""
+    table = BridgeTable(f"sqlite:///{tmp_path}/t.db")
+    run = RunRecord(
+        ModelProfile(GEMMA, "gguf-test", "gemma3_text", 18, 2048),
+        "unit",
+        "h1",
+        ["swh_Latn", "ind_Latn", "eng_Latn", "fra_Latn"],
+        ["eng_Latn", "fra_Latn", "ind_Latn"],
+        {"layers": [6, 11]},
+        status="complete",
+    )
+    table.upsert_run(
+        run,
+        [
+            ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.412),
+            ScoreRow("swh_Latn", "swh_Latn", "eng_Latn", None, 0.377),
+            ScoreRow("swh_Latn", "eng_Latn", "fra_Latn", None, 0.398),
+            ScoreRow("swh_Latn", "eng_Latn", "eng_Latn", None, 0.352),
+            ScoreRow("ind_Latn", "ind_Latn", "ind_Latn", None, 0.5),
+            ScoreRow("ind_Latn", "ind_Latn", "eng_Latn", None, 0.3),
+        ],
+    )
+    return table
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> BridgeTable:
+    return make_table(tmp_path)
+
+
+def detector(lang: str, confidence: float = 0.93) -> Any:
+    return lambda text: Detection(lang, confidence, ((lang, confidence),), "fake")
+
+
+class Recorder(BaseCallbackHandler):
+    """Records chain and model runs with their parents, tags and prompts."""
+
+    def __init__(self) -> None:
+        self.runs: dict[UUID, dict[str, Any]] = {}
+        self.prompts: list[Any] = []
+
+    def _add(self, kind: str, run_id: UUID, parent: UUID | None, **extra: Any) -> None:
+        self.runs[run_id] = {"kind": kind, "parent": parent, "status": "started", **extra}
+
+    def on_chain_start(
+        self,
+        serialized: Any,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kw: Any,
+    ) -> None:
+        self._add("chain", run_id, parent_run_id, name=kw.get("name"), tags=kw.get("tags"))
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kw: Any) -> None:
+        self.runs[run_id].update(status="ended", outputs=outputs)
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
+        self.runs[run_id].update(status="error", error=error)
+
+    def on_llm_start(
+        self,
+        serialized: Any,
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kw: Any,
+    ) -> None:
+        self._add("llm", run_id, parent_run_id, tags=kw.get("tags"))
+        self.prompts.append(prompts[0])
+
+    def on_chat_model_start(
+        self,
+        serialized: Any,
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kw: Any,
+    ) -> None:
+        self._add("llm", run_id, parent_run_id, tags=kw.get("tags"))
+        self.prompts.append([(m.type, m.text) for m in messages[0]])
+
+    def on_llm_end(self, response: Any, *, run_id: UUID, **kw: Any) -> None:
+        self.runs[run_id]["status"] = "ended"
+
+    def named(self, name: str) -> dict[str, Any]:
+        return next(r for r in self.runs.values() if r.get("name") == name)
+
+    def id_of(self, name: str) -> UUID:
+        return next(i for i, r in self.runs.items() if r.get("name") == name)
+
+
+def completion_chain(table: BridgeTable, responses: list[str], **kw: Any) -> BridgeXChain:
+    params: dict[str, Any] = {"detector": detector("swh_Latn"), "model": "gemma-3-270m"}
+    params.update(kw)
+    return BridgeXChain(llm=FakeListLLM(responses=responses), table=table, **params)
+
+
+# --------------------------------------------------------------------------- bridged
+
+
+def test_bridged_chat_completion_prompts_output_and_metadata(table: BridgeTable) -> None:
+    rec = Recorder()
+    chain = completion_chain(table, [" Comment vas-tu ?\nSwahili: x", " Nzuri sana.\nUser: hi"])
+    reply = chain.invoke("Habari yako?", {"callbacks": [rec]})
+    assert rec.prompts == [
+        "Translate the following text from Swahili into French.\n\nSwahili: Habari yako?\nFrench:",
+        "The following is a conversation between a user and a helpful assistant. "
+        "The assistant replies in Swahili.\n\n"
+        "User: Habari yako?\n(In French: Comment vas-tu ?)\nAssistant:",
+    ]
+    assert isinstance(reply, AIMessage)
+    assert reply.content == "Nzuri sana."
+    meta = reply.response_metadata["bridgex"]
+    assert meta == {
+        "task": "chat",
+        "prompt_style": "completion",
+        "lang": "swh_Latn",
+        "lang_name": "Swahili",
+        "confidence": 0.93,
+        "candidates": [["swh_Latn", 0.93]],
+        "detection_source": "fake",
+        "detection_reason": None,
+        "answer_language": "swh_Latn",
+        "answer_language_name": "Swahili",
+        "model": GEMMA,
+        "bridge": "fra_Latn",
+        "bridge_name": "French",
+        "score": pytest.approx(0.412),
+        "margin": pytest.approx(0.035),
+        "run_id": 1,
+        "fallback": None,
+        "fallback_detail": None,
+        "rendering": "Comment vas-tu ?",
+        "demos": [],
+        "model_calls": 2,
+        "renders_cached": 0,
+    }
+
+
+def test_chat_model_gets_messages_and_the_answer_language_pair(table: BridgeTable) -> None:
+    rec = Recorder()
+    llm = FakeListChatModel(responses=["Comment vas-tu ?", "I am fine."])
+    chain = BridgeXChain(llm=llm, table=table, detector=detector("swh_Latn"), model=GEMMA)
+    reply = chain.invoke({"query": "Habari yako?", "answer_language": "en"}, {"callbacks": [rec]})
+    assert rec.prompts[1] == [
+        (
+            "system",
+            "Reply in English. The user's last message is followed by its French "
+            "translation to help you understand it.",
+        ),
+        ("human", "Habari yako?\n\n(French: Comment vas-tu ?)"),
+    ]
+    meta = reply.response_metadata["bridgex"]
+    assert (meta["answer_language"], meta["bridge"], meta["score"]) == (
+        "eng_Latn",
+        "fra_Latn",
+        0.398,
+    )
+    assert meta["prompt_style"] == "chat"
+    assert reply.content == "I am fine."
+
+
+def test_default_detector_is_fasttext_and_a_language_hint_skips_it(table: BridgeTable) -> None:
+    chain = completion_chain(table, [" Comment ?", " Nzuri."], detector=None)
+    route = chain.route("Ninataka kujua hali ya hewa ya kesho katika mji wa Mombasa.")
+    assert (route.detection.lang, route.detection.source, route.bridged) == (
+        "swh_Latn",
+        "fasttext",
+        True,
+    )
+
+    def never(text: str) -> Detection:
+        raise AssertionError("the detector must not run when lang is given")
+
+    hinted = completion_chain(table, [" Comment ?", " Nzuri."], detector=never)
+    meta = hinted.invoke({"query": "ok", "lang": "sw"}).response_metadata["bridgex"]
+    assert (meta["lang"], meta["detection_source"], meta["detection_reason"]) == (
+        "swh_Latn",
+        "override",
+        "explicit",
+    )
+    assert meta["bridge"] == "fra_Latn"
+
+
+def test_demonstrations_from_a_pool_reach_the_rendering_prompt(table: BridgeTable) -> None:
+    pool = [
+        Demo("d1", {"sw": "Habari za asubuhi", "fr": "Bonjour"}),
+        Demo("d2", {"sw": "Bunge lilipitisha sheria", "fr": "Le parlement a adopté la loi"}),
+    ]
+    rec = Recorder()
+    chain = completion_chain(table, [" Comment ?", " Nzuri."], demos=pool, num_demos=1)
+    reply = chain.invoke("Habari za jioni?", {"callbacks": [rec]})
+    assert rec.prompts[0] == (
+        "Translate the following text from Swahili into French.\n\n"
+        "Swahili: Habari za asubuhi\nFrench: Bonjour\n\nSwahili: Habari za jioni?\nFrench:"
+    )
+    assert reply.response_metadata["bridgex"]["demos"] == ["d1"]
+
+
+def test_classify_uses_pool_labels_and_returns_the_label(table: BridgeTable) -> None:
+    pool = [
+        Demo("d1", {"sw": "Timu ilishinda", "fr": "L'équipe a gagné"}, "sports"),
+        Demo("d2", {"sw": "Bunge jipya", "fr": "Un nouveau parlement"}, "politics"),
+    ]
+    rec = Recorder()
+    chain = completion_chain(
+        table, [" Notre équipe a gagné", " Sports\n"], demos=pool, num_demos=1, task="classify"
+    )
+    reply = chain.invoke("Timu yetu ilishinda jana", {"callbacks": [rec]})
+    assert rec.prompts[1] == (
+        "Classify each text into one of these labels: politics, sports.\n\n"
+        "French: L'équipe a gagné\nLabel: sports\n\n"
+        "Swahili: Timu yetu ilishinda jana\nFrench: Notre équipe a gagné\nLabel:"
+    )
+    meta = reply.response_metadata["bridgex"]
+    assert reply.content == "sports"
+    assert (meta["choice"], meta["choice_index"], meta["raw_answer"]) == ("sports", 1, "Sports")
+
+
+def test_reading_detects_on_the_passage_and_returns_the_option(table: BridgeTable) -> None:
+    seen: list[str] = []
+
+    def spy(text: str) -> Detection:
+        seen.append(text)
+        return Detection("swh_Latn", 0.9)
+
+    chain = completion_chain(table, [" L'équipe a gagné.", " B"], detector=spy, task="reading")
+    reply = chain.invoke(
+        {"query": "Nani?", "passage": "Timu ilishinda.", "options": ["Bunge", "Timu"]}
+    )
+    assert seen == ["Timu ilishinda."]
+    assert reply.content == "Timu"
+    assert reply.response_metadata["bridgex"]["choice_index"] == 1
+
+
+def test_unparsed_choice_keeps_the_text_and_logs(table: BridgeTable, caplog: Any) -> None:
+    chain = completion_chain(table, [" x", " weather"], task="classify", labels=("sports",))
+    with caplog.at_level(logging.WARNING, logger="bridgex_chain.chain"):
+        reply = chain.invoke("Timu yetu ilishinda jana")
+    assert reply.content == "weather"
+    assert reply.response_metadata["bridgex"]["choice"] is None
+    assert "matches none of the choices" in caplog.text
+
+
+def test_renderings_are_cached_per_chain(table: BridgeTable) -> None:
+    chain = completion_chain(table, [" Comment ?", " Nzuri.", " Nzuri tena."])
+    chain.invoke("Habari yako?")
+    meta = chain.invoke("Habari yako?").response_metadata["bridgex"]
+    assert (meta["model_calls"], meta["renders_cached"], meta["rendering"]) == (2, 1, "Comment ?")
+
+
+# --------------------------------------------------------------------------- fallbacks
+
+
+def _fallback_case(
+    chain: BridgeXChain, caplog: Any, query: str = "Habari yako?"
+) -> tuple[Any, Recorder]:
+    rec = Recorder()
+    with caplog.at_level(logging.INFO, logger="bridgex_chain.chain"):
+        reply = chain.invoke(query, {"callbacks": [rec]})
+    return reply, rec
+
+
+DIRECT_SW = (
+    "The following is a conversation between a user and a helpful assistant. "
+    "The assistant replies in Swahili.\n\nUser: Habari yako?\nAssistant:"
+)
+
+
+def test_unknown_language_goes_direct(table: BridgeTable, caplog: Any) -> None:
+    unknown = lambda text: Detection("unknown", 0.2, reason="too-short")  # noqa: E731
+    reply, rec = _fallback_case(completion_chain(table, [" Sawa."], detector=unknown), caplog)
+    assert rec.prompts == [
+        "The following is a conversation between a user and a helpful assistant.\n\n"
+        "User: Habari yako?\nAssistant:"
+    ]
+    meta = reply.response_metadata["bridgex"]
+    assert (meta["fallback"], meta["lang_name"], meta["bridge"]) == ("unknown_language", None, None)
+    assert meta["fallback_detail"] == "the detector abstained (too-short)"
+    assert "direct prompting (unknown_language)" in caplog.text
+
+
+def test_low_confidence_goes_direct(table: BridgeTable, caplog: Any) -> None:
+    chain = completion_chain(
+        table, [" Sawa."], detector=detector("swh_Latn", 0.4), min_confidence=0.6
+    )
+    reply, rec = _fallback_case(chain, caplog)
+    assert rec.prompts == [DIRECT_SW]
+    assert reply.response_metadata["bridgex"]["fallback"] == "low_confidence"
+    assert "0.40 < min_confidence 0.60" in reply.response_metadata["bridgex"]["fallback_detail"]
+
+
+def test_no_table_row_goes_direct_with_a_warning(table: BridgeTable, caplog: Any) -> None:
+    chain = completion_chain(table, [" Sawa."], detector=detector("hau_Latn"))
+    reply, rec = _fallback_case(chain, caplog, "Sannu, yaya kake?")
+    meta = reply.response_metadata["bridgex"]
+    assert meta["fallback"] == "no_bridge" and "hau_Latn" in meta["fallback_detail"]
+    assert "replies in Hausa" in rec.prompts[0] and len(rec.prompts) == 1
+    assert any(r.levelno == logging.WARNING and "no_bridge" in r.message for r in caplog.records)
+
+
+def test_bridge_equal_to_query_language_goes_direct(table: BridgeTable, caplog: Any) -> None:
+    chain = completion_chain(table, [" Baik."], detector=detector("ind_Latn"))
+    reply, rec = _fallback_case(chain, caplog, "Apa kabar?")
+    meta = reply.response_metadata["bridgex"]
+    assert meta["fallback"] == "bridge_is_query_language" and meta["bridge"] is None
+    assert len(rec.prompts) == 1
+
+
+def test_unnamed_external_model_goes_direct(table: BridgeTable, caplog: Any) -> None:
+    chain = BridgeXChain(
+        llm=FakeListLLM(responses=[" Sawa."]), table=table, detector=detector("swh_Latn")
+    )
+    reply, rec = _fallback_case(chain, caplog)
+    assert reply.response_metadata["bridgex"]["fallback"] == "no_model_key"
+    assert rec.prompts == [DIRECT_SW]
+
+
+def test_empty_rendering_goes_direct(table: BridgeTable, caplog: Any) -> None:
+    reply, rec = _fallback_case(completion_chain(table, ["\n", " Sawa."]), caplog)
+    meta = reply.response_metadata["bridgex"]
+    assert (meta["fallback"], meta["bridge"], meta["rendering"]) == (
+        "empty_rendering",
+        "fra_Latn",
+        "",
+    )
+    assert rec.prompts[1] == DIRECT_SW
+
+
+def test_model_key_comes_from_the_client_or_the_local_name() -> None:
+    class Named(FakeListLLM):
+        model_name: str = "mistral"
+
+    assert (
+        BridgeXChain(llm=Named(responses=["x"])).router.model_key()
+        == "mistralai/Mistral-7B-Instruct-v0.3"
+    )
+    assert (
+        BridgeXChain(llm=FakeListLLM(responses=["x"]), model="my-api-model").router.model_key()
+        == "my-api-model"
+    )
+    assert BridgeXChain(llm="gemma").router.model_key() == GEMMA
+
+
+def test_default_construction_loads_nothing() -> None:
+    chain = BridgeXChain()
+    assert chain.router.model_key() == GEMMA
+    assert set(chain.router._built) == {"model_key"}
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+def test_callbacks_root_run_with_step_children(table: BridgeTable) -> None:
+    rec = Recorder()
+    chain = completion_chain(table, [" Comment ?", " Nzuri."])
+    reply = chain.invoke("Habari yako?", {"callbacks": [rec], "tags": ["app"], "run_name": "ask"})
+    root = rec.id_of("ask")
+    assert rec.runs[root]["parent"] is None and rec.runs[root]["outputs"] == reply
+    for step in ("detect", "lookup", "rewrite"):
+        assert rec.named(step)["parent"] == root and rec.named(step)["status"] == "ended"
+    llm_runs = [r for r in rec.runs.values() if r["kind"] == "llm"]
+    render, answer = llm_runs
+    assert render["parent"] == rec.id_of("rewrite") and "bridgex:render" in render["tags"]
+    assert answer["parent"] == root and "bridgex:answer" in answer["tags"]
+    assert "app" in answer["tags"]
+    assert rec.named("lookup")["outputs"]["bridge"] == "fra_Latn"
+    assert rec.named("rewrite")["outputs"]["rendering"] == "Comment ?"
+
+
+def test_callbacks_record_errors_and_reraise(table: BridgeTable) -> None:
+    def broken(prompt: Any) -> str:
+        raise RuntimeError("model down")
+
+    rec = Recorder()
+    chain = BridgeXChain(
+        llm=RunnableLambda(broken), table=table, detector=detector("swh_Latn"), model=GEMMA
+    )
+    with pytest.raises(RuntimeError, match="model down"):
+        chain.invoke("Habari?", {"callbacks": [rec]})
+    assert rec.named("BridgeXChain")["status"] == "error"
+    assert rec.named("rewrite")["status"] == "error"
+    assert rec.named("lookup")["status"] == "ended"
+
+
+def test_input_errors() -> None:
+    chain = BridgeXChain(llm=FakeListLLM(responses=["x"]), detector=detector("swh_Latn"))
+    with pytest.raises(BridgeXError, match="needs a 'query'"):
+        chain.invoke({"text": "Habari"})
+    with pytest.raises(BridgeXError, match="no human message"):
+        chain.invoke([AIMessage("hello")])
+    with pytest.raises(BridgeXError, match="cannot take a int"):
+        chain.invoke(42)
+    with pytest.raises(ValidationError, match="Unknown task"):
+        BridgeXChain(task="summarise")
+
+
+def test_history_in_message_list_input(table: BridgeTable) -> None:
+    rec = Recorder()
+    chain = completion_chain(table, [" Comment ?", " Nzuri."])
+    chain.invoke(
+        [HumanMessage("Jambo"), AIMessage("Jambo!"), HumanMessage("Habari yako?")],
+        {"callbacks": [rec]},
+    )
+    assert rec.prompts[1].endswith(
+        "User: Jambo\nAssistant: Jambo!\nUser: Habari yako?\n(In French: Comment ?)\nAssistant:"
+    )

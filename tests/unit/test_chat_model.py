@@ -1,0 +1,157 @@
+"""BridgeXChatModel: a chat model with bridging inside, tool calls passing through."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models import BaseChatModel, FakeListLLM
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import tool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import Field
+
+from bridgex_chain.chain import BridgeXChain
+from bridgex_chain.chat_model import BridgeXChatModel
+from bridgex_chain.detect import Detection
+from bridgex_chain.errors import BridgeXError
+from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+from bridgex_chain.store.table import BridgeTable
+
+GEMMA = "google/gemma-3-270m"
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> BridgeTable:
+    table = BridgeTable(f"sqlite:///{tmp_path}/t.db")
+    run = RunRecord(ModelProfile(GEMMA, "gguf-test", "gemma3_text", 18, 2048), "unit", "h1",
+                    ["swh_Latn", "fra_Latn"], ["fra_Latn"], {}, status="complete")  # fmt: skip
+    table.upsert_run(run, [ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.41)])
+    return table
+
+
+def swahili(text: str) -> Detection:
+    return Detection("swh_Latn", 0.9)
+
+
+@tool
+def weather(city: str) -> str:
+    """Tomorrow's weather in a city."""
+    return f"sunny in {city}"
+
+
+class ToolCallingFake(BaseChatModel):
+    """Answers from a script and records each call's messages and bound tools."""
+
+    replies: list[AIMessage]
+    calls: list[dict[str, Any]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "tool-calling-fake"
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:  # fmt: skip
+        tools = [t["function"]["name"] for t in kwargs.get("tools", [])]
+        self.calls.append({"messages": [(m.type, m.text) for m in messages], "tools": tools})
+        return ChatResult(generations=[ChatGeneration(message=self.replies[len(self.calls) - 1])])
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+
+def test_agent_loop_tool_calls_pass_through_and_rendering_stays_tool_free(
+    table: BridgeTable,
+) -> None:
+    call = {"name": "weather", "args": {"city": "Mombasa"}, "id": "call-1", "type": "tool_call"}
+    inner = ToolCallingFake(
+        replies=[
+            AIMessage("Quel temps fera-t-il demain à Mombasa ?"),
+            AIMessage("", tool_calls=[call]),
+            AIMessage("Kesho kutakuwa na jua Mombasa."),
+        ]
+    )
+    model = BridgeXChatModel(
+        chain=BridgeXChain(llm=inner, table=table, detector=swahili, model=GEMMA)
+    )
+    agent_model = model.bind_tools([weather])
+    assert isinstance(agent_model, BridgeXChatModel)
+
+    question = HumanMessage("Hali ya hewa ya kesho Mombasa itakuwaje?")
+    first = agent_model.invoke([question])
+    assert first.tool_calls == [call]  # returned as the inner model wrote it
+    assert first.response_metadata["bridgex"]["bridge"] == "fra_Latn"
+    assert [c["tools"] for c in inner.calls] == [[], ["weather"]]  # rendering had no tools
+
+    result = ToolMessage(weather.invoke({"city": "Mombasa"}), tool_call_id="call-1")
+    final = agent_model.invoke([question, first, result])
+    assert final.content == "Kesho kutakuwa na jua Mombasa."
+    meta = final.response_metadata["bridgex"]
+    assert (meta["renders_cached"], meta["rendering"]) == (
+        1,
+        "Quel temps fera-t-il demain à Mombasa ?",
+    )
+    assert len(inner.calls) == 3  # the cached rendering saved a call
+    last_messages = inner.calls[-1]["messages"]
+    assert last_messages[1] == (
+        "human",
+        "Hali ya hewa ya kesho Mombasa itakuwaje?\n\n"
+        "(French: Quel temps fera-t-il demain à Mombasa ?)",
+    )
+    assert [m[0] for m in last_messages] == ["system", "human", "ai", "tool"]
+    assert model.chain.answer_llm is None  # bind_tools returned a copy
+
+
+def test_bind_tools_needs_a_tool_calling_inner_model() -> None:
+    model = BridgeXChatModel.wrap(FakeListLLM(responses=["x"]), model=GEMMA)
+    with pytest.raises(BridgeXError, match="cannot bind tools"):
+        model.bind_tools([weather])
+
+
+def test_invoke_stream_and_async_carry_the_routing(table: BridgeTable) -> None:
+    def make() -> BridgeXChatModel:
+        inner = FakeListLLM(responses=[" Comment ?", " Nzuri sana.\nUser: x"])
+        return BridgeXChatModel.wrap(inner, table=table, detector=swahili, model=GEMMA)
+
+    reply = make().invoke("Habari yako?")
+    assert reply.content == "Nzuri sana."
+    assert reply.response_metadata["bridgex"]["prompt_style"] == "completion"
+    chunks = list(make().stream("Habari yako?"))
+    assert "".join(str(c.content) for c in chunks) == "Nzuri sana."
+    assert chunks[0].response_metadata["bridgex"]["bridge"] == "fra_Latn"
+
+    async def run() -> tuple[AIMessage, list[Any]]:
+        return await make().ainvoke("Habari yako?"), [
+            c async for c in make().astream("Habari yako?")
+        ]
+
+    areply, achunks = asyncio.run(run())
+    assert areply.content == reply.content
+    assert [c.content for c in achunks] == [c.content for c in chunks]
+
+
+def test_chain_runs_nest_under_the_chat_model_run(table: BridgeTable) -> None:
+    class Parents(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.model_run: Any = None
+            self.chain_parent: Any = "unset"
+
+        def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: Any,
+                                parent_run_id: Any = None, **kw: Any) -> None:  # fmt: skip
+            if parent_run_id is None:
+                self.model_run = run_id
+
+        def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: Any,
+                           parent_run_id: Any = None, **kw: Any) -> None:  # fmt: skip
+            if kw.get("name") == "BridgeXChain":
+                self.chain_parent = parent_run_id
+
+    handler = Parents()
+    model = BridgeXChatModel.wrap(FakeListLLM(responses=[" Comment ?", " Nzuri."]), table=table,
+                                  detector=swahili, model=GEMMA)  # fmt: skip
+    model.invoke("Habari yako?", {"callbacks": [handler]})
+    assert handler.model_run is not None and handler.chain_parent == handler.model_run

