@@ -24,6 +24,7 @@ Run: ``HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_probe.py [--prompts 20
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any
 
@@ -133,7 +134,11 @@ def main() -> None:
     ref_prompts = prompts[: args.ref_prompts]
     n_tokens = [len(ids) for ids in tok(prompts)["input_ids"]]
     print(f"model      : {lm.describe()}")
-    print(f"torch      : {torch.__version__}, {torch.get_num_threads()} threads")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"torch      : {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{os.cpu_count()} CPUs, load average {load} (other processes slow every path)"
+    )
     print(
         f"prompts    : {len(prompts)} from {len(DIRECTIONS)} directions of the starter set, "
         f"{min(n_tokens)}-{max(n_tokens)} tokens (mean {np.mean(n_tokens):.1f})"

@@ -38,7 +38,6 @@ Example:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -55,27 +54,16 @@ from langchain_core.runnables.config import (
     run_in_executor,
 )
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
 from bridgex_chain import chain_inputs as ci
 from bridgex_chain.detect import Detection
 from bridgex_chain.prompting.templates import TASKS, PromptPlan
 from bridgex_chain.routing import Prepared, Router
 
-__all__ = ["BridgeXChain", "BridgeXToolArgs"]
+__all__ = ["BridgeXChain"]
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class BridgeXToolArgs(BaseModel):
-    """Arguments of the tool made by :meth:`BridgeXChain.as_tool`."""
-
-    query: str = Field(description="The user's message or question, in any language.")
-    lang: str | None = Field(None, description="The user's language if known, e.g. 'sw'.")
-    answer_language: str | None = Field(
-        None, description="The answer's language if not the user's."
-    )
 
 
 class BridgeXChain(RunnableSerializable[Any, AIMessage]):
@@ -95,7 +83,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             :func:`~bridgex_chain.prompting.demos.load_demo_pool`).
         num_demos: Demonstrations per prompt.
         embedder: How demonstrations are matched (see
-            :func:`~bridgex_chain.prompting.demos.make_embedder`; default char n-gram TF-IDF).
+            :func:`~bridgex_chain.prompting.embedders.make_embedder`; default TF-IDF).
         labels: Default labels of the classify task (else the pool's labels).
         prompt_style: ``auto`` (chat messages for chat models, one text otherwise),
             ``completion`` or ``chat``.
@@ -104,6 +92,9 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         max_new_tokens: Generation budget of a local model.
         answer_llm: A different model for the answer call only (e.g. bound to tools).
         render_cache_size: Renderings kept (a repeated message is rendered once).
+        choice_scoring: ``auto``: a model that can score choices (the local Hugging Face one)
+            picks the label/option by log-likelihood with contextual calibration; ``generate``:
+            always generate and parse the text to a choice.
 
     Example:
         >>> BridgeXChain().task  # embedded model, default table, fastText: all loaded lazily
@@ -128,6 +119,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
     max_new_tokens: int = 128
     answer_llm: Any = None
     render_cache_size: int = 256
+    choice_scoring: Literal["auto", "generate"] = "auto"
 
     _router: Router | None = PrivateAttr(default=None)
 
@@ -229,20 +221,42 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         return r.prepared(request, task, route, plan, info)
 
     def _answer_call(self, prep: Prepared, config: RunnableConfig, run: Any) -> tuple[Any, Any]:
-        llm = self.router.answer_llm()
+        llm = self.router.answer_model(prep.plan)
         answer = prep.plan.answer
         child = _tagged(patch_config(config, callbacks=run.get_child()), "bridgex:answer")
         return llm, (answer.prompt, child, self.router.call_kwargs(llm, answer))
 
     # ------------------------------------------------------------------ protocol
 
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AIMessage:
-        """Route ``input`` and answer it (see the module docstring)."""
+    def _start(
+        self, input: Any, config: RunnableConfig | None
+    ) -> tuple[RunnableConfig, CallbackManagerForChainRun]:
+        """The root run of one call."""
         config = ensure_config(config)
         run = get_callback_manager_for_config(config).on_chain_start(
-            None, input, name=config.get("run_name") or self.get_name(),
+            None,
+            input,
+            name=config.get("run_name") or self.get_name(),
             run_id=config.pop("run_id", None),
-        )  # fmt: skip
+        )
+        return config, run
+
+    async def _astart(
+        self, input: Any, config: RunnableConfig | None
+    ) -> tuple[RunnableConfig, AsyncCallbackManagerForChainRun]:
+        """Async :meth:`_start`."""
+        config = ensure_config(config)
+        run = await get_async_callback_manager_for_config(config).on_chain_start(
+            None,
+            input,
+            name=config.get("run_name") or self.get_name(),
+            run_id=config.pop("run_id", None),
+        )
+        return config, run
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AIMessage:
+        """Route ``input`` and answer it (see the module docstring)."""
+        config, run = self._start(input, config)
         try:
             prep = self._prepare(input, config, run)
             llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
@@ -257,11 +271,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AIMessage:
         """Async :meth:`invoke`."""
-        config = ensure_config(config)
-        run = await get_async_callback_manager_for_config(config).on_chain_start(
-            None, input, name=config.get("run_name") or self.get_name(),
-            run_id=config.pop("run_id", None),
-        )  # fmt: skip
+        config, run = await self._astart(input, config)
         try:
             prep = await self._aprepare(input, config, run)
             llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
@@ -276,11 +286,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[AIMessage]:
         """Yield the routing chunk, then the answer as the model writes it."""
-        config = ensure_config(config)
-        run = get_callback_manager_for_config(config).on_chain_start(
-            None, input, name=config.get("run_name") or self.get_name(),
-            run_id=config.pop("run_id", None),
-        )  # fmt: skip
+        config, run = self._start(input, config)
         final: AIMessageChunk | None = None
         try:
             prep = self._prepare(input, config, run)
@@ -304,11 +310,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[AIMessage]:
         """Async :meth:`stream`."""
-        config = ensure_config(config)
-        run = await get_async_callback_manager_for_config(config).on_chain_start(
-            None, input, name=config.get("run_name") or self.get_name(),
-            run_id=config.pop("run_id", None),
-        )  # fmt: skip
+        config, run = await self._astart(input, config)
         final: AIMessageChunk | None = None
         try:
             prep = await self._aprepare(input, config, run)
@@ -336,37 +338,17 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         description: str | None = None,
         arg_types: dict[str, type] | None = None,
     ) -> BaseTool:
-        """A tool answering ``query`` (any language) through the chain.
+        """A tool answering a message in any language through the chain.
 
-        The tool's content is the answer text; its artifact (``ToolMessage.artifact`` when the
-        tool is called with a tool call) is the ``bridgex`` routing metadata.
+        See :func:`bridgex_chain.chat_model.chain_tool`; ``arg_types`` is not used.
 
         Example:
-            >>> tool = BridgeXChain().as_tool()
-            >>> tool.name
+            >>> BridgeXChain().as_tool().name
             'bridgex_ask'
         """
-        from langchain_core.tools import StructuredTool
+        from bridgex_chain.chat_model import chain_tool
 
-        def run(callbacks: Any = None, **args: Any) -> tuple[str, dict[str, Any]]:
-            reply = self.invoke({k: v for k, v in args.items() if v}, {"callbacks": callbacks})
-            return reply.text, reply.response_metadata["bridgex"]
-
-        async def arun(callbacks: Any = None, **args: Any) -> tuple[str, dict[str, Any]]:
-            reply = await self.ainvoke(
-                {k: v for k, v in args.items() if v}, {"callbacks": callbacks}
-            )
-            return reply.text, reply.response_metadata["bridgex"]
-
-        return StructuredTool.from_function(
-            func=run,
-            coroutine=arun,
-            name=name or "bridgex_ask",
-            description=description
-            or "Answer a user's message in their own language, whatever the language.",
-            args_schema=args_schema or BridgeXToolArgs,
-            response_format="content_and_artifact",
-        )
+        return chain_tool(self, args_schema, name=name, description=description)
 
 
 # --------------------------------------------------------------------------- step tracing

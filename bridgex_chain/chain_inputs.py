@@ -266,7 +266,16 @@ def choose(text: str, choices: Sequence[str], letters: bool) -> tuple[str, dict[
         "choice": chosen,
         "choice_index": index,
         "raw_answer": text,
+        "choice_method": "generate",
     }
+
+
+_SCORED = ("choice_method", "choice_scores")
+
+
+def _scored(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Choice entries a scoring answer call put in its message (log-likelihood choices)."""
+    return {k: metadata[k] for k in _SCORED if k in metadata}
 
 
 # --------------------------------------------------------------------------- output shaping
@@ -279,11 +288,13 @@ def finish_message(prep: Prepared, output: Any) -> AIMessage:
     content: Any = message.content
     if prep.style == "completion":
         content = clean_completion(message_text(output), prep.plan.answer.stop)
+    scored = _scored(message.response_metadata)
     if prep.plan.choices and not message.tool_calls:
         content, choice = choose(message_text(content), prep.plan.choices, prep.plan.letters)
-        info.update(choice)
+        info.update(choice, **scored)
         _log_unparsed(choice)
-    metadata = {**message.response_metadata, "bridgex": info}
+    kept = {k: v for k, v in message.response_metadata.items() if k not in scored}
+    metadata = {**kept, "bridgex": info}
     return message.model_copy(update={"content": content, "response_metadata": metadata})
 
 
@@ -304,11 +315,14 @@ class ChunkShaper:
         self.prep = prep
         self.cut = StopFilter(prep.plan.answer.stop) if prep.style == "completion" else None
         self.parts: list[str] = []
+        self.scored: dict[str, Any] = {}
 
     def feed(self, piece: Any) -> list[AIMessageChunk]:
         """Take one model chunk (text or message chunk); return the chunks to yield now."""
         if self.prep.plan.choices:  # a label is short: parse it once the answer is complete
             self.parts.append(message_text(piece))
+            if isinstance(piece, BaseMessage):
+                self.scored.update(_scored(piece.response_metadata))
             return []
         if self.cut is None:
             return [piece if isinstance(piece, AIMessageChunk) else _chunk(piece)]
@@ -323,6 +337,7 @@ class ChunkShaper:
                 raw = clean_completion(raw, self.prep.plan.answer.stop)
             content, choice = choose(raw, self.prep.plan.choices, self.prep.plan.letters)
             _log_unparsed(choice)
+            choice.update(self.scored)
             return [AIMessageChunk(content=content, response_metadata={"bridgex": choice})]
         tail = self.cut.flush() if self.cut is not None else ""
         return [AIMessageChunk(content=tail)] if tail else []

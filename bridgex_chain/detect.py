@@ -151,6 +151,8 @@ class _CallableDetector:
         if isinstance(result, Detection):
             return result
         if isinstance(result, str):
+            if result.strip().lower() in (UNKNOWN, "und", ""):
+                return Detection(UNKNOWN, 0.0, (), source="callable", reason="abstained")
             code = normalize(result)
             return Detection(code, 1.0, ((code, 1.0),), source="callable")
         raise DetectorError(
@@ -165,7 +167,8 @@ class _CallableDetector:
 def as_detector(obj: LanguageDetector | Callable[[str], Detection | str]) -> LanguageDetector:
     """Return ``obj`` as a :class:`LanguageDetector`, wrapping a plain callable if needed.
 
-    The callable may return a :class:`Detection` or a language code in any form.
+    The callable may return a :class:`Detection` or a language code in any form;
+    ``"unknown"`` (or ``"und"`` or an empty string) means it abstained.
 
     Raises:
         DetectorError: ``obj`` has no ``detect`` method and is not callable.

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 __all__ = [
     "BridgeXError",
+    "DatabaseCorrupt",
     "DatabaseError",
+    "DatabaseLocked",
+    "DatabaseReadOnly",
     "DetectorError",
     "MissingDependency",
     "ModelCallError",
@@ -83,6 +86,18 @@ class SchemaError(BridgeXError):
 
 class DatabaseError(BridgeXError):
     """The bridge-table database cannot be opened, read or written."""
+
+
+class DatabaseCorrupt(DatabaseError):
+    """The bridge-table file is damaged or is not a SQLite database at all."""
+
+
+class DatabaseReadOnly(DatabaseError):
+    """The bridge table can be read but not written (read-only file, mount or transaction)."""
+
+
+class DatabaseLocked(DatabaseError):
+    """Another connection held the write lock for longer than the lock timeout."""
 
 
 class DetectorError(BridgeXError):

@@ -368,9 +368,24 @@ def load_causal_lm(
         revision=_revision(spec, load_from, gguf_file),
         architecture=str(getattr(text_config, "model_type", model.config.model_type)),
         num_layers=int(text_config.num_hidden_layers),
-        intermediate_size=int(text_config.intermediate_size),
+        intermediate_size=_intermediate_size(text_config),
         from_cache=from_cache,
     )
+
+
+def _intermediate_size(config: Any) -> int:
+    """MLP width; configs without ``intermediate_size`` (GPT-2: ``n_inner``, None = 4 × hidden)."""
+    for name in ("intermediate_size", "n_inner", "ffn_dim"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return 4 * int(getattr(config, "hidden_size", 0) or 0)
+
+
+def _first_line(err: BaseException, limit: int = 300) -> str:
+    """The first line of an error message, cut to ``limit`` characters."""
+    line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _check_available(spec: ModelSpec) -> None:
@@ -444,9 +459,17 @@ def _from_pretrained(
         raise ModelNotAvailable(f"Cannot load {spec.key} from {load_from}: {err}") from err
     except ValueError as err:
         raise ModelNotAvailable(
-            f"Cannot load {spec.key} from {load_from} as a causal LM: {err}. "
+            f"Cannot load {spec.key} from {load_from} as a causal LM: {_first_line(err)}. "
             "Check that it is a decoder-only text model (or pass trust_remote_code=True for "
             "a custom architecture you trust)."
+        ) from err
+    except ImportError:
+        raise
+    except Exception as err:  # e.g. struct.error from a truncated or garbage .gguf file
+        raise ModelNotAvailable(
+            f"Cannot load {spec.key} from {load_from}: {type(err).__name__}: {_first_line(err)}. "
+            "The files are incomplete or not a model; pass a directory that save_pretrained "
+            "wrote, or a complete .gguf file."
         ) from err
     if gguf_file is not None:
         drop_quantizer(model)

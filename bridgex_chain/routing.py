@@ -30,16 +30,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel, BaseLanguageModel
-from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, RunnableLambda
 from langchain_core.runnables.base import coerce_to_runnable
 
 from bridgex_chain import chain_inputs as ci
-from bridgex_chain.detect import Detection, as_detector
+from bridgex_chain.detect import UNKNOWN, Detection, as_detector
 from bridgex_chain.errors import ModelNotAvailable, NoBridgeFound
 from bridgex_chain.languages import bridging_code, language_name, normalize
 from bridgex_chain.prompting.demos import Demo, DemoPool, load_demo_pool
 from bridgex_chain.prompting.tasks import Planner, plan_prompts
 from bridgex_chain.prompting.templates import (
+    LETTERS,
     Lang,
     ModelPrompt,
     PromptPlan,
@@ -56,7 +58,8 @@ __all__ = ["Prepared", "Router"]
 logger = logging.getLogger("bridgex_chain.chain")
 T = TypeVar("T")
 _MODEL_ATTRS = ("model_name", "model_id", "model")
-# Fallbacks that point at the set-up (not at one query): logged as warnings.
+# Fallbacks that point at the set-up (not at one query): a warning the first time per language
+# pair, then INFO (a busy chatbot would otherwise repeat the same warning for every message).
 _SETUP_FALLBACKS = frozenset({ci.FALLBACK_NO_BRIDGE, ci.FALLBACK_NO_MODEL_KEY})
 
 
@@ -80,11 +83,13 @@ class Router:
         self._lock = threading.RLock()
         self._built: dict[str, Any] = {}
         self._renders: OrderedDict[Any, str] = OrderedDict()
+        self._warned: set[tuple[str | None, ...]] = set()
 
     def shared_with(self, settings: BridgeXChain) -> Router:
         """A router for a copy of the chain that differs only in ``answer_llm``."""
         router = Router(settings)
         router._lock, router._built, router._renders = self._lock, self._built, self._renders
+        router._warned = self._warned
         return router
 
     def _lazy(self, key: str, build: Callable[[], T]) -> T:
@@ -118,6 +123,29 @@ class Router:
             self.s.answer_llm if self.s.answer_llm is not None else self.llm()
         )
         return answer
+
+    def answer_model(self, plan: PromptPlan) -> Runnable[Any, Any]:
+        """What makes the answer call: the model, or for choices a scorer when it can score.
+
+        A model with ``score_choices`` (the local Hugging Face adapter) picks a label or option
+        by calibrated log-likelihood (``choice_scoring="auto"``); others generate and the text is
+        parsed to a choice.
+        """
+        llm = self.answer_llm()
+        score = getattr(llm, "score_choices", None)
+        if not (plan.choices and plan.content_free and callable(score)):
+            return llm
+        if self.s.choice_scoring != "auto":
+            return llm
+        shown = [LETTERS[i] for i in range(len(plan.choices))] if plan.letters else plan.choices
+
+        def choose(prompt: str) -> AIMessage:
+            scores = score(prompt, shown, content_free=plan.content_free)
+            best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+            meta = {"choice_method": "logprob", "choice_scores": [round(x, 4) for x in scores]}
+            return AIMessage(plan.choices[best], response_metadata=meta)
+
+        return RunnableLambda(choose, name="score_choices")
 
     def detector(self) -> Any:
         """The language detector (fastText's lite model unless one was given)."""
@@ -205,9 +233,13 @@ class Router:
         if detection.is_unknown:
             reason = detection.reason or "no reason given"
             route = ci.Route(
-                detection, answer, key, None, ci.FALLBACK_UNKNOWN_LANGUAGE,
+                detection,
+                answer,
+                key,
+                None,
+                ci.FALLBACK_UNKNOWN_LANGUAGE,
                 f"the detector abstained ({reason})",
-            )  # fmt: skip
+            )
         elif detection.confidence < self.s.min_confidence:
             detail = (
                 f"{detection.lang} detected with confidence {detection.confidence:.2f} < "
@@ -224,9 +256,19 @@ class Router:
         else:
             route = self._table_route(detection, answer or detection.lang, key)
         if route.fallback is not None:
-            level = logging.WARNING if route.fallback in _SETUP_FALLBACKS else logging.INFO
-            logger.log(level, "bridgex: direct prompting (%s): %s", route.fallback, route.detail)
+            self._log_fallback(route)
         return route
+
+    def _log_fallback(self, route: ci.Route) -> None:
+        """Log a fallback: set-up problems (no row, no model key) warn once per language pair."""
+        level = logging.INFO
+        if route.fallback in _SETUP_FALLBACKS:
+            seen = (route.fallback, route.detection.lang, route.answer_language)
+            with self._lock:
+                if seen not in self._warned:
+                    self._warned.add(seen)
+                    level = logging.WARNING
+        logger.log(level, "bridgex: direct prompting (%s): %s", route.fallback, route.detail)
 
     def _table_route(self, detection: Detection, answer: str, key: str) -> ci.Route:
         src = bridging_code(detection.lang)
@@ -294,6 +336,7 @@ class Router:
         return (tuple((m.type, m.text) for m in prompt.prompt), prompt.stop)
 
     def _cached(self, prompt: ModelPrompt, info: dict[str, Any]) -> str | None:
+        """Count a rendering call in ``info``; return its cached text when there is one."""
         info["model_calls"] += 1
         with self._lock:
             key = self._render_key(prompt)
@@ -345,7 +388,7 @@ class Router:
         codes = [route.detection.lang, route.answer_language]
         if route.bridge is not None:
             codes.append(route.bridge.bridge)
-        names = {c: language_name(c) for c in codes if c and c != "unknown"}
+        names = {c: language_name(c) for c in codes if c and c != UNKNOWN}
         meta: dict[str, Any] = {"task": task, "prompt_style": self.style()}
         meta.update(route.metadata(names))
         if plan.note is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
 from bridgex_chain.cli.commands_db import DatabaseUrlOption
 
 if TYPE_CHECKING:
@@ -196,8 +197,12 @@ def chat_command(
             continue
         if not text:
             continue
-        request = {"query": text, "history": list(history), "lang": lang,
-                   "answer_language": answer_language}  # fmt: skip
+        request = {
+            "query": text,
+            "history": list(history),
+            "lang": lang,
+            "answer_language": answer_language,
+        }
         try:
             answer, _ = _stream_answer(chain, request, console)
         except BridgeXError as err:

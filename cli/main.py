@@ -49,6 +49,12 @@ commands_table.register(app)
 from bridgex_chain.cli import commands_ask  # noqa: E402
 
 commands_ask.register(app)
+from bridgex_chain.cli import commands_eval  # noqa: E402
+
+commands_eval.register(app)
+from bridgex_chain.cli import commands_build  # noqa: E402
+
+commands_build.register(app)
 # -- end registrations --
 
 

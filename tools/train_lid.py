@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import difflib
 import hashlib
 import json
 import os
@@ -104,7 +105,7 @@ def languages(data_dir: Path) -> list[str]:
 class TrainConfig:
     """Every knob that influences the model; recorded verbatim in the JSON training record."""
 
-    dim: int = 64
+    dim: int = 32
     epoch: int = 10
     lr: float = 0.5
     minn: int = 1
@@ -121,16 +122,55 @@ class TrainConfig:
     span_max: int = 8
     lower_prob: float = 0.2
     # class priors: extra copies of every example of these languages
-    oversample: dict[str, int] = field(default_factory=dict)
+    oversample: dict[str, int] = field(default_factory=lambda: {"arb_Arab": 3, "ind_Latn": 2})
     # a text (sentence or fragment) found under several labels is kept only under these, if any
     prefer: tuple[str, ...] = ("arb_Arab", "ind_Latn", "pes_Arab", "nob_Latn", "hin_Deva")
+    # written varieties whose train sentences are dropped when their word-level similarity to the
+    # parallel sentence of the standard variety is >= variety_max_similarity (near-copies of MSA)
+    varieties: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {
+            "arb_Arab": tuple(
+                f"{code}_Arab" for code in ("acm", "acq", "aeb", "ajp", "apc", "ars", "ary", "arz")
+            )
+        }
+    )
+    variety_max_similarity: float = 0.6
     # quantisation
     quantize: bool = True
-    cutoff: int = 120_000
+    cutoff: int = 100_000
     dsub: int = 2
     qnorm: bool = True
     q_epoch: int = 3
     q_lr: float = 0.1
+
+
+def drop_near_copies(
+    rows: dict[str, list[tuple[str, str]]], config: TrainConfig
+) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Return texts per language without variety sentences that nearly copy the standard one.
+
+    SIB-200's Arabic varieties (ars_Arab above all) are often translated into Modern Standard
+    Arabic: such rows teach the model to answer a dialect for MSA text. A variety's sentence is
+    dropped when its word-level similarity to the same ``index_id`` in the standard variety is at
+    least ``config.variety_max_similarity``.
+    """
+    texts = {lang: [t for _, t in lang_rows] for lang, lang_rows in rows.items()}
+    dropped: dict[str, int] = {}
+    for head, varieties in config.varieties.items():
+        standard = dict(rows.get(head, []))
+        for variety in varieties:
+            if variety not in rows:
+                continue
+            kept = [
+                text
+                for index_id, text in rows[variety]
+                if index_id not in standard
+                or difflib.SequenceMatcher(None, standard[index_id].split(), text.split()).ratio()
+                < config.variety_max_similarity
+            ]
+            dropped[variety] = len(rows[variety]) - len(kept)
+            texts[variety] = kept
+    return texts, dropped
 
 
 def build_examples(
@@ -271,6 +311,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--work-dir", type=Path, default=REPO / "build" / "lid")
     p.add_argument("--holdout-ids", type=int, default=0, help="hold out N train index_ids")
     p.add_argument("--no-save", action="store_true", help="train and validate only")
+    p.add_argument("--reuse-float", action="store_true", help="quantise work-dir/model.bin again")
+    p.add_argument("--variety-max-similarity", type=float, default=d.variety_max_similarity)
     p.add_argument("--dim", type=int, default=d.dim)
     p.add_argument("--epoch", type=int, default=d.epoch)
     p.add_argument("--lr", type=float, default=d.lr)
@@ -286,7 +328,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--span-min", type=int, default=d.span_min)
     p.add_argument("--span-max", type=int, default=d.span_max)
     p.add_argument("--lower-prob", type=float, default=d.lower_prob)
-    p.add_argument("--oversample", default="", help="e.g. arb_Arab=2,ind_Latn=1 (extra copies)")
+    p.add_argument(
+        "--oversample",
+        default=",".join(f"{k}={v}" for k, v in d.oversample.items()),
+        help="extra copies per language, e.g. arb_Arab=3,ind_Latn=2",
+    )
     p.add_argument("--prefer", default=",".join(d.prefer), help="keep shared texts only here")
     p.add_argument("--no-quantize", action="store_true")
     p.add_argument("--cutoff", type=int, default=d.cutoff)
@@ -316,6 +362,7 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
         lower_prob=args.lower_prob,
         oversample=_parse_oversample(args.oversample),
         prefer=tuple(x for x in args.prefer.split(",") if x),
+        variety_max_similarity=args.variety_max_similarity,
         quantize=not args.no_quantize,
         cutoff=args.cutoff,
         dsub=args.dsub,
@@ -342,9 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.holdout_ids:
         ids = sorted({i for i, _ in train_rows[langs[0]]}, key=int)
         held_ids = set(random.Random(config.seed + 1).sample(ids, args.holdout_ids))
-    train_texts = {
-        lang: [t for i, t in rows if i not in held_ids] for lang, rows in train_rows.items()
-    }
+    train_texts, dropped = drop_near_copies(
+        {lang: [(i, t) for i, t in rows if i not in held_ids] for lang, rows in train_rows.items()},
+        config,
+    )
+    print("dropped near-copies of the standard variety:", dropped)
     held_texts = {lang: [t for i, t in rows if i in held_ids] for lang, rows in train_rows.items()}
     dev_texts = {lang: [t for _, t in read_split(data_dir, lang, "dev")] for lang in langs}
     dev_texts = {lang: rows for lang, rows in dev_texts.items() if rows}
@@ -356,25 +405,17 @@ def main(argv: list[str] | None = None) -> int:
     n_sent = sum(map(len, train_texts.values()))
     print(f"{len(langs)} languages, {n_sent} train sentences -> {len(lines)} lines", flush=True)
 
-    started = time.perf_counter()
-    model = fasttext.train_supervised(
-        input=str(train_file),
-        dim=config.dim,
-        epoch=config.epoch,
-        lr=config.lr,
-        minn=config.minn,
-        maxn=config.maxn,
-        wordNgrams=config.word_ngrams,
-        bucket=config.bucket,
-        loss=config.loss,
-        thread=config.thread,
-        seed=config.seed,
-        minCount=1,
-        verbose=0,
-    )
-    print(f"trained in {time.perf_counter() - started:.0f}s", flush=True)
-    if held_texts and held_ids:
+    float_model = args.work_dir / "model.bin"
+    if args.reuse_float and float_model.is_file():
+        print(f"reusing {float_model} (--reuse-float)")
+        model = fasttext.load_model(str(float_model))
+    else:
+        model = _train(fasttext, config, train_file)
+        model.save_model(str(float_model))
+    if held_ids:
         print(summarise("held-out train (float)", evaluate(model, held_texts)))
+    if dev_texts:
+        print(summarise("dev (float)", evaluate(model, dev_texts)))
     if config.quantize:
         started = time.perf_counter()
         model.quantize(
@@ -390,7 +431,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"quantised in {time.perf_counter() - started:.0f}s", flush=True)
 
-    record: dict[str, Any] = {"config": asdict(config), "languages": len(langs)}
+    record: dict[str, Any] = {
+        "config": asdict(config),
+        "languages": len(langs),
+        "dropped_near_copies": dropped,
+    }
     if held_ids:
         held = evaluate(model, held_texts)
         print(summarise("held-out train", held))
@@ -431,6 +476,27 @@ def main(argv: list[str] | None = None) -> int:
     os.replace(partial, record_path)
     print(f"wrote {out} ({record['bytes'] / 1e6:.2f} MB) and {record_path.name}")
     return 0
+
+
+def _train(fasttext: Any, config: TrainConfig, train_file: Path) -> Any:
+    started = time.perf_counter()
+    model = fasttext.train_supervised(
+        input=str(train_file),
+        dim=config.dim,
+        epoch=config.epoch,
+        lr=config.lr,
+        minn=config.minn,
+        maxn=config.maxn,
+        wordNgrams=config.word_ngrams,
+        bucket=config.bucket,
+        loss=config.loss,
+        thread=config.thread,
+        seed=config.seed,
+        minCount=1,
+        verbose=0,
+    )
+    print(f"trained in {time.perf_counter() - started:.0f}s", flush=True)
+    return model
 
 
 def _fasttext_version() -> str:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from bridgex_chain.errors import BridgeXError, ProbeDataError
+from bridgex_chain.eval.cache import UnitFile
 from bridgex_chain.eval.data import load_parallel
 from bridgex_chain.eval.lm import EvalLM, HFEvalLM
 from bridgex_chain.eval.runner import (
@@ -31,7 +33,7 @@ from bridgex_chain.eval.runner import (
     run_arms,
     table_info,
 )
-from bridgex_chain.eval.summary import summarise_entry
+from bridgex_chain.eval.summary import summarise_entry, summarise_pooled
 from bridgex_chain.eval.task_bli import BliTask
 from bridgex_chain.eval.task_classify import ClassifyTask
 from bridgex_chain.eval.task_mrc import MrcTask
@@ -78,8 +80,10 @@ class EvalConfig:
         limit: Items per entry (None: all).
         seed: Seed of samples, demonstrations, the random bridge and the bootstrap.
         demos_per_label: Classification demonstrations per label.
-        shots: Translation demonstrations per prompt.
+        shots: Parallel demonstrations in rendering and translation prompts (0: zero-shot).
         batch_size: Generation batch size.
+        threads: torch CPU threads (None: torch's default). On a machine shared with other
+            busy processes one thread is often faster than two.
         resamples: Bootstrap resamples.
         plots: Draw PNG plots for the report.
     """
@@ -101,14 +105,53 @@ class EvalConfig:
     demos_per_label: int = 1
     shots: int = 0
     batch_size: int = 8
+    threads: int | None = None
     resamples: int = 1000
     plots: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    def command(self) -> str:
+        """Return the ``bridgex-chain eval`` command line that reproduces this run.
+
+        Example:
+            >>> EvalConfig(tasks=["classify"], out_dir=Path("out"), limit=7).command()
+            'bridgex-chain eval classify --out out --limit 7'
+        """
+        args = ["bridgex-chain", "eval", *self.tasks, "--out", str(self.out_dir)]
+        default = EvalConfig(tasks=[], out_dir=Path())
+        options: list[tuple[str, Any, Any]] = [
+            ("--model", self.model, None),
+            ("--sib200", self.sib200, None),
+            ("--flores", self.flores, None),
+            ("--muse", self.muse, None),
+            ("--belebele", self.belebele, None),
+            ("--languages", _joined(self.languages), None),
+            ("--pairs", _joined(f"{s}-{t}" for s, t in self.pairs or ()), None),
+            ("--bridges", _joined(self.bridges), _joined(default.bridges)),
+            ("--conditions", _joined(self.conditions), _joined(default.conditions)),
+            ("--renderings", _joined(self.renderings), _joined(default.renderings)),
+            ("--limit", self.limit, None),
+            ("--seed", self.seed, default.seed),
+            ("--demos-per-label", self.demos_per_label, default.demos_per_label),
+            ("--shots", self.shots, default.shots),
+            ("--batch-size", self.batch_size, default.batch_size),
+            ("--threads", self.threads, None),
+            ("--resamples", self.resamples, default.resamples),
+        ]
+        for flag, value, unset in options:
+            if value is not None and value != unset and value != "":
+                args += [flag, str(value)]
+        if not self.plots:
+            args.append("--no-plots")
+        return shlex.join(args)
 
     def to_json(self) -> dict[str, Any]:
         """Return the configuration as JSON-ready values."""
         data = asdict(self)
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
+
+
+def _joined(values: Iterable[str] | None) -> str | None:
+    return ",".join(values) if values is not None else None
 
 
 def _need(path: Path | None, option: str, task: str) -> Path:
@@ -149,13 +192,14 @@ def build_tasks(config: EvalConfig) -> list[Task]:
                     limit=config.limit,
                     seed=config.seed,
                     demos_per_label=config.demos_per_label,
+                    shots=config.shots,
                 )
             )
         elif name == "translate":
             flores = config.flores
             root = flores or _need(config.sib200, "--sib200 or --flores", name)
             data = load_parallel(root, "devtest" if flores else "test")
-            demo_data = load_parallel(root, "dev") if config.shots else None
+            demo_data = load_parallel(root, "dev" if flores else "train") if config.shots else None
             tasks.append(
                 TranslateTask(
                     data,
@@ -182,11 +226,18 @@ def build_tasks(config: EvalConfig) -> list[Task]:
     return tasks
 
 
-def default_lm_factory(model: str | None, batch_size: int) -> Callable[[], EvalLM]:
+def default_lm_factory(
+    model: str | None, batch_size: int, threads: int | None = None
+) -> Callable[[], EvalLM]:
     """Return a factory loading ``model`` with :func:`bridgex_chain.models.load_causal_lm`."""
 
     def make() -> EvalLM:
         from bridgex_chain.models import load_causal_lm
+
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
 
         loaded = load_causal_lm(model)
         key = f"{loaded.spec.key}@{loaded.revision}"
@@ -225,7 +276,7 @@ def run_evaluation(
     from bridgex_chain.eval.report import write_report
     from bridgex_chain.models import model_key
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     key = model_key(config.model)
     ready = list(tasks) if tasks is not None else build_tasks(config)
     bridges = [normalize(b) for b in config.bridges]
@@ -251,26 +302,35 @@ def run_evaluation(
         plans,
         cache_dir=cache,
         model=key,
-        lm_factory=lm_factory or default_lm_factory(config.model, config.batch_size),
+        lm_factory=lm_factory
+        or default_lm_factory(config.model, config.batch_size, config.threads),
         batch_size=config.batch_size,
         on_progress=on_progress,
     )
     entries = []
+    by_task: dict[str, list[tuple[EntryPlan, dict[str, UnitFile], dict[str, Any]]]] = {}
     for plan in plans:
         mine = {
             arm.name: units[(plan.task.name, plan.src, plan.trg, arm.name)] for arm in plan.arms
         }
-        entries.append(
-            summarise_entry(
-                plan, mine, config.renderings, resamples=config.resamples, seed=config.seed
-            )
+        summary = summarise_entry(
+            plan, mine, config.renderings, resamples=config.resamples, seed=config.seed
         )
+        entries.append(summary)
+        by_task.setdefault(plan.task.name, []).append((plan, mine, summary))
+    pooled = [
+        summarise_pooled(group, config.renderings, resamples=config.resamples, seed=config.seed)
+        for group in by_task.values()
+    ]
     results = {
         "format": _FORMAT,
         "model": key,
         "config": config.to_json(),
+        "command": config.command(),
         "entries": entries,
+        "pooled": pooled,
         "seconds": round(time.perf_counter() - started, 1),
+        "cpu_seconds": round(time.process_time() - cpu_started, 1),
     }
     _write_json(out_dir / "results.json", results)
     write_report(results, out_dir, plots=config.plots)

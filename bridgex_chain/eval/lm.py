@@ -11,7 +11,10 @@ r"""The two things evaluation asks of a language model: continuation log-probs a
   entries, so the cache is deep-copied per use (cropping cannot restore dropped entries).
   ``reuse_prefix=False`` rescores the whole token sequence instead (same ids, same numbers: the
   tests check that).
-* ``generate(prompts)`` is batched greedy decoding with left padding, cut at stop strings.
+* ``generate(prompts)`` is batched greedy decoding with left padding. Each row stops at its
+  first stop string, or when it starts looping (its last ``repeat_span`` tokens occurred earlier
+  in it) — small models often repeat a phrase until the token budget, and a batch runs as long
+  as its longest row.
 
 Token ids are ``[bos] + ids(prefix) + ids(query) + ids(continuation)``, each piece tokenised on
 its own, so cached and uncached scoring see exactly the same sequence.
@@ -92,6 +95,8 @@ class HFEvalLM:
         reuse_prefix: Reuse the prefix's key/value cache across calls (fast); ``False``
             rescores the full sequence for every continuation (slow; for checks).
         batch_size: Prompts per batch in :meth:`generate`.
+        repeat_span: Stop a generation once its last ``repeat_span`` tokens already occurred
+            in it (a degenerate loop; the text up to then is kept). None disables it.
 
     Example:
         >>> from bridgex_chain.models import load_causal_lm  # doctest: +SKIP
@@ -109,12 +114,14 @@ class HFEvalLM:
         key: str,
         reuse_prefix: bool = True,
         batch_size: int = 8,
+        repeat_span: int | None = 10,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.key = key
         self.reuse_prefix = reuse_prefix
         self.batch_size = batch_size
+        self.repeat_span = repeat_span
         self._prefix: _PrefixState | None = None
         self._device = next(model.parameters()).device
 
@@ -158,7 +165,7 @@ class HFEvalLM:
             if query_ids:
                 out = self.model(
                     input_ids=self._tensor(query_ids),
-                    past_key_values=cache,
+                    cache=cache,
                     use_cache=True,
                     logits_to_keep=1,
                 )
@@ -173,7 +180,7 @@ class HFEvalLM:
         self._prefix = None  # free the old cache before building a new one
         out = self.model(input_ids=self._tensor(ids), use_cache=True, logits_to_keep=1)
         next_lp = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
-        self._prefix = _PrefixState(text, ids, out.past_key_values, next_lp)
+        self._prefix = _PrefixState(text, ids, out.cache, next_lp)
         return self._prefix
 
     def _continuation_logprob(self, cache: Any, next_lp: torch.Tensor, cont: list[int]) -> float:
@@ -183,7 +190,7 @@ class HFEvalLM:
         if len(cont) > 1:
             out = self.model(
                 input_ids=self._tensor(cont[:-1]),
-                past_key_values=copy.deepcopy(cache),
+                cache=copy.deepcopy(cache),
                 use_cache=True,
             )
             lps = torch.log_softmax(out.logits[0].float(), dim=-1)
@@ -217,17 +224,46 @@ class HFEvalLM:
             width = max(len(encoded[i]) for i in batch)
             ids = [[pad] * (width - len(encoded[i])) + encoded[i] for i in batch]
             mask = [[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in batch]
+            stopper = _stopper(self.tokenizer, width, stop, self.repeat_span)
             with torch.inference_mode():
                 out = self.model.generate(
                     input_ids=torch.tensor(ids, device=self._device),
                     attention_mask=torch.tensor(mask, device=self._device),
                     do_sample=False,
                     max_new_tokens=max_new_tokens,
-                    stop_strings=list(stop) or None,
-                    tokenizer=self.tokenizer,
+                    stopping_criteria=[stopper],
                     pad_token_id=pad,
                 )
             for row, i in enumerate(batch):
                 text = self.tokenizer.decode(out[row, width:], skip_special_tokens=True)
                 results[i] = cut_at_stop(text, stop)
         return results
+
+
+def _stopper(tokenizer: Any, start: int, stop: Sequence[str], repeat_span: int | None) -> Any:
+    """Build a per-row stopping criterion: a stop string appeared, or the row loops."""
+    import torch
+    from transformers import StoppingCriteria
+
+    class _Stop(StoppingCriteria):  # type: ignore[misc]
+        def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+            done = []
+            for row in input_ids[:, start:].tolist():
+                text = tokenizer.decode(row, skip_special_tokens=True)
+                done.append(any(s in text for s in stop) or _loops(row, repeat_span))
+            return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+    return _Stop()
+
+
+def _loops(tokens: list[int], span: int | None) -> bool:
+    """Return True when the last ``span`` tokens occurred earlier in ``tokens``.
+
+    Example:
+        >>> _loops([1, 2, 3, 1, 2, 3], 3), _loops([1, 2, 3, 4], 2)
+        (True, False)
+    """
+    if span is None or len(tokens) < 2 * span:
+        return False
+    tail = tokens[-span:]
+    return any(tokens[i : i + span] == tail for i in range(len(tokens) - span))

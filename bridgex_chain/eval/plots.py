@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bridgex_chain.eval.report import CONDITION_ORDER, short
+from bridgex_chain.eval.report import CONDITION_ORDER, entry_name, short, task_rows
 
 __all__ = ["draw_plots"]
 
@@ -27,11 +27,6 @@ def _pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _entry_name(entry: Mapping[str, Any]) -> str:
-    src, trg = entry["src"], entry["trg"]
-    return src if src == trg else f"{src}-{trg}"
 
 
 def _heatmap(plt: Any, entry: Mapping[str, Any], path: Path) -> bool:
@@ -46,7 +41,7 @@ def _heatmap(plt: Any, entry: Mapping[str, Any], path: Path) -> bool:
     ax.set_xticks(range(len(columns)), [str(c) for c in columns], fontsize=7)
     ax.set_yticks(range(len(bridges)), [short(b) for b in bridges])
     ax.set_xlabel("layer")
-    ax.set_title(f"HSIC score per layer — {entry['task']} {_entry_name(entry)}", fontsize=9)
+    ax.set_title(f"HSIC score per layer — {entry['task']} {entry_name(entry)}", fontsize=9)
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -55,13 +50,13 @@ def _heatmap(plt: Any, entry: Mapping[str, Any], path: Path) -> bool:
 
 
 def _condition_result(entry: Mapping[str, Any], rendering: str, name: str) -> Any:
-    rend = entry["renderings"].get(rendering, {})
     if name == "direct":
         return entry.get("direct")
-    if name == "oracle":
-        bridge = rend.get("oracle_bridge")
-        return rend.get("bridges", {}).get(bridge) if bridge else None
-    return rend.get("conditions", {}).get(name)
+    rend = entry["renderings"].get(rendering, {})
+    found = rend.get("conditions", {}).get(name)
+    if found is None and name == "oracle" and rend.get("oracle_bridge"):
+        found = rend["bridges"][rend["oracle_bridge"]]
+    return found
 
 
 def _bars(plt: Any, entries: Sequence[Mapping[str, Any]], rendering: str, path: Path) -> bool:
@@ -86,10 +81,11 @@ def _bars(plt: Any, entries: Sequence[Mapping[str, Any]], rendering: str, path: 
     if not drawn:
         plt.close(fig)
         return False
-    ax.set_xticks(range(len(entries)), [_entry_name(e) for e in entries], fontsize=8, rotation=30)
+    ax.set_xticks(range(len(entries)), [entry_name(e) for e in entries], fontsize=8, rotation=30)
     ax.set_ylabel(f"{entries[0]['metric']} (%)")
     ax.set_title(f"{entries[0]['task']} — {rendering} rendering", fontsize=10)
-    ax.legend(fontsize=7, ncol=len(CONDITION_ORDER))
+    ax.set_ylim(0, 118)
+    ax.legend(fontsize=7, ncol=len(CONDITION_ORDER), loc="upper center", frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -109,7 +105,7 @@ def _scatter(plt: Any, entries: Sequence[Mapping[str, Any]], rendering: str, pat
             [hsic[b] for b in common],
             [found[b]["score"] for b in common],
             s=18,
-            label=_entry_name(entry),
+            label=entry_name(entry),
         )
         drawn = True
     if not drawn:
@@ -136,12 +132,17 @@ def draw_plots(results: Mapping[str, Any], plot_dir: Path) -> list[Path]:
     for task in dict.fromkeys(e["task"] for e in entries):
         mine = [e for e in entries if e["task"] == task]
         for rendering in results["config"]["renderings"]:
-            for kind, draw in (("bars", _bars), ("scatter", _scatter)):
-                path = plot_dir / f"{kind}-{task}-{rendering}.png"
-                if draw(plt, mine, rendering, path):
-                    written.append(path)
+            if _bars(
+                plt, task_rows(results, task), rendering, plot_dir / f"bars-{task}-{rendering}.png"
+            ):
+                written.append(plot_dir / f"bars-{task}-{rendering}.png")
+            if _scatter(plt, mine, rendering, plot_dir / f"scatter-{task}-{rendering}.png"):
+                written.append(plot_dir / f"scatter-{task}-{rendering}.png")
         for entry in mine:
-            path = plot_dir / f"heatmap-{task}-{_entry_name(entry)}.png"
+            slug = (
+                entry["src"] if entry["src"] == entry["trg"] else f"{entry['src']}-{entry['trg']}"
+            )
+            path = plot_dir / f"heatmap-{task}-{slug}.png"
             if _heatmap(plt, entry, path):
                 written.append(path)
     return written

@@ -12,7 +12,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CONDITION_ORDER", "fmt_score", "markdown_report", "short", "write_report"]
+__all__ = [
+    "CONDITION_ORDER",
+    "condition_cells",
+    "entry_name",
+    "fmt_score",
+    "markdown_report",
+    "rank_cells",
+    "short",
+    "task_rows",
+    "write_report",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -32,52 +42,74 @@ def fmt_score(result: Mapping[str, Any] | None) -> str:
 
 
 def condition_cells(entry: Mapping[str, Any], rendering: str) -> dict[str, str]:
-    """Return the formatted cell of each condition of one entry and rendering."""
+    """Return the formatted cell of each condition of one entry (or pooled row) and rendering."""
     rend = entry["renderings"].get(rendering, {})
-    conds = rend.get("conditions", {})
+    conds = dict(rend.get("conditions", {}))
+    oracle = rend.get("oracle_bridge")
+    if oracle is not None and "oracle" not in conds:
+        conds["oracle"] = {**rend["bridges"][oracle], "bridge": oracle}
     cells = {"direct": fmt_score(entry.get("direct"))}
-    for name in ("english", "table", "random"):
+    for name in CONDITION_ORDER[1:]:
         if name in conds:
-            cells[name] = f"{fmt_score(conds[name])} ({short(conds[name]['bridge'])})"
+            bridge = conds[name].get("bridge")
+            cells[name] = fmt_score(conds[name]) + (f" ({short(bridge)})" if bridge else "")
         elif name in entry.get("unavailable", {}):
             reason = entry["unavailable"][name]
             cells[name] = "pending" if reason.startswith("pending") else "n/a"
         else:
             cells[name] = "—"
-    oracle = rend.get("oracle_bridge")
-    cells["oracle"] = f"{rend['oracle_score']:.1f} ({short(oracle)})" if oracle is not None else "—"
     return cells
 
 
-def _entry_name(entry: Mapping[str, Any]) -> str:
+def rank_cells(entry: Mapping[str, Any], rendering: str) -> tuple[str, str]:
+    """Return the table-rank and Spearman cells of one entry (means for a pooled row)."""
+    rend = entry["renderings"].get(rendering, {})
+    if entry["src"] == "pooled":
+        rank, rho = rend.get("mean_table_rank"), rend.get("mean_spearman")
+        return ("—" if rank is None else f"{rank:.1f} (mean)"), (
+            "—" if rho is None else f"{rho:+.2f} (mean)"
+        )
+    rank, rho = rend.get("table_rank"), rend.get("spearman")
+    return ("—" if rank is None else f"{rank}/{len(entry['candidates'])}"), (
+        "—" if rho is None else f"{rho:+.2f}"
+    )
+
+
+def task_rows(results: Mapping[str, Any], task: str) -> list[Mapping[str, Any]]:
+    """Return a task's entries followed by its pooled row."""
+    rows = [e for e in results["entries"] if e["task"] == task]
+    return rows + [p for p in results.get("pooled", []) if p["task"] == task]
+
+
+def entry_name(entry: Mapping[str, Any]) -> str:
+    """Return how an entry is named in tables (``swh_Latn``, ``swh_Latn→eng_Latn``, pooled)."""
     src, trg = entry["src"], entry["trg"]
+    if src == "pooled":
+        return f"all {entry['entries']} pooled"
     return src if src == trg else f"{src}→{trg}"
 
 
 def _task_section(
-    task: str, entries: Sequence[Mapping[str, Any]], renderings: Sequence[str]
+    task: str, rows: Sequence[Mapping[str, Any]], renderings: Sequence[str]
 ) -> list[str]:
+    entries = [e for e in rows if e["src"] != "pooled"]
     metric = entries[0]["metric"]
     lines = [f"## {task} ({metric}, %, 95% bootstrap interval)", ""]
     for rendering in renderings:
         lines += [
             f"### {rendering} rendering",
             "",
-            "| entry | n | direct | english | table | random | oracle bridge | table rank "
+            "| entry | n | direct | english | table | random | oracle (best bridge) | table rank "
             "| Spearman(HSIC, score) |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
-        for e in entries:
+        for e in rows:
             cells = condition_cells(e, rendering)
-            rend = e["renderings"].get(rendering, {})
-            rank = rend.get("table_rank")
-            rho = rend.get("spearman")
+            rank, rho = rank_cells(e, rendering)
             lines.append(
-                f"| {_entry_name(e)} | {e['n']} | "
+                f"| {entry_name(e)} | {e['n']} | "
                 + " | ".join(cells[c] for c in CONDITION_ORDER)
-                + f" | {rank if rank is not None else '—'}"
-                + (f"/{len(e['candidates'])}" if rank is not None else "")
-                + f" | {'—' if rho is None else f'{rho:+.2f}'} |"
+                + f" | {rank} | {rho} |"
             )
         lines.append("")
     lines += _bridge_table(entries, renderings)
@@ -93,24 +125,24 @@ def _bridge_table(entries: Sequence[Mapping[str, Any]], renderings: Sequence[str
     if not bridges:
         return []
     lines = [
-        "Every candidate bridge (score; HSIC rank from the table in parentheses):",
+        "Every candidate bridge (score; its HSIC rank among the candidates in parentheses):",
         "",
         "| entry | rendering | " + " | ".join(short(b) for b in bridges) + " |",
         "|---|---|" + "---|" * len(bridges),
     ]
     for e in entries:
         hsic = e["table"]["hsic"]
-        order = sorted(hsic, key=lambda b: -hsic[b])
+        order = sorted((b for b in e["candidates"] if b in hsic), key=lambda b: -hsic[b])
         for rendering in renderings:
             found = e["renderings"].get(rendering, {}).get("bridges", {})
             cells = []
             for b in bridges:
                 score = found.get(b, {}).get("score")
                 cell = "—" if score is None or score != score else f"{score:.1f}"
-                if b in hsic and cell != "—":
+                if b in order and cell != "—":
                     cell += f" ({order.index(b) + 1})"
                 cells.append(cell)
-            lines.append(f"| {_entry_name(e)} | {rendering} | " + " | ".join(cells) + " |")
+            lines.append(f"| {entry_name(e)} | {rendering} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 
@@ -134,7 +166,7 @@ def _calibration_table(
                 cells.append(f"{cal:.1f} / {raw:.1f}")
             else:
                 cells.append("—")
-        lines.append(f"| {_entry_name(e)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {entry_name(e)} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 
@@ -186,11 +218,19 @@ def markdown_report(results: Mapping[str, Any], plots: Sequence[str] = ()) -> st
         "task score (1 = best).",
         "",
     ]
-    if config.get("extra", {}).get("command"):
-        lines += ["Reproduce with:", "", "```", config["extra"]["command"], "```", ""]
+    if results.get("command"):
+        lines += [
+            "Reproduce with (add `--database-url`/`--table-json` if the table came from "
+            "elsewhere than the shipped tables):",
+            "",
+            "```",
+            results["command"],
+            "```",
+            "",
+        ]
     lines += _summary_lines(entries, renderings)
     for task in dict.fromkeys(e["task"] for e in entries):
-        lines += _task_section(task, [e for e in entries if e["task"] == task], renderings)
+        lines += _task_section(task, task_rows(results, task), renderings)
     if plots:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     return "\n".join(lines)

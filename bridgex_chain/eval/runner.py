@@ -167,7 +167,7 @@ def plan_entry(
         rng = random.Random(f"{seed}/{task.name}/{src}/{trg}")
         chosen["random"] = rng.choice(candidates)
     wanted = list(candidates) if "all" in conditions else []
-    wanted += [b for b in chosen.values() if b is not None and b not in wanted]
+    wanted = list(dict.fromkeys([*wanted, *(b for b in chosen.values() if b is not None)]))
     arms = [Arm("direct", None)] if "direct" in conditions else []
     arms += [Arm(r, b) for r in renderings for b in wanted]
     return EntryPlan(
@@ -193,11 +193,17 @@ def _finish(planner: Generator[ModelPrompt, str, PromptPlan], rendering: str) ->
     raise BridgeXError("the prompt planner asked for a second rendering; eval supports one")
 
 
+def _planner(
+    task: Task, item: Item, src: str, trg: str, bridge: str | None
+) -> Generator[ModelPrompt, str, PromptPlan]:
+    return plan_prompts(task.request(item, src, trg, bridge), TemplateLibrary.load())
+
+
 def plan_item(
     task: Task, item: Item, src: str, trg: str, bridge: str | None, rendering: str | None
 ) -> tuple[ModelPrompt | None, PromptPlan]:
     """Plan one item with a known rendering; return (render prompt, final plan)."""
-    planner = plan_prompts(task.request(item, src, trg, bridge), TemplateLibrary.load())
+    planner = _planner(task, item, src, trg, bridge)
     first = _start(planner)
     if isinstance(first, PromptPlan):
         return None, first
@@ -270,10 +276,7 @@ def run_arm(ctx: _Context, plan: EntryPlan, arm: Arm, unit: UnitFile) -> None:
         if arm.bridge is not None and arm.rendering == "oracle":
             renderings = [task.oracle(item, src, trg, arm.bridge) for item in chunk]
         elif arm.bridge is not None:
-            firsts = [
-                _start(plan_prompts(task.request(i, src, trg, arm.bridge), TemplateLibrary.load()))
-                for i in chunk
-            ]
+            firsts = [_start(_planner(task, i, src, trg, arm.bridge)) for i in chunk]
             render_prompts = [f for f in firsts if isinstance(f, ModelPrompt)]
             if len(render_prompts) != len(chunk):
                 raise BridgeXError("the planner made no rendering call for a bridged request")

@@ -6,6 +6,10 @@ bridge (best task score), the rank of the table's bridge among the candidates by
 and the Spearman correlation between the table's HSIC scores and the task scores. Scored tasks
 also carry their uncalibrated accuracy, to show what calibration changes.
 
+:func:`summarise_pooled` pools the items of every entry of a task per condition (the oracle
+condition takes each entry's oracle bridge), so small per-language samples still add up to one
+interval per condition.
+
 Example:
     >>> rank_of("b", {"a": 50.0, "b": 40.0, "c": 40.0})
     2
@@ -21,7 +25,7 @@ from bridgex_chain.eval.cache import UnitFile
 from bridgex_chain.eval.runner import Arm, EntryPlan
 from bridgex_chain.eval.stats import Interval, bootstrap_interval, spearman
 
-__all__ = ["rank_of", "summarise_entry"]
+__all__ = ["rank_of", "summarise_entry", "summarise_pooled"]
 
 
 def rank_of(bridge: str, scores: Mapping[str, float]) -> int | None:
@@ -31,16 +35,21 @@ def rank_of(bridge: str, scores: Mapping[str, float]) -> int | None:
     return 1 + sum(1 for s in scores.values() if s > scores[bridge])
 
 
+def _item_stats(
+    plan: EntryPlan, unit: UnitFile, *, calibrate: bool
+) -> tuple[list[list[float]], int]:
+    """Return the statistics of the entry's items present in ``unit``, and how many lack a text."""
+    records = [unit.records[i.id] for i in plan.items if i.id in unit.records]
+    present = [r for r in records if not r.get("missing")]
+    stats = [plan.task.item_stats(r, unit.meta, calibrate=calibrate) for r in present]
+    return stats, len(records) - len(present)
+
+
 def _interval(
     plan: EntryPlan, unit: UnitFile, *, calibrate: bool, resamples: int, seed: int
 ) -> tuple[Interval, int]:
-    task = plan.task
-    ids = [item.id for item in plan.items]
-    records = [unit.records[i] for i in ids if i in unit.records]
-    present = [r for r in records if not r.get("missing")]
-    stats = [task.item_stats(r, unit.meta, calibrate=calibrate) for r in present]
-    iv = bootstrap_interval(task.metric, stats, resamples=resamples, seed=seed)
-    return iv, len(records) - len(present)
+    stats, missing = _item_stats(plan, unit, calibrate=calibrate)
+    return bootstrap_interval(plan.task.metric, stats, resamples=resamples, seed=seed), missing
 
 
 def _arm_result(plan: EntryPlan, unit: UnitFile, *, resamples: int, seed: int) -> dict[str, Any]:
@@ -99,8 +108,8 @@ def summarise_entry(
     for rendering in renderings:
         by_bridge = {
             b: arms[Arm(rendering, b).name]
-            for b in {*plan.candidates, *(x for x in plan.condition_bridges.values() if x)}
-            if Arm(rendering, b).name in arms
+            for b in dict.fromkeys([*plan.candidates, *plan.condition_bridges.values()])
+            if b is not None and Arm(rendering, b).name in arms
         }
         conditions = {
             name: {"bridge": bridge, **by_bridge[bridge]}
@@ -123,3 +132,79 @@ def summarise_entry(
             )
         out["renderings"][rendering] = result
     return out
+
+
+def summarise_pooled(
+    entries: Sequence[tuple[EntryPlan, Mapping[str, UnitFile], Mapping[str, Any]]],
+    renderings: Sequence[str],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Return one task's conditions with the items of all its entries pooled.
+
+    Args:
+        entries: ``(plan, units by arm name, entry summary)`` of every entry of one task.
+        renderings: The renderings evaluated.
+        resamples: Bootstrap resamples.
+        seed: Bootstrap seed.
+    """
+    task = entries[0][0].task
+
+    def pooled(arms: Sequence[tuple[EntryPlan, UnitFile]], **extra: Any) -> dict[str, Any]:
+        stats: list[list[float]] = []
+        raw: list[list[float]] = []
+        for plan, unit in arms:
+            stats += _item_stats(plan, unit, calibrate=True)[0]
+            if task.scored:
+                raw += _item_stats(plan, unit, calibrate=False)[0]
+        iv = bootstrap_interval(task.metric, stats, resamples=resamples, seed=seed)
+        out: dict[str, Any] = {**asdict(iv), "entries": len(arms), **extra}
+        if task.scored:
+            out["uncalibrated"] = task.metric.score(raw) if raw else float("nan")
+        return out
+
+    direct = [(plan, units["direct"]) for plan, units, _ in entries if "direct" in units]
+    result: dict[str, Any] = {
+        "task": task.name,
+        "metric": task.metric_name,
+        "src": "pooled",
+        "trg": "pooled",
+        "n": sum(len(plan.items) for plan, _, _ in entries),
+        "entries": len(entries),
+        "direct": pooled(direct) if direct else None,
+        "renderings": {},
+    }
+    for rendering in renderings:
+        conditions: dict[str, Any] = {}
+        for name in ("english", "table", "random", "oracle"):
+            arms = []
+            for plan, units, summary in entries:
+                rend = summary["renderings"].get(rendering, {})
+                bridge = (
+                    rend.get("oracle_bridge")
+                    if name == "oracle"
+                    else plan.condition_bridges.get(name)
+                )
+                arm = Arm(rendering, bridge).name if bridge else None
+                if arm is not None and arm in units:
+                    arms.append((plan, units[arm]))
+            if arms:
+                conditions[name] = pooled(arms, bridge=None)
+        ranks = [
+            r["table_rank"]
+            for _, _, summary in entries
+            if (r := summary["renderings"].get(rendering, {})).get("table_rank") is not None
+        ]
+        rhos = [
+            r["spearman"]
+            for _, _, summary in entries
+            if (r := summary["renderings"].get(rendering, {})).get("spearman") is not None
+        ]
+        result["renderings"][rendering] = {
+            "conditions": conditions,
+            "bridges": {},
+            "mean_table_rank": sum(ranks) / len(ranks) if ranks else None,
+            "mean_spearman": sum(rhos) / len(rhos) if rhos else None,
+        }
+    return result

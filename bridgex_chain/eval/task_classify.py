@@ -2,7 +2,9 @@
 
 Demonstrations: ``demos_per_label`` train rows per label, chosen with the seed and the same rows
 (by ``index_id``) in every language, so conditions differ only by language. They are in the
-bridge language when bridged and in the query language when direct (the planner's rule). Items
+bridge language when bridged and in the query language when direct (the planner's rule). The
+self-rendering prompt gets the first ``shots`` of those rows as parallel examples (default 0:
+zero-shot, the same prompt the translate task renders with, so renderings are shared). Items
 are taken label by label (SIB-200 test files are sorted by category).
 
 Example:
@@ -37,6 +39,8 @@ class ClassifyTask(Task):
         limit: Items per language, taken label by label.
         seed: Seed of the demonstration choice.
         demos_per_label: Demonstrations per label.
+        shots: Parallel demonstrations in the self-rendering prompt (the first ``shots``
+            classification demonstration rows, in the source and bridge languages).
     """
 
     name = "classify"
@@ -52,12 +56,14 @@ class ClassifyTask(Task):
         limit: int | None,
         seed: int,
         demos_per_label: int = 1,
+        shots: int = 0,
     ) -> None:
         super().__init__(limit=limit, seed=seed)
         self.data = data
         self.demo_data = demo_data
         self.languages = [normalize(code) for code in languages]
         self.demos_per_label = demos_per_label
+        self.shots = shots
         self._labels: dict[str, list[str]] = {}
         self._demo_ids: dict[str, list[str]] = {}
 
@@ -96,14 +102,14 @@ class ClassifyTask(Task):
 
     def params(self) -> dict[str, Any]:
         """Return the parameters results depend on."""
-        return {"seed": self.seed, "demos_per_label": self.demos_per_label}
+        return {"seed": self.seed, "demos_per_label": self.demos_per_label, "shots": self.shots}
 
     def request(self, item: Item, src: str, trg: str, bridge: str | None) -> PromptRequest:
         """Return the planner request of one item."""
         ids = self.demo_ids(src)
 
-        def demos(_text: str, langs: Sequence[str], _labelled: bool) -> list[Demo]:
-            return self.demo_data.demos(ids, langs)
+        def demos(_text: str, langs: Sequence[str], labelled: bool) -> list[Demo]:
+            return self.demo_data.demos(ids if labelled else ids[: self.shots], langs)
 
         return PromptRequest(
             task="classify",

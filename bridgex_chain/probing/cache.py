@@ -45,6 +45,7 @@ from bridgex_chain.errors import ProbeDataError
 __all__ = ["RunCache", "entry_name", "run_key"]
 
 _MANIFEST = "manifest.json"
+_SUFFIXES = (".json", ".npy", ".npz")
 
 
 def run_key(payload: Mapping[str, Any]) -> str:
@@ -162,6 +163,10 @@ class RunCache:
             raise ProbeDataError(
                 f"Cached arrays {target} are unreadable ({err}); delete {self.path} to rebuild."
             ) from err
+
+    def has(self, name: str) -> bool:
+        """Whether ``name`` was written (any of ``.json``, ``.npy``, ``.npz``)."""
+        return any((self.path / f"{name}{suffix}").is_file() for suffix in _SUFFIXES)
 
     # -- manifest and housekeeping -------------------------------------------------------
     def manifest(self) -> dict[str, Any] | None:

@@ -13,11 +13,10 @@ Results live on the CPU as numpy arrays. Hooks are removed when the ``with`` blo
 on error.
 
 Example:
-    >>> # doctest: +SKIP
-    >>> with ActivationRecorder(model, count_positive=True) as rec:
+    >>> with ActivationRecorder(model, count_positive=True) as rec:  # doctest: +SKIP
     ...     rec.attention_mask = batch["attention_mask"]
     ...     model.model(**batch)
-    >>> means = rec.prompt_means()  # {layer: array [n_neurons, n_prompts]}
+    >>> means = rec.prompt_means()  # {layer: array [n_neurons, n_prompts]}  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -113,8 +112,7 @@ def architecture_of(model: Any) -> str:
     """Return the model's ``config.model_type``, or raise :class:`UnsupportedModel`.
 
     Example:
-        >>> # doctest: +SKIP
-        >>> architecture_of(model)
+        >>> architecture_of(model)  # doctest: +SKIP
         'gemma3_text'
     """
     model_type = str(getattr(getattr(model, "config", None), "model_type", "") or "")
@@ -134,8 +132,7 @@ def decoder_of(model: Any) -> Any:
     Calling it runs the decoder without the LM head.
 
     Example:
-        >>> # doctest: +SKIP
-        >>> decoder_of(model) is model.model
+        >>> decoder_of(model) is model.model  # doctest: +SKIP
         True
     """
     spec = ARCHITECTURES[architecture_of(model)]
@@ -157,8 +154,7 @@ def act_fn_modules(model: Any) -> list[Any]:
     """Return one activation module per decoder layer, in layer order.
 
     Example:
-        >>> # doctest: +SKIP
-        >>> len(act_fn_modules(model)) == model.config.num_hidden_layers
+        >>> len(act_fn_modules(model)) == model.config.num_hidden_layers  # doctest: +SKIP
         True
     """
     spec = ARCHITECTURES[architecture_of(model)]
@@ -201,11 +197,10 @@ class ActivationRecorder:
         dtype: numpy dtype of the stored means (``float32`` or ``float64``).
 
     Example:
-        >>> # doctest: +SKIP
-        >>> with ActivationRecorder(model, layers=[0, 1], neurons={1: [5, 7]}) as rec:
+        >>> with ActivationRecorder(model, neurons={1: [5, 7]}) as rec:  # doctest: +SKIP
         ...     rec.attention_mask = mask
         ...     model(input_ids=ids, attention_mask=mask)
-        >>> rec.prompt_means()[1].shape  # (2, batch)
+        >>> rec.prompt_means()[1].shape  # (2, batch)  # doctest: +SKIP
     """
 
     def __init__(
@@ -248,6 +243,12 @@ class ActivationRecorder:
         self.stop_early = stop_early
         self.dtype = dtype
         self.attention_mask: torch.Tensor | None = None
+        #: While True, a forward pass of ONE sequence (no padding) is captured as a prefix that
+        #: every prompt of the following passes shares (its tokens count for each of them),
+        #: until :meth:`clear_prefix`. Used to run a common prompt prefix once, with a KV cache.
+        self.capturing_prefix = False
+        self._prefix: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._prefix_tokens = 0
         self.calls: dict[int, int] = dict.fromkeys(self.active_layers, 0)
         self._means: dict[int, list[npt.NDArray[np.floating[Any]]]] = {}
         self._positive: dict[int, npt.NDArray[np.int64]] = {}
@@ -353,25 +354,54 @@ class ActivationRecorder:
             cols = self._cols(layer, acts.device)
             if cols is not None:
                 acts = acts.index_select(-1, cols)
+            if self.capturing_prefix:
+                self._capture_prefix(layer, acts)
+                return
             mask = self._mask_for(acts)
             keep = mask.unsqueeze(-1)
+            batch = int(acts.shape[0])
+            prefix = self._prefix.get(layer)
+            n_prefix = self._prefix_tokens if self._prefix else 0
             if first:
-                self._n_prompts += int(acts.shape[0])
+                self._n_prompts += batch
                 for other in self.layers:
                     if other not in self.active_layers and self.count_positive:
-                        self._tokens[other] += int(mask.sum().item())
+                        self._tokens[other] += int(mask.sum().item()) + n_prefix * batch
             if self.record_means:
                 summed = torch.where(keep, acts.float(), 0.0).sum(dim=1, dtype=torch.float64)
-                n = mask.sum(dim=1, keepdim=True).clamp(min=1).to(torch.float64)
-                means = (summed / n).cpu().numpy().astype(self.dtype, copy=False)
+                n = mask.sum(dim=1, keepdim=True).to(torch.float64)
+                if prefix is not None:
+                    summed = summed + prefix[0]
+                    n = n + n_prefix
+                means = (summed / n.clamp(min=1)).cpu().numpy().astype(self.dtype, copy=False)
                 self._means[layer].append(means)
             if self.count_positive:
-                positive = ((acts > 0) & keep).sum(dim=(0, 1), dtype=torch.int64).cpu().numpy()
+                positive = ((acts > 0) & keep).sum(dim=(0, 1), dtype=torch.int64)
+                if prefix is not None:
+                    positive = positive + prefix[1] * batch
+                counts = positive.cpu().numpy().astype(np.int64)
                 if layer in self._positive:
-                    self._positive[layer] += positive
+                    self._positive[layer] += counts
                 else:
-                    self._positive[layer] = positive.astype(np.int64)
-                self._tokens[layer] += int(mask.sum().item())
+                    self._positive[layer] = counts
+                self._tokens[layer] += int(mask.sum().item()) + n_prefix * batch
+
+    def _capture_prefix(self, layer: int, acts: torch.Tensor) -> None:
+        import torch
+
+        if acts.shape[0] != 1:
+            raise ValueError("A shared prefix is run as a batch of one sequence.")
+        flat = acts[0]
+        self._prefix[layer] = (
+            flat.float().sum(dim=0, dtype=torch.float64),
+            (flat > 0).sum(dim=0, dtype=torch.int64),
+        )
+        self._prefix_tokens = int(flat.shape[0])
+
+    def clear_prefix(self) -> None:
+        """Forget the captured shared prefix (see :attr:`capturing_prefix`)."""
+        self._prefix = {}
+        self._prefix_tokens = 0
 
     def _mask_for(self, acts: torch.Tensor) -> torch.Tensor:
         import torch

@@ -1,25 +1,14 @@
-"""Probe sets: bilingual word pairs per ordered language pair, and the probe prompts they give.
+"""Probe sets: gold word pairs per ordered language pair (FLORES-200 codes), and their prompts.
 
-A :class:`ProbeSet` holds, for every ordered pair of languages (FLORES-200 codes), the
-``(source word, target word)`` pairs of a gold lexicon, plus a monolingual term list per
-language. It renders METHOD.md's probe prompt ``{name(S)}:"{w}"→{name(T)}:`` (English language
-names; the target word is not in the prompt) and, for the single-language chat entry
-``(L, L)``, every prompt that involves L.
-
-Two sources:
-
-* :func:`load_muse_dir` — a directory of MUSE-format files the user brings (``sw-en.txt``,
-  ``swh_Latn-eng_Latn.txt``, ``en-de.0-5000.txt``; one ``source target`` pair a line). MUSE is
-  CC-BY-NC: bridgex-chain never bundles it.
-* :func:`bridgex_chain.probing.starter.starter_probe_set` — the bundled CLDR starter set,
-  built at run time from data babel and unicode-rbnf ship.
+A :class:`ProbeSet` renders METHOD.md's probe prompt ``{name(S)}:"{w}"→{name(T)}:`` per pair
+and, for the single-language chat entry ``(L, L)``, every prompt that involves L. Sources:
+:func:`load_muse_dir` (MUSE-format files the user brings — MUSE is CC-BY-NC and never bundled)
+and the CLDR starter set (:func:`bridgex_chain.probing.starter.starter_probe_set`).
 
 Example:
     >>> ps = ProbeSet.from_pairs("demo", {("sw", "en"): [("maji", "water"), ("moto", "fire")]})
     >>> ps.prompt_texts("sw", "en")
     ['Swahili:"maji"→English:', 'Swahili:"moto"→English:']
-    >>> len(ps.content_hash)
-    64
 """
 
 from __future__ import annotations
@@ -36,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from bridgex_chain.errors import ProbeDataError, UnknownLanguage
-from bridgex_chain.languages import language_name, normalize
+from bridgex_chain.languages import normalize
+from bridgex_chain.probing.prompts import ProbePrompt, probe_prompt
 
 __all__ = [
     "MuseFile",
@@ -51,39 +41,6 @@ logger = logging.getLogger(__name__)
 
 Pair = tuple[str, str]
 _FORMAT_VERSION = 1
-
-
-def probe_prompt(src: str, trg: str, word: str) -> str:
-    """Render METHOD.md's probe prompt ``{name(S)}:"{w}"→{name(T)}:``.
-
-    Example:
-        >>> probe_prompt("swh_Latn", "fra_Latn", "maji")
-        'Swahili:"maji"→French:'
-    """
-    return f'{language_name(src)}:"{word}"→{language_name(trg)}:'
-
-
-@dataclass(frozen=True)
-class ProbePrompt:
-    """One probe prompt: the text fed to the model and the gold answers (for filtering).
-
-    Attributes:
-        text: ``{name(S)}:"{word}"→{name(T)}:``.
-        src: source language (FLORES-200 code).
-        trg: target language.
-        word: the source word.
-        targets: every gold translation of ``word`` into ``trg``, sorted.
-
-    Example:
-        >>> ProbePrompt('English:"fire"→Swahili:', "eng_Latn", "swh_Latn", "fire", ("moto",)).word
-        'fire'
-    """
-
-    text: str
-    src: str
-    trg: str
-    word: str
-    targets: tuple[str, ...]
 
 
 def _clean(term: str) -> str:
@@ -115,7 +72,6 @@ class ProbeSet:
     terms: Mapping[str, tuple[str, ...]]
     source: str = ""
 
-    # -- construction --------------------------------------------------------------------
     @classmethod
     def from_pairs(
         cls,
@@ -164,7 +120,6 @@ class ProbeSet:
             source=source,
         )
 
-    # -- identity ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (the canonical form :attr:`content_hash` is computed on).
 
@@ -223,7 +178,6 @@ class ProbeSet:
         blob = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
-    # -- queries -------------------------------------------------------------------------
     @property
     def languages(self) -> tuple[str, ...]:
         """Every language with pairs or terms, sorted."""
@@ -315,22 +269,6 @@ class ProbeSet:
             sep.join(terms[i : i + terms_per_text]) for i in range(0, len(terms), terms_per_text)
         ]
 
-    def restrict(self, languages: Iterable[str]) -> ProbeSet:
-        """A probe set keeping only pairs and terms among ``languages`` (same name).
-
-        Example:
-            >>> ps = ProbeSet.from_pairs("x", {("sw", "en"): [("maji", "water")]})
-            >>> ps.restrict(["sw", "fr"]).directions()
-            []
-        """
-        keep = {_norm_code(lang) for lang in languages}
-        return ProbeSet(
-            name=self.name,
-            pairs={k: v for k, v in self.pairs.items() if k[0] in keep and k[1] in keep},
-            terms={k: v for k, v in self.terms.items() if k in keep},
-            source=self.source,
-        )
-
 
 _SEPARATORS = {"Hans": "、", "Hant": "、", "Jpan": "、", "Arab": "، "}
 
@@ -347,15 +285,7 @@ def _norm_code(code: str) -> str:
 
 @dataclass(frozen=True)
 class MuseFile:
-    """One parsed MUSE file.
-
-    Attributes:
-        path: the file.
-        src: source language (FLORES-200), from the file name.
-        trg: target language.
-        pairs: the well-formed ``(source, target)`` lines, in file order.
-        malformed: number of non-empty lines that were not exactly two fields.
-    """
+    """One parsed MUSE file: languages from its name, pairs in file order, malformed lines."""
 
     path: Path
     src: str
@@ -390,8 +320,7 @@ def read_muse_file(path: str | Path, *, min_pairs: int = 100) -> MuseFile:
         ProbeDataError: unreadable name or file, not UTF-8, or fewer than ``min_pairs`` pairs.
 
     Example:
-        >>> # doctest: +SKIP
-        >>> read_muse_file("dicts/sw-en.txt").pairs[:1]
+        >>> read_muse_file("dicts/sw-en.txt").pairs[:1]  # doctest: +SKIP
         (('maji', 'water'),)
     """
     file = Path(path)
@@ -449,8 +378,8 @@ def load_muse_dir(
         ProbeDataError: no usable file, or a file fails :func:`read_muse_file`.
 
     Example:
-        >>> # doctest: +SKIP
-        >>> load_muse_dir("~/muse", languages=["sw", "en", "fr"]).directions()
+        >>> load_muse_dir("~/muse", languages=["sw", "en"]).directions()  # doctest: +SKIP
+        [('eng_Latn', 'swh_Latn'), ('swh_Latn', 'eng_Latn')]
     """
     root = Path(path).expanduser()
     if root.is_file():

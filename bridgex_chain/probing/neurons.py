@@ -171,6 +171,7 @@ class LanguageNeuronCounter:
         empty = (0, self.num_layers, self.intermediate_size)
         np.savez(
             path,
+            allow_pickle=False,
             languages=np.array(langs, dtype=str),
             over_zero=np.stack([self._over_zero[x] for x in langs]) if langs else np.zeros(empty),
             tokens=np.stack([self._tokens[x] for x in langs])

@@ -7,20 +7,20 @@
   pass stops after the deepest recorded layer.
 * :func:`count_language_neurons` — METHOD step 1: streams a monolingual corpus per language
   into a counter of activations > 0; memory does not grow with the corpus.
-* :func:`understood_pairs` — ``--filter-understood``: greedy decoding of probe prompts, kept
-  when the continuation starts with a gold target.
+* ``--filter-understood``: :func:`~bridgex_chain.probing.prompts.understood_pairs`, defined in
+  :mod:`bridgex_chain.probing.prompts` and re-exported here.
 
 Example:
-    >>> # doctest: +SKIP
-    >>> acts = record_prompt_means(model, tokenizer, ['Swahili:"maji"→English:'], batch_size=16)
-    >>> acts[0].shape  # (intermediate_size, 1)
+    >>> acts = record_prompt_means(model, tok, ['Swahili:"maji"→English:'])  # doctest: +SKIP
+    >>> acts[0].shape  # doctest: +SKIP
+    (2048, 1)
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +34,7 @@ from bridgex_chain.probing.hooks import (
     StopForward,
     decoder_of,
 )
+from bridgex_chain.probing.prompts import understood_pairs
 
 if TYPE_CHECKING:
     import torch
@@ -41,9 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NeuronCounter",
     "count_language_neurons",
-    "greedy_continuations",
     "record_prompt_means",
-    "starts_with_target",
     "understood_pairs",
 ]
 
@@ -113,6 +112,94 @@ def _forward(
         decoder(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False)
 
 
+def _common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
+    """Length of the token prefix all sequences share, leaving each at least one token."""
+    limit = min(len(s) for s in seqs) - 1
+    first = seqs[0]
+    n = 0
+    while n < limit and all(s[n] == first[n] for s in seqs):
+        n += 1
+    return n
+
+
+def _forward_shared_prefix(
+    decoder: Any,
+    recorder: ActivationRecorder,
+    seqs: Sequence[Sequence[int]],
+    pad_id: int,
+    side: str,
+    device: torch.device,
+) -> None:
+    """Run the batch's common token prefix once (batch of one, KV cache), then the suffixes.
+
+    Causal attention makes the prefix's activations identical in every prompt, so the
+    recorder adds them to each prompt's statistics; the result equals :func:`_forward`'s.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    n_prefix = _common_prefix_len(seqs) if len(seqs) > 1 else 0
+    if n_prefix == 0:
+        _forward(decoder, recorder, seqs, pad_id, side, device)
+        return
+    cache = DynamicCache(config=decoder.config)
+    cache_kw = _cache_keyword(decoder)
+    prefix = torch.as_tensor([list(seqs[0][:n_prefix])], dtype=torch.long, device=device)
+    recorder.attention_mask = None
+    recorder.capturing_prefix = True
+    try:
+        with contextlib.suppress(StopForward):
+            decoder(input_ids=prefix, use_cache=True, **{cache_kw: cache})
+    finally:
+        recorder.capturing_prefix = False
+    try:
+        cache.batch_repeat_interleave(len(seqs))
+        ids, mask, positions = _pad([s[n_prefix:] for s in seqs], pad_id, "right", device)
+        full_mask = torch.cat([torch.ones_like(mask[:, :1]).expand(-1, n_prefix), mask], dim=1)
+        recorder.attention_mask = mask
+        with contextlib.suppress(StopForward):
+            decoder(
+                input_ids=ids,
+                attention_mask=full_mask,
+                position_ids=positions + n_prefix,
+                use_cache=True,
+                **{cache_kw: cache},
+            )
+    finally:
+        recorder.clear_prefix()
+
+
+def _cache_keyword(decoder: Any) -> str:
+    """``cache`` (transformers >= 5.2x) or the older ``past_key_values``."""
+    params = inspect.signature(decoder.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _batches(encoded: Sequence[Sequence[int]], batch_size: int, by_prefix: bool) -> list[list[int]]:
+    """Index batches of prompts sorted by length.
+
+    With ``by_prefix``, within groups of equal first two tokens: a group is split into
+    near-equal batches and never mixed with another group.
+    """
+
+    def key(i: int) -> tuple[int, ...]:
+        return tuple(encoded[i][:2]) if by_prefix else ()
+
+    order = sorted(range(len(encoded)), key=lambda i: (key(i), len(encoded[i])))
+    batches: list[list[int]] = []
+    start = 0
+    while start < len(order):
+        end = start
+        while end < len(order) and key(order[end]) == key(order[start]):
+            end += 1
+        group = order[start:end]
+        n_batches = -(-len(group) // batch_size)
+        size = -(-len(group) // n_batches)
+        batches.extend(group[i : i + size] for i in range(0, len(group), size))
+        start = end
+    return batches
+
+
 def record_prompt_means(
     model: Any,
     tokenizer: Any,
@@ -125,8 +212,15 @@ def record_prompt_means(
     on_progress: ProgressCallback | None = None,
     max_tokens: int | None = None,
     dtype: type[np.floating[Any]] = np.float32,
+    share_prefix: bool = True,
 ) -> dict[int, npt.NDArray[np.floating[Any]]]:
     """Record each prompt's mean MLP activation per neuron (METHOD step 2).
+
+    Prompts are sorted by length so batches need little padding. With ``share_prefix`` they
+    are first grouped by their first two tokens (for probe prompts: BOS and the source
+    language's name), batches never mix groups, and the token prefix common to a batch (the
+    template ``<bos>Swahili:"``) is run once and reused through the KV cache; its activations
+    count for every prompt, so the means are the same as without it (to float rounding).
 
     Args:
         model: a loaded causal LM of a supported architecture, already on ``device``.
@@ -140,13 +234,13 @@ def record_prompt_means(
         on_progress: called as ``on_progress(prompts_done, total)`` after each batch.
         max_tokens: truncate longer prompts to this many tokens.
         dtype: numpy dtype of the result.
+        share_prefix: run each batch's common token prefix once (see above).
 
     Returns:
         ``{layer: array [n_neurons_layer, n_prompts]}`` in the order of ``prompts``.
 
     Example:
-        >>> # doctest: +SKIP
-        >>> record_prompt_means(model, tok, ["a", "b c"], layers=[3])[3].shape
+        >>> record_prompt_means(model, tok, ["a", "b c"], layers=[3])[3].shape  # doctest: +SKIP
         (2048, 2)
     """
     import torch
@@ -164,21 +258,24 @@ def record_prompt_means(
             for layer, arr in recorder.prompt_means().items()
         }
     encoded = _encode(tokenizer, prompts, max_tokens)
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    batches = _batches(encoded, batch_size, share_prefix)
     pad_id, side = _pad_id(tokenizer), str(getattr(tokenizer, "padding_side", "right"))
+    run = _forward_shared_prefix if share_prefix else _forward
     was_training = bool(getattr(model, "training", False))
     model.eval()
     try:
         with torch.no_grad(), recorder:
-            for start in range(0, len(order), batch_size):
-                batch = [encoded[i] for i in order[start : start + batch_size]]
-                _forward(decoder, recorder, batch, pad_id, side, dev)
+            done = 0
+            for batch in batches:
+                run(decoder, recorder, [encoded[i] for i in batch], pad_id, side, dev)
+                done += len(batch)
                 if on_progress is not None:
-                    on_progress(min(start + batch_size, len(order)), len(order))
+                    on_progress(done, len(encoded))
     finally:
         model.train(was_training)
+    order = np.asarray([i for batch in batches for i in batch], dtype=np.int64)
     inverse = np.empty(len(order), dtype=np.int64)
-    inverse[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
+    inverse[order] = np.arange(len(order))
     return {
         layer: np.ascontiguousarray(arr[:, inverse])
         for layer, arr in recorder.prompt_means().items()
@@ -226,8 +323,7 @@ def count_language_neurons(
         ``{lang: number of tokens counted}``.
 
     Example:
-        >>> # doctest: +SKIP
-        >>> count_language_neurons(model, tok, {"swh_Latn": lines}, counter)
+        >>> count_language_neurons(model, tok, {"swh_Latn": lines}, counter)  # doctest: +SKIP
         {'swh_Latn': 51234}
     """
     import torch
@@ -259,127 +355,3 @@ def count_language_neurons(
         for layer, counts in recorder.positive_counts().items():
             counter.update(lang, layer, counts, tokens[layer])
     return totals
-
-
-def _strip_punct_and_space(text: str, *, leading_only: bool) -> str:
-    def junk(ch: str) -> bool:
-        return ch.isspace() or unicodedata.category(ch).startswith(("P", "S"))
-
-    start = 0
-    while start < len(text) and junk(text[start]):
-        start += 1
-    end = len(text)
-    if not leading_only:
-        while end > start and junk(text[end - 1]):
-            end -= 1
-    return text[start:end]
-
-
-def _normalise(text: str, *, leading_only: bool) -> str:
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return _strip_punct_and_space(folded, leading_only=leading_only)
-
-
-def starts_with_target(generated: str, targets: str | Sequence[str]) -> bool:
-    """Return whether ``generated`` starts with one of ``targets``.
-
-    Both sides are NFKC-normalised and case-folded; leading whitespace, quotes and other
-    punctuation/symbols are ignored in ``generated``, and stripped from both ends of each
-    target. A plain prefix test: ``"waterfall"`` matches target ``"water"``.
-
-    Example:
-        >>> starts_with_target(' "Water" and', ["eau", "water"])
-        True
-        >>> starts_with_target("« Maji »", "maji")
-        True
-    """
-    text = _normalise(generated, leading_only=True)
-    options = [targets] if isinstance(targets, str) else list(targets)
-    for target in options:
-        gold = _normalise(target, leading_only=False)
-        if gold and text.startswith(gold):
-            return True
-    return False
-
-
-def greedy_continuations(
-    model: Any,
-    tokenizer: Any,
-    prompts: Sequence[str],
-    *,
-    max_new_tokens: int = 8,
-    batch_size: int = 16,
-    device: str | torch.device | None = None,
-) -> list[str]:
-    r"""Greedy-decode each prompt (batched, left-padded) and return only the new text.
-
-    Example:
-        >>> # doctest: +SKIP
-        >>> greedy_continuations(model, tok, ['English:"water"→French:'])
-        [' "eau"\\n']
-    """
-    import torch
-
-    dev = torch.device(device) if device is not None else _model_device(model)
-    pad_id = _pad_id(tokenizer)
-    encoded = _encode(tokenizer, prompts, None)
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    out: list[str] = [""] * len(encoded)
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            ids, mask, _ = _pad([encoded[i] for i in rows], pad_id, "left", dev)
-            generated = model.generate(
-                input_ids=ids,
-                attention_mask=mask,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=pad_id,
-            )
-            new = generated[:, ids.shape[1] :]
-            for row, seq in zip(rows, new.tolist(), strict=True):
-                out[row] = tokenizer.decode(seq, skip_special_tokens=True)
-    return out
-
-
-def understood_pairs(
-    model: Any,
-    tokenizer: Any,
-    prompts: Sequence[str],
-    targets: Sequence[str | Sequence[str]],
-    *,
-    max_new_tokens: int = 8,
-    batch_size: int = 16,
-    device: str | torch.device | None = None,
-) -> list[bool]:
-    """Return, per probe prompt, whether the model's greedy answer starts with a gold target.
-
-    Used by ``--filter-understood`` ("full activation"): keep only the pairs the model
-    translates correctly. See :func:`starts_with_target` for the matching rule.
-
-    Args:
-        model: a loaded causal LM.
-        tokenizer: its tokenizer.
-        prompts: probe prompts ``{name(S)}:"{w}"→{name(T)}:``.
-        targets: per prompt, the gold target word or a list of accepted words.
-        max_new_tokens: greedy tokens generated per prompt.
-        batch_size: prompts per ``generate`` call.
-        device: where the inputs go (default: the model's device).
-
-    Example:
-        >>> # doctest: +SKIP
-        >>> understood_pairs(model, tok, ['English:"water"→French:'], [["eau"]])
-        [True]
-    """
-    if len(prompts) != len(targets):
-        raise ValueError(f"{len(prompts)} prompts but {len(targets)} target lists")
-    texts = greedy_continuations(
-        model,
-        tokenizer,
-        prompts,
-        max_new_tokens=max_new_tokens,
-        batch_size=batch_size,
-        device=device,
-    )
-    return [starts_with_target(t, gold) for t, gold in zip(texts, targets, strict=True)]

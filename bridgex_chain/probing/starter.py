@@ -30,8 +30,8 @@ for German). Calendar names are therefore read from freshly loaded locale files.
 
 Example:
     >>> ps = starter_probe_set()
-    >>> ps.name, ps.word_pairs("sw", "en")[:1]
-    ('cldr-starter-v1', (('agosti', 'august'),))
+    >>> ps.name, dict(ps.word_pairs("sw", "en"))["agosti"]
+    ('cldr-starter-v1', 'august')
 """
 
 from __future__ import annotations

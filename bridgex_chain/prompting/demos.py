@@ -12,10 +12,9 @@ A pool holds demonstrations (:class:`Demo`): an id, the same text in one or more
 :meth:`DemoPool.select` returns the ``k`` demonstrations most similar to a text that have a text
 in every language asked for. Similarity is the cosine between embeddings of the text and of each
 demonstration's text in the query language (or the first language asked for when the pool lacks
-it). Embeddings come from a multilingual sentence-transformers model when one is given
-(:class:`SentenceEmbedder`, any local model path; imported lazily), any LangChain ``Embeddings``,
-or, by default, the built-in :class:`CharNgramTfidf` (character 2–4-gram TF-IDF in numpy: no model,
-no download, good at finding near-duplicates and shared words within one language).
+it). Embeddings (:mod:`bridgex_chain.prompting.embedders`) come from a multilingual
+sentence-transformers model when one is given (any local model path; imported lazily), any
+LangChain ``Embeddings``, or, by default, the built-in character n-gram TF-IDF (numpy only).
 
 Example:
     >>> pool = DemoPool([
@@ -30,34 +29,19 @@ Example:
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from bridgex_chain.errors import MissingDependency, ProbeDataError
+from bridgex_chain.errors import ProbeDataError
+from bridgex_chain.prompting.embedders import SimilarityIndex, make_embedder
 
-__all__ = [
-    "CharNgramTfidf",
-    "Demo",
-    "DemoPool",
-    "Embedder",
-    "LangChainEmbedder",
-    "SentenceEmbedder",
-    "SimilarityIndex",
-    "load_demo_pool",
-    "make_embedder",
-]
-
-logger = logging.getLogger(__name__)
-
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+__all__ = ["Demo", "DemoPool", "load_demo_pool"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,187 +58,6 @@ class Demo:
     label: str | None = None
 
 
-# --------------------------------------------------------------------------- embedders
-
-
-class SimilarityIndex(Protocol):
-    """Scores one query against the texts an index was built on."""
-
-    def scores(self, query: str) -> FloatArray:
-        """Return one cosine similarity per indexed text."""
-        ...
-
-
-class Embedder(Protocol):
-    """Builds a :class:`SimilarityIndex` over texts."""
-
-    def index(self, texts: Sequence[str]) -> SimilarityIndex:
-        """Index ``texts``."""
-        ...
-
-
-def _char_ngrams(text: str, low: int, high: int) -> dict[str, int]:
-    padded = f" {' '.join(text.lower().split())} "
-    counts: dict[str, int] = {}
-    for n in range(low, high + 1):
-        for i in range(len(padded) - n + 1):
-            gram = padded[i : i + n]
-            counts[gram] = counts.get(gram, 0) + 1
-    return counts
-
-
-class _TfidfIndex:
-    """Sparse TF-IDF document vectors stored column-wise (one posting list per n-gram)."""
-
-    def __init__(self, texts: Sequence[str], low: int, high: int) -> None:
-        self._low, self._high, self._n = low, high, len(texts)
-        self._vocab: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        counts: list[int] = []
-        for row, text in enumerate(texts):
-            for gram, count in _char_ngrams(text, low, high).items():
-                cols.append(self._vocab.setdefault(gram, len(self._vocab)))
-                rows.append(row)
-                counts.append(count)
-        col = np.asarray(cols, dtype=np.int64)
-        row_a = np.asarray(rows, dtype=np.int64)
-        df = np.bincount(col, minlength=len(self._vocab))
-        self._idf = np.log((1.0 + self._n) / (1.0 + df)) + 1.0
-        weight = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * self._idf[col]
-        norms = np.sqrt(np.bincount(row_a, weights=weight**2, minlength=self._n))
-        weight /= np.where(norms > 0, norms, 1.0)[row_a]
-        order = np.argsort(col, kind="stable")
-        self._rows, self._weights = row_a[order], weight[order]
-        self._ptr = np.concatenate([[0], np.cumsum(df)])
-
-    def scores(self, query: str) -> FloatArray:
-        grams = [
-            (self._vocab[g], c)
-            for g, c in _char_ngrams(query, self._low, self._high).items()
-            if g in self._vocab
-        ]
-        if not grams or self._n == 0:
-            return np.zeros(self._n)
-        cols = np.asarray([j for j, _ in grams], dtype=np.int64)
-        qw = (1.0 + np.log(np.asarray([c for _, c in grams], dtype=np.float64))) * self._idf[cols]
-        qw /= float(np.linalg.norm(qw))
-        starts, lengths = self._ptr[cols], self._ptr[cols + 1] - self._ptr[cols]
-        # Ragged gather of every posting list the query touches, in one vectorised step.
-        offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-        positions = np.arange(int(lengths.sum())) + offsets
-        weights = self._weights[positions] * np.repeat(qw, lengths)
-        scores = np.bincount(self._rows[positions], weights=weights, minlength=self._n)
-        return scores.astype(np.float64)
-
-
-class CharNgramTfidf:
-    """Built-in embedder: character n-gram TF-IDF cosine (numpy only).
-
-    Example:
-        >>> index = CharNgramTfidf().index(["habari ya asubuhi", "the weather is nice"])
-        >>> int(index.scores("habari yako").argmax())
-        0
-    """
-
-    def __init__(self, ngram_range: tuple[int, int] = (2, 4)) -> None:
-        self.ngram_range = ngram_range
-
-    def index(self, texts: Sequence[str]) -> SimilarityIndex:
-        """Index ``texts``."""
-        return _TfidfIndex(texts, *self.ngram_range)
-
-
-class _DenseIndex:
-    def __init__(self, matrix: FloatArray, embed_query: Callable[[str], FloatArray]) -> None:
-        self._matrix, self._embed_query = matrix, embed_query
-
-    def scores(self, query: str) -> FloatArray:
-        return np.asarray(self._matrix @ self._embed_query(query), dtype=np.float64)
-
-
-def _unit_rows(matrix: Any) -> FloatArray:
-    array = np.atleast_2d(np.asarray(matrix, dtype=np.float64))
-    norms = np.linalg.norm(array, axis=1, keepdims=True)
-    return np.asarray(array / np.where(norms > 0, norms, 1.0))
-
-
-class SentenceEmbedder:
-    """A sentence-transformers model (a local path or a loaded model), loaded on first use.
-
-    Example:
-        >>> embedder = SentenceEmbedder("/models/multilingual-e5-small")  # nothing loaded yet
-        >>> embedder.model_name
-        '/models/multilingual-e5-small'
-    """
-
-    def __init__(self, model: str | Path | Any) -> None:
-        self._model: Any = None if isinstance(model, str | Path) else model
-        self.model_name = str(model) if isinstance(model, str | Path) else type(model).__name__
-        self._lock = threading.Lock()
-
-    def _loaded(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                try:
-                    from sentence_transformers import SentenceTransformer
-                except ImportError as err:
-                    raise MissingDependency(
-                        "sentence-transformers", "demos", "Embedding-based demonstration selection"
-                    ) from err
-                self._model = SentenceTransformer(self.model_name)
-            return self._model
-
-    def _encode(self, texts: Sequence[str]) -> FloatArray:
-        vectors = self._loaded().encode(list(texts), normalize_embeddings=True)
-        return _unit_rows(vectors)
-
-    def index(self, texts: Sequence[str]) -> SimilarityIndex:
-        """Embed ``texts`` once; queries are embedded as they come."""
-        return _DenseIndex(self._encode(texts), lambda q: self._encode([q])[0])
-
-
-class LangChainEmbedder:
-    """Any LangChain ``Embeddings`` (``embed_documents`` / ``embed_query``) as an embedder."""
-
-    def __init__(self, embeddings: Any) -> None:
-        self.embeddings = embeddings
-
-    def index(self, texts: Sequence[str]) -> SimilarityIndex:
-        """Embed ``texts`` once; queries are embedded as they come."""
-        matrix = _unit_rows(self.embeddings.embed_documents(list(texts)))
-        return _DenseIndex(matrix, lambda q: _unit_rows(self.embeddings.embed_query(q))[0])
-
-
-def make_embedder(spec: Any = None) -> Embedder:
-    """Build an embedder from ``None`` (built-in TF-IDF), a model path, a model, or an embedder.
-
-    A model path given while sentence-transformers is not installed falls back to the built-in
-    TF-IDF with a logged warning.
-
-    Example:
-        >>> type(make_embedder()).__name__
-        'CharNgramTfidf'
-    """
-    if spec is None or spec == "tfidf":
-        return CharNgramTfidf()
-    if isinstance(spec, str | Path):
-        if importlib.util.find_spec("sentence_transformers") is None:
-            logger.warning(
-                "sentence-transformers is not installed: selecting demonstrations with the "
-                "built-in character n-gram TF-IDF instead of %s "
-                "(pip install 'bridgex-chain[demos]').",
-                spec,
-            )
-            return CharNgramTfidf()
-        return SentenceEmbedder(spec)
-    if hasattr(spec, "embed_documents") and hasattr(spec, "embed_query"):
-        return LangChainEmbedder(spec)
-    if callable(getattr(spec, "index", None)) and not hasattr(spec, "encode"):
-        return spec  # type: ignore[no-any-return]
-    return SentenceEmbedder(spec)
-
-
 # --------------------------------------------------------------------------- pools
 
 
@@ -263,7 +66,7 @@ class DemoPool:
 
     Args:
         demos: Demonstrations held in memory (language keys are normalised, so ``"sw"`` works).
-        embedder: See :func:`make_embedder`.
+        embedder: See :func:`~bridgex_chain.prompting.embedders.make_embedder`.
         loader: ``lang -> {id: (label, text)}`` for languages read lazily (directory pools).
         lazy_languages: The languages ``loader`` can read.
     """
@@ -291,6 +94,8 @@ class DemoPool:
         self._lazy = frozenset(lazy_languages) - set(self._columns)
         self._embedder = make_embedder(embedder)
         self._indexes: dict[str, tuple[list[str], SimilarityIndex]] = {}
+        self._eligible_ids: dict[tuple[tuple[str, ...], bool], list[str]] = {}
+        self._masks: dict[tuple[str, tuple[str, ...], bool], Any] = {}
         self._lock = threading.RLock()
 
     @property
@@ -342,16 +147,17 @@ class DemoPool:
             return []
         index_lang = query_lang if query_lang in self.languages else langs[0]
         ids, index = self._index(index_lang)
-        index_column = self.column(index_lang)
+        usable = self._usable(index_lang, tuple(langs), labelled)
+        scores = np.where(usable, index.scores(text), -np.inf)
+        column = self.column(index_lang)
         wanted = text.strip()
-        usable = {d.id: d for d in self.matching(langs, labelled=labelled)}
-        scores = index.scores(text)
-        ranked = sorted(
-            (-float(scores[pos]), pos)
-            for pos, i in enumerate(ids)
-            if i in usable and index_column[i].strip() != wanted
-        )[:k]
-        return [usable[ids[pos]] for _, pos in reversed(ranked)]
+        chosen: list[int] = []
+        for pos in np.argsort(-scores, kind="stable"):
+            if len(chosen) == k or not usable[pos]:
+                break  # unusable rows score -inf and sort last
+            if column[ids[pos]].strip() != wanted:
+                chosen.append(int(pos))
+        return [self._demo(ids[p], langs) for p in reversed(chosen)]
 
     def matching(self, langs: Sequence[str], *, labelled: bool = False) -> list[Demo]:
         """Every demonstration with a text in each of ``langs`` (and a label), in pool order.
@@ -363,14 +169,33 @@ class DemoPool:
         """
         if not langs or any(lang not in self.languages for lang in langs):
             return []
-        columns = [self.column(lang) for lang in langs]
-        return [
-            Demo(
-                i, {lang: c[i] for lang, c in zip(langs, columns, strict=True)}, self._labels.get(i)
-            )
-            for i in columns[0]
-            if all(i in c for c in columns[1:]) and (not labelled or i in self._labels)
-        ]
+        return [self._demo(i, langs) for i in self._eligible(tuple(langs), labelled)]
+
+    def _eligible(self, langs: tuple[str, ...], labelled: bool) -> list[str]:
+        """Ids with a text in every language of ``langs`` (and a label), in pool order; cached."""
+        key = (langs, labelled)
+        with self._lock:
+            if key not in self._eligible_ids:
+                columns = [self.column(lang) for lang in langs]
+                self._eligible_ids[key] = [
+                    i
+                    for i in columns[0]
+                    if all(i in c for c in columns[1:]) and (not labelled or i in self._labels)
+                ]
+            return self._eligible_ids[key]
+
+    def _usable(self, index_lang: str, langs: tuple[str, ...], labelled: bool) -> Any:
+        """Boolean mask over ``index_lang``'s index: which rows may be chosen; cached."""
+        key = (index_lang, langs, labelled)
+        with self._lock:
+            if key not in self._masks:
+                ids, _ = self._index(index_lang)
+                eligible = set(self._eligible(langs, labelled))
+                self._masks[key] = np.fromiter((i in eligible for i in ids), bool, len(ids))
+            return self._masks[key]
+
+    def _demo(self, i: str, langs: Sequence[str]) -> Demo:
+        return Demo(i, {lang: self.column(lang)[i] for lang in langs}, self._labels.get(i))
 
     # ------------------------------------------------------------------ loaders
 
@@ -489,7 +314,7 @@ def load_demo_pool(source: Any, *, embedder: Any = None, lang: str | None = None
         source: A :class:`DemoPool` (returned as is), a directory (``<lang>/train.tsv``), a JSONL
             or TSV path (TSV needs ``lang``, or a parent directory named after the language), or
             a sequence of :class:`Demo` / dicts with ``id``, ``texts`` and ``label``.
-        embedder: See :func:`make_embedder`.
+        embedder: See :func:`~bridgex_chain.prompting.embedders.make_embedder`.
         lang: Language of a single-language TSV or JSONL file.
 
     Example:

@@ -9,8 +9,9 @@ sync or async model calls, so one piece of code serves ``invoke`` and ``ainvoke`
   answers in the user's language with the message and its rendering in context. (One call
   cannot be trusted to a base model: it would have to write the rendering and the answer in one
   pass, and the rendering could not be checked or recorded.) History is kept as it is.
-* ``translate`` — words (completion style): the reference's two-hop form ``S:"w"→B:`` then
-  ``S:"w"→B:"w_B"→T:``; sentences: ``S: …`` / ``B: …`` / ``T:`` lines after a rendering call.
+* ``translate`` — words (completion style): the reference's two-hop form ``S:"w"→B:"`` then
+  ``S:"w"→B:"w_B"→T:"`` (we open the quote: the closing quote stops generation and the word
+  comes back bare); sentences: ``S: …`` / ``B: …`` / ``T:`` lines after a rendering call.
 * ``classify`` — labelled demonstrations in the bridge language, the query in its own language
   and in the bridge language, then ``Label:``; the answer is parsed to one label.
 * ``reading`` — the passage is rendered in the bridge language, then the question with lettered
@@ -26,12 +27,12 @@ Example:
     ...     bridge=Lang("fra_Latn", "French"))
     >>> gen = plan_prompts(req)
     >>> next(gen).prompt
-    'Swahili:"maji"→French:'
+    'Swahili:"maji"→French:"'
     >>> try:
-    ...     gen.send(' "eau"')
+    ...     gen.send('eau" (water)')
     ... except StopIteration as done:
     ...     print(done.value.answer.prompt)
-    Swahili:"maji"→French:"eau"→English:
+    Swahili:"maji"→French:"eau"→English:"
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from bridgex_chain.errors import BridgeXError
 from bridgex_chain.prompting.demos import Demo
 from bridgex_chain.prompting.templates import (
+    CONTENT_FREE,
     LETTERS,
     TASKS,
     ModelPrompt,
@@ -147,13 +149,15 @@ def _chat_answer(req: PromptRequest, lib: TemplateLibrary, rendering: str | None
     key = "intro" if answer is not None else "intro_unknown"
     prompt = lib.get("chat", "completion", key).format(answer=answer)
     prompt += "".join(_turn(lib, m) for m in req.history)
-    if rendering is not None:
+    if rendering is not None and req.src is not None:
         turn = lib.get("chat", "completion", "bridged_user_turn")
-        prompt += turn.format(text=req.query, bridge=bridge, rendering=rendering)
+        prompt += turn.format(text=req.query, src=req.src.name, bridge=bridge, rendering=rendering)
     else:
         prompt += lib.get("chat", "completion", "user_turn").format(text=req.query)
     prompt += "".join(_turn(lib, m) for m in req.trailing)
-    prompt += lib.get("chat", "completion", "answer")
+    prompt += lib.get("chat", "completion", "answer_in" if answer else "answer").format(
+        answer=answer
+    )
     return ModelPrompt(prompt, lib.stops("chat"))
 
 
@@ -287,6 +291,7 @@ def _plan_classify(req: PromptRequest, lib: TemplateLibrary) -> Planner:
     # Demonstrations in the bridge language when bridged, else in the query's language.
     text_key, prefix = ("bridge_text", "") if bridged else ("src_text", "direct_")
     shown = [({text_key: d.texts[demo_lang or ""]}, str(d.label)) for d in demos]
+    content_free: str | None = None
     if req.style == "chat":
         demo_user = lib.get("classify", "chat", f"{prefix}demo_user")
         messages: list[BaseMessage] = [
@@ -300,11 +305,12 @@ def _plan_classify(req: PromptRequest, lib: TemplateLibrary) -> Planner:
         demo_tpl = lib.get("classify", "completion", f"{prefix}demo")
         prompt = lib.get("classify", "completion", "instruction").format(**names)
         prompt += "".join(demo_tpl.format(**names, **text, label=label) for text, label in shown)
-        query_key = "query" if bridged else "direct_query"
-        prompt += lib.get("classify", "completion", query_key).format(**names)
-        answer = ModelPrompt(prompt, lib.stops("classify"))
+        query = lib.get("classify", "completion", "query" if bridged else "direct_query")
+        answer = ModelPrompt(prompt + query.format(**names), lib.stops("classify"))
+        free = {**names, "text": CONTENT_FREE, "rendering": CONTENT_FREE}
+        content_free = prompt + query.format(**free)
     note = "empty_rendering" if rendering == "" else None
-    return PromptPlan(answer, rendering, ids, labels, note=note)
+    return PromptPlan(answer, rendering, ids, labels, note=note, content_free=content_free)
 
 
 def _plan_reading(req: PromptRequest, lib: TemplateLibrary) -> Planner:
@@ -337,10 +343,13 @@ def _plan_reading(req: PromptRequest, lib: TemplateLibrary) -> Planner:
             HumanMessage(lib.get("reading", "chat", "user").format(**names).rstrip()),
         ]
         answer = ModelPrompt(messages)
+        content_free = None
     else:
-        answer = ModelPrompt(
-            lib.get("reading", "completion", "prompt").format(**names), lib.stops("reading")
-        )
+        template = lib.get("reading", "completion", "prompt")
+        answer = ModelPrompt(template.format(**names), lib.stops("reading"))
+        free = {**names, "passage": CONTENT_FREE, "question": CONTENT_FREE}
+        content_free = template.format(**free)
+    ids = demo_ids if rendering else []
     return PromptPlan(
-        answer, rendering, demo_ids if rendering else [], options, letters=True, note=note
+        answer, rendering, ids, options, letters=True, note=note, content_free=content_free
     )

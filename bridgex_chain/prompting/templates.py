@@ -33,6 +33,7 @@ from bridgex_chain.errors import BridgeXError
 from bridgex_chain.prompting.demos import Demo
 
 __all__ = [
+    "CONTENT_FREE",
     "LETTERS",
     "TASKS",
     "DemoSource",
@@ -55,6 +56,8 @@ Prompt = str | list[BaseMessage]
 TASKS: tuple[str, ...] = ("chat", "translate", "classify", "reading")
 _FILES = ("render", *TASKS)
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+CONTENT_FREE = "N/A"
+"""What replaces the query in the content-free prompt of contextual calibration."""
 
 DemoSource = Callable[[str, Sequence[str], bool], list[Demo]]
 """``(text, languages, labelled) -> demos``: demonstrations similar to ``text`` that have a text
@@ -119,6 +122,8 @@ class PromptPlan:
         choices: Labels or options the answer is parsed to (classify, reading).
         letters: True when options are lettered (``A.``, ``B.``…).
         note: Why the plan fell back to direct prompting after rendering (e.g. empty rendering).
+        content_free: For choices in completion style: the answer prompt with the query (and
+            passage) replaced by ``N/A``, for contextual calibration of choice scores.
     """
 
     answer: ModelPrompt
@@ -127,6 +132,7 @@ class PromptPlan:
     choices: tuple[str, ...] = ()
     letters: bool = False
     note: str | None = None
+    content_free: str | None = None
 
 
 class TemplateLibrary:

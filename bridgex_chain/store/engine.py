@@ -25,7 +25,13 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from bridgex_chain.errors import DatabaseError, MissingDependency
+from bridgex_chain.errors import (
+    DatabaseCorrupt,
+    DatabaseError,
+    DatabaseLocked,
+    DatabaseReadOnly,
+    MissingDependency,
+)
 
 __all__ = [
     "SUPPORTED_BACKENDS",
@@ -175,9 +181,66 @@ def write_connection(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+#: SQLite result codes (``sqlite3.Error.sqlite_errorname`` prefixes) and PostgreSQL SQLSTATEs
+#: that have their own :class:`DatabaseError` subclass.
+_SQLITE_KINDS = {
+    "SQLITE_CORRUPT": "corrupt",
+    "SQLITE_NOTADB": "corrupt",
+    "SQLITE_READONLY": "readonly",
+    "SQLITE_BUSY": "locked",
+    "SQLITE_LOCKED": "locked",
+}
+_POSTGRES_KINDS = {
+    "25006": "readonly",  # read_only_sql_transaction
+    "42501": "readonly",  # insufficient_privilege
+    "55P03": "locked",  # lock_not_available (lock_timeout)
+    "40P01": "locked",  # deadlock_detected
+}
+
+
+def _kind(orig: object) -> str | None:
+    name = str(getattr(orig, "sqlite_errorname", "") or "")
+    for prefix, kind in _SQLITE_KINDS.items():
+        if name.startswith(prefix):
+            return kind
+    return _POSTGRES_KINDS.get(str(getattr(orig, "sqlstate", "") or ""))
+
+
+def _classified(url: str | URL, action: str, err: DBAPIError) -> DatabaseError:
+    where, why = describe_url(url), err.orig or err
+    kind = _kind(err.orig)
+    if kind == "corrupt":
+        return DatabaseCorrupt(
+            f"Cannot {action} the bridge table at {where}: {why}. The file is damaged or is not "
+            "a SQLite database; nothing was changed. Move it aside, point BRIDGEX_DATABASE_URL "
+            "at a new file, then re-import an export (`bridgex-chain table import FILE`) or "
+            "re-run `bridgex-chain build-table`."
+        )
+    if kind == "readonly":
+        return DatabaseReadOnly(
+            f"Cannot {action} the bridge table at {where}: {why}. The database is read-only: "
+            "lookups work, but build-table, table import and db upgrade need write access. Use "
+            "a writable copy (BRIDGEX_DATABASE_URL) or fix its permissions."
+        )
+    if kind == "locked":
+        return DatabaseLocked(
+            f"Cannot {action} the bridge table at {where}: {why}. Another connection held the "
+            "write lock for longer than the lock timeout (a running build-table or import?). "
+            "Wait for it to finish and retry; nothing was changed."
+        )
+    return DatabaseError(
+        f"Cannot {action} the bridge table at {where}: {why}. Check the database URL "
+        "(BRIDGEX_DATABASE_URL) and that the server is reachable."
+    )
+
+
 @contextmanager
 def database_errors(url: str | URL, action: str) -> Iterator[None]:
-    """Turn driver errors into :class:`DatabaseError` with a message that says what to check.
+    """Turn driver errors into :class:`DatabaseError` with a message that says what to do.
+
+    A damaged file raises :class:`~bridgex_chain.errors.DatabaseCorrupt`, a write to a read-only
+    database :class:`~bridgex_chain.errors.DatabaseReadOnly` and a lock wait that timed out
+    :class:`~bridgex_chain.errors.DatabaseLocked` (all subclasses of :class:`DatabaseError`).
 
     Example:
         >>> with database_errors("sqlite://", "read"):
@@ -186,7 +249,4 @@ def database_errors(url: str | URL, action: str) -> Iterator[None]:
     try:
         yield
     except DBAPIError as err:
-        raise DatabaseError(
-            f"Cannot {action} the bridge table at {describe_url(url)}: {err.orig or err}. Check "
-            "the database URL (BRIDGEX_DATABASE_URL) and that the server is reachable."
-        ) from err
+        raise _classified(url, action, err) from err

@@ -177,6 +177,12 @@ class BridgeTable:
 
         Raises:
             NoBridgeFound: As :meth:`best`.
+
+        Example:
+            >>> BridgeTable("sqlite://").ranking("demo/model", "sw")
+            Traceback (most recent call last):
+            ...
+            bridgex_chain.errors.NoBridgeFound: No bridge for model 'demo/model' ...
         """
         if self._deadline is not None and time.monotonic() >= self._deadline:
             self.refresh()
@@ -249,6 +255,18 @@ class BridgeTable:
         Starting a run whose identity (:func:`~bridgex_chain.store.runs.run_identity`) is already
         stored resumes it: a failed or running run goes back to running with its scores kept; a
         complete run is left as it is and ``run.status`` says ``"complete"``.
+
+        Example:
+            >>> from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+            >>> table = BridgeTable("sqlite://")
+            >>> run = RunRecord(ModelProfile("m/x", "r", "llama", 2, 8), "starter", "h",
+            ...                 ["swh_Latn"], ["eng_Latn", "fra_Latn"], {})
+            >>> run_id = table.begin_run(run)
+            >>> table.write_scores(run_id, [ScoreRow("sw", "sw", "fr", 0, 0.5)], final=False)
+            >>> table.complete_run(run_id, [ScoreRow("sw", "sw", "fr", None, 0.5),
+            ...                             ScoreRow("sw", "sw", "en", None, 0.25)])
+            >>> [(r.bridge, r.rank, r.layers_scored) for r in table.ranking("m/x", "sw")]
+            [('fra_Latn', 1, 1), ('eng_Latn', 2, 0)]
         """
         run.status = STATUS_RUNNING
         record = replace(runs.prepare_run(run), finished_at=None, error=None)

@@ -137,7 +137,7 @@ def test_bridged_chat_completion_prompts_output_and_metadata(table: BridgeTable)
         "Translate the following text from Swahili into French.\n\nSwahili: Habari yako?\nFrench:",
         "The following is a conversation between a user and a helpful assistant. "
         "The assistant replies in Swahili.\n\n"
-        "User: Habari yako?\n(In French: Comment vas-tu ?)\nAssistant:",
+        "User (Swahili): Habari yako?\nUser (French): Comment vas-tu ?\nAssistant (Swahili):",
     ]
     assert isinstance(reply, AIMessage)
     assert reply.content == "Nzuri sana."
@@ -294,7 +294,7 @@ def _fallback_case(
 
 DIRECT_SW = (
     "The following is a conversation between a user and a helpful assistant. "
-    "The assistant replies in Swahili.\n\nUser: Habari yako?\nAssistant:"
+    "The assistant replies in Swahili.\n\nUser: Habari yako?\nAssistant (Swahili):"
 )
 
 
@@ -434,5 +434,6 @@ def test_history_in_message_list_input(table: BridgeTable) -> None:
         {"callbacks": [rec]},
     )
     assert rec.prompts[1].endswith(
-        "User: Jambo\nAssistant: Jambo!\nUser: Habari yako?\n(In French: Comment ?)\nAssistant:"
+        "User: Jambo\nAssistant: Jambo!\nUser (Swahili): Habari yako?\nUser (French): Comment ?\n"
+        "Assistant (Swahili):"
     )

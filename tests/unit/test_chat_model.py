@@ -28,8 +28,15 @@ GEMMA = "google/gemma-3-270m"
 @pytest.fixture
 def table(tmp_path: Path) -> BridgeTable:
     table = BridgeTable(f"sqlite:///{tmp_path}/t.db")
-    run = RunRecord(ModelProfile(GEMMA, "gguf-test", "gemma3_text", 18, 2048), "unit", "h1",
-                    ["swh_Latn", "fra_Latn"], ["fra_Latn"], {}, status="complete")  # fmt: skip
+    run = RunRecord(
+        ModelProfile(GEMMA, "gguf-test", "gemma3_text", 18, 2048),
+        "unit",
+        "h1",
+        ["swh_Latn", "fra_Latn"],
+        ["fra_Latn"],
+        {},
+        status="complete",
+    )
     table.upsert_run(run, [ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.41)])
     return table
 
@@ -54,8 +61,9 @@ class ToolCallingFake(BaseChatModel):
     def _llm_type(self) -> str:
         return "tool-calling-fake"
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:  # fmt: skip
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         tools = [t["function"]["name"] for t in kwargs.get("tools", [])]
         self.calls.append({"messages": [(m.type, m.text) for m in messages], "tools": tools})
         return ChatResult(generations=[ChatGeneration(message=self.replies[len(self.calls) - 1])])
@@ -140,18 +148,27 @@ def test_chain_runs_nest_under_the_chat_model_run(table: BridgeTable) -> None:
             self.model_run: Any = None
             self.chain_parent: Any = "unset"
 
-        def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: Any,
-                                parent_run_id: Any = None, **kw: Any) -> None:  # fmt: skip
+        def on_chat_model_start(
+            self,
+            serialized: Any,
+            messages: Any,
+            *,
+            run_id: Any,
+            parent_run_id: Any = None,
+            **kw: Any,
+        ) -> None:
             if parent_run_id is None:
                 self.model_run = run_id
 
-        def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: Any,
-                           parent_run_id: Any = None, **kw: Any) -> None:  # fmt: skip
+        def on_chain_start(
+            self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None, **kw: Any
+        ) -> None:
             if kw.get("name") == "BridgeXChain":
                 self.chain_parent = parent_run_id
 
     handler = Parents()
-    model = BridgeXChatModel.wrap(FakeListLLM(responses=[" Comment ?", " Nzuri."]), table=table,
-                                  detector=swahili, model=GEMMA)  # fmt: skip
+    model = BridgeXChatModel.wrap(
+        FakeListLLM(responses=[" Comment ?", " Nzuri."]), table=table, detector=swahili, model=GEMMA
+    )
     model.invoke("Habari yako?", {"callbacks": [handler]})
     assert handler.model_run is not None and handler.chain_parent == handler.model_run

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridgex_chain.cli.main import app
 from langchain_core.runnables import RunnableLambda
 from typer.testing import CliRunner
 
 from bridgex_chain import llm as llm_mod
+from bridgex_chain.cli.main import app
 from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
@@ -23,8 +23,15 @@ ENV = {"COLUMNS": "200", "HF_HUB_OFFLINE": "1", "NO_COLOR": "1"}
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path}/t.db"
-    run = RunRecord(ModelProfile(MODEL, "r1", "llama", 3, 64), "unit", "h1",
-                    ["swh_Latn", "fra_Latn"], ["fra_Latn"], {}, status="complete")  # fmt: skip
+    run = RunRecord(
+        ModelProfile(MODEL, "r1", "llama", 3, 64),
+        "unit",
+        "h1",
+        ["swh_Latn", "fra_Latn"],
+        ["fra_Latn"],
+        {},
+        status="complete",
+    )
     with BridgeTable(url) as table:
         table.upsert_run(run, [ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.412)])
     return url
@@ -65,7 +72,7 @@ def test_ask_prints_route_then_answer(db: str, fake_model: dict[str, Any]) -> No
     assert lines[0].endswith("→ bridge fra_Latn (French), score 0.412, run 1")
     assert lines[1] == "Nzuri sana."
     assert fake_model["loads"] == [(MODEL, {"max_new_tokens": 64})]
-    assert "(In French: RENDERED)" in fake_model["prompts"][1]
+    assert "User (French): RENDERED\nAssistant (Swahili):" in fake_model["prompts"][1]
 
 
 def test_ask_json_and_language_options(db: str, fake_model: dict[str, Any]) -> None:
@@ -85,9 +92,23 @@ def test_ask_shows_a_fallback(db: str, fake_model: dict[str, Any]) -> None:
 
 
 def test_ask_classify_with_labels(db: str, fake_model: dict[str, Any]) -> None:
-    result = run("ask", "Timu yetu ilishinda", "--lang", "sw", "--task", "classify",
-                 "--label", "politics", "--label", "sports", "--model", MODEL,
-                 "--database-url", db, "--json")  # fmt: skip
+    result = run(
+        "ask",
+        "Timu yetu ilishinda",
+        "--lang",
+        "sw",
+        "--task",
+        "classify",
+        "--label",
+        "politics",
+        "--label",
+        "sports",
+        "--model",
+        MODEL,
+        "--database-url",
+        db,
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert (out["answer"], out["bridgex"]["choice_index"]) == ("sports", 1)
@@ -110,8 +131,8 @@ def test_chat_keeps_history_and_shows_each_route(db: str, fake_model: dict[str, 
     answers = [p for p in fake_model["prompts"] if not p.startswith("Translate")]
     assert "User: Habari yako?" not in answers[1]  # forgotten by /reset
     assert answers[2].endswith(
-        "User: Habari za kazi?\nAssistant: Nzuri sana.\nUser: Asante sana\n"
-        "(In French: RENDERED)\nAssistant:"
+        "User: Habari za kazi?\nAssistant: Nzuri sana.\nUser (Swahili): Asante sana\n"
+        "User (French): RENDERED\nAssistant (Swahili):"
     )
 
 

@@ -13,13 +13,12 @@ import pytest
 
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.prompting import demos as demos_mod
-from bridgex_chain.prompting.demos import (
+from bridgex_chain.prompting import embedders as embedders_mod
+from bridgex_chain.prompting.demos import Demo, DemoPool, load_demo_pool
+from bridgex_chain.prompting.embedders import (
     CharNgramTfidf,
-    Demo,
-    DemoPool,
     LangChainEmbedder,
     SentenceEmbedder,
-    load_demo_pool,
     make_embedder,
 )
 
@@ -207,8 +206,8 @@ def test_sentence_embedder_uses_a_given_model_object() -> None:
 def test_model_path_without_sentence_transformers_falls_back(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(demos_mod.importlib.util, "find_spec", lambda name: None)
-    with caplog.at_level(logging.WARNING, logger="bridgex_chain.prompting.demos"):
+    monkeypatch.setattr(embedders_mod.importlib.util, "find_spec", lambda name: None)
+    with caplog.at_level(logging.WARNING, logger="bridgex_chain.prompting.embedders"):
         embedder = make_embedder("/models/multilingual-e5-small")
     assert isinstance(embedder, CharNgramTfidf)
     assert "sentence-transformers is not installed" in caplog.text

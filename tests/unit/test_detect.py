@@ -292,3 +292,13 @@ def test_protocol_and_callable_adapter(detector: FastTextDetector) -> None:
         as_detector(lambda text: 42).detect("x")  # type: ignore[arg-type, return-value]
     with pytest.raises(DetectorError):
         as_detector(42)  # type: ignore[arg-type]
+
+
+def test_callable_detector_may_abstain() -> None:
+    from bridgex_chain.detect import UNKNOWN, as_detector
+
+    for answer in ("unknown", "und", ""):
+        det = as_detector(lambda _text, a=answer: a).detect("whatever")
+        assert det.lang == UNKNOWN
+        assert det.is_unknown
+        assert det.reason == "abstained"

@@ -102,3 +102,82 @@ def test_model_card_states_licence_attribution_and_command() -> None:
     assert "FLORES-200" in card
     assert "python3.11 tools/train_lid.py" in card
     assert "bridgex-lid-sib200.ftz" in card
+
+
+# -- the training/measuring helpers in tools/ (pure functions; no training here) --------------
+def _tool(name: str) -> Any:
+    import importlib.util
+    import sys
+
+    path = ROOT / "tools" / f"{name}.py"
+    if not path.is_file():
+        pytest.skip(f"{path} not in this checkout")
+    loaded = sys.modules.get(name)
+    if loaded is not None and Path(str(loaded.__file__)).resolve() == path.resolve():
+        return loaded
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses need the module registered while executing
+    sys.path.insert(0, str(path.parent))  # measure_lid imports train_lid
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    return module
+
+
+def test_prepare_and_fragments() -> None:
+    train_lid = _tool("train_lid")
+    assert train_lid.prepare("Habari\nyako  rafiki\t!") == "Habari yako rafiki !"
+    assert train_lid.first_words("one two three four", 3) == "one two three"
+    # unspaced scripts: a "word" is two characters
+    assert train_lid.first_words("孩子们放学后在公园里踢足球。", 3) == "孩子们放学后"
+    import random
+
+    span = train_lid.random_span("a b c d e f g h i j", random.Random(0), 2, 4)
+    assert 2 <= len(span.split()) <= 4
+    assert span in "a b c d e f g h i j"
+
+
+def test_build_examples_labels_fragments_and_prefers_standard_variety() -> None:
+    import random
+
+    train_lid = _tool("train_lid")
+    config = train_lid.TrainConfig(
+        prefixes=(3,), spans=0, lower_prob=0.0, oversample={"arb_Arab": 1}
+    )
+    texts = {
+        "arb_Arab": ["هذا نص عربي فصيح طويل"],
+        "ars_Arab": ["هذا نص عربي فصيح طويل"],  # identical text: belongs to the standard only
+        "swh_Latn": ["Watoto wanacheza mpira wa miguu"],
+    }
+    lines = train_lid.build_examples(texts, config, random.Random(0))
+    assert not any(line.startswith("__label__ars_Arab") for line in lines)
+    assert lines.count("__label__arb_Arab هذا نص عربي فصيح طويل") == 2  # oversampled once
+    assert "__label__swh_Latn Watoto wanacheza mpira" in lines
+    assert "__label__swh_Latn Watoto wanacheza mpira wa miguu" in lines
+
+
+def test_drop_near_copies_keeps_distinct_dialect_sentences() -> None:
+    train_lid = _tool("train_lid")
+    config = train_lid.TrainConfig(variety_max_similarity=0.8)
+    rows = {
+        "arb_Arab": [("1", "ذهب الولد إلى المدرسة صباحا"), ("2", "أريد أن أشرب الماء الآن")],
+        "arz_Arab": [("1", "ذهب الولد إلى المدرسة صباحا"), ("2", "عايز أشرب مية دلوقتي")],
+    }
+    texts, dropped = train_lid.drop_near_copies(rows, config)
+    assert dropped == {"arz_Arab": 1}
+    assert texts["arz_Arab"] == ["عايز أشرب مية دلوقتي"]
+    assert len(texts["arb_Arab"]) == 2
+
+
+def test_lite_labels_map_to_flores() -> None:
+    measure_lid = _tool("measure_lid")
+    known = frozenset({"swh_Latn", "yue_Hant", "hau_Latn", "als_Latn", "tgl_Latn", "zho_Hans"})
+    assert measure_lid.lite_to_flores("sw", known) == "swh_Latn"
+    assert measure_lid.lite_to_flores("yue", known) == "yue_Hant"
+    assert measure_lid.lite_to_flores("ha", known) == "hau_Latn"
+    assert measure_lid.lite_to_flores("tl", known) == "tgl_Latn"
+    assert measure_lid.lite_to_flores("als", known) != "als_Latn"  # Alemannic, not Tosk Albanian
+    assert measure_lid.lite_to_flores("wuu", known) == "wuu"  # unknown to SIB-200: unchanged

@@ -126,10 +126,45 @@ def test_local_model_picks_the_adapter_from_the_chat_template(
 
 
 def test_chain_runs_end_to_end_on_a_real_tiny_model(generator: HFGenerator) -> None:
-    chain = BridgeXChain(llm=LocalHFLLM(generator=generator, max_new_tokens=6),
-                         detector=lambda text: Detection("unknown", 0.0), model="tiny/llama")  # fmt: skip
+    chain = BridgeXChain(
+        llm=LocalHFLLM(generator=generator, max_new_tokens=6),
+        detector=lambda text: Detection("unknown", 0.0),
+        model="tiny/llama",
+    )
     reply = chain.invoke("Habari yako?")
     meta = reply.response_metadata["bridgex"]
     assert meta["fallback"] == "unknown_language" and meta["prompt_style"] == "completion"
     assert isinstance(reply.content, str)
     assert "".join(str(c.content) for c in chain.stream("Habari yako?")) == reply.content
+
+
+def test_score_choices_is_calibrated_log_likelihood(generator: HFGenerator) -> None:
+    llm = LocalHFLLM(generator=generator)
+    prompt = "Classify.\n\nText: Timu ilishinda\nLabel:"
+    free = "Classify.\n\nText: N/A\nLabel:"
+    raw = llm.score_choices(prompt, ["sports", "politics"])
+    assert raw == generator.logprobs(prompt, [" sports", " politics"])
+    assert all(x < 0 for x in raw)
+    calibrated = llm.score_choices(prompt, ["sports", "politics"], content_free=free)
+    base = generator.logprobs(free, [" sports", " politics"])
+    assert calibrated == pytest.approx([r - b for r, b in zip(raw, base, strict=True)])
+
+
+def test_chain_classifies_by_log_likelihood_on_a_local_model(generator: HFGenerator) -> None:
+    chain = BridgeXChain(
+        llm=LocalHFLLM(generator=generator, max_new_tokens=4),
+        detector=lambda text: Detection("unknown", 0.0),
+        model="tiny/llama",
+        task="classify",
+        labels=("sports", "politics", "health"),
+    )
+    reply = chain.invoke("Timu yetu ilishinda jana")
+    meta = reply.response_metadata["bridgex"]
+    assert meta["choice_method"] == "logprob" and len(meta["choice_scores"]) == 3
+    assert reply.content == meta["choice"] == chain.labels[meta["choice_index"]]  # type: ignore[index]
+    assert meta["choice_index"] == max(range(3), key=lambda i: meta["choice_scores"][i])
+    streamed = list(chain.stream("Timu yetu ilishinda jana"))
+    assert streamed[-1].content == reply.content
+    assert streamed[-1].response_metadata["bridgex"]["choice_scores"] == meta["choice_scores"]
+    generated = chain.model_copy(update={"choice_scoring": "generate"}).invoke("Timu yetu")
+    assert generated.response_metadata["bridgex"]["choice_method"] == "generate"

@@ -8,10 +8,7 @@ import pytest
 from bridgex_chain.probing.hooks import act_fn_modules
 from bridgex_chain.probing.record import (
     count_language_neurons,
-    greedy_continuations,
     record_prompt_means,
-    starts_with_target,
-    understood_pairs,
 )
 
 torch = pytest.importorskip("torch")
@@ -80,8 +77,31 @@ def test_order_restored_and_progress(tiny_lm):
     )
     rev = record_prompt_means(model, tok, PROMPTS[::-1], batch_size=2, layers=[1])
     np.testing.assert_allclose(fwd[1], rev[1][:, ::-1], atol=1e-5)
-    assert seen == [(2, 7), (4, 7), (6, 7), (7, 7)]
+    done = [d for d, _ in seen]
+    assert all(t == 7 for _, t in seen) and done[-1] == 7
+    assert all(0 < b - a <= 2 for a, b in zip([0, *done], done, strict=False))
     assert set(fwd) == {1}
+    # without prefix grouping, batches are plain length-sorted chunks
+    seen.clear()
+    record_prompt_means(
+        model,
+        tok,
+        PROMPTS,
+        batch_size=2,
+        layers=[1],
+        share_prefix=False,
+        on_progress=lambda d, t: seen.append((d, t)),
+    )
+    assert seen == [(2, 7), (4, 7), (6, 7), (7, 7)]
+
+
+def test_batches_group_by_first_two_tokens():
+    from bridgex_chain.probing.record import _batches
+
+    enc = [[1, 5, 9, 9], [1, 6, 9], [1, 5, 9], [1, 5, 2, 2, 2], [1, 6], [1, 5]]
+    assert _batches(enc, 2, by_prefix=True) == [[5, 2], [0, 3], [4, 1]]
+    assert _batches(enc, 3, by_prefix=True) == [[5, 2], [0, 3], [4, 1]]  # 4 → 2 + 2
+    assert _batches(enc, 4, by_prefix=False) == [[4, 5, 1], [2, 0, 3]]  # 6 → 3 + 3
 
 
 def test_neuron_subset_and_dtype(tiny_lm):
@@ -156,41 +176,32 @@ def test_count_language_neurons_limits(tiny_lm):
     assert set(counter.counts) == {("eng_Latn", 0)}
 
 
-def test_starts_with_target_rules():
-    assert starts_with_target(' "Water" is', "water")
-    assert starts_with_target("\n«maji»", ["eau", "Maji."])
-    assert starts_with_target("水です", "水")
-    assert not starts_with_target(" the water", "water")
-    assert not starts_with_target("", "water")
-    assert not starts_with_target("anything", ["", "..."])
+TEMPLATED = [f'Swahili:"{w}"→English:' for w in ("maji", "moto", "a", "nyumba ya", "x")] + [
+    f'French:"{w}"→German:' for w in ("eau", "feu", "maison")
+]
 
 
-def test_understood_pairs_controllable(make_tiny_lm):
-    model, tok, _ = make_tiny_lm("llama", num_hidden_layers=2)
-    # Replace the LM head so greedy decoding always emits the token "w".
-    w_id = tok.convert_tokens_to_ids("w")
-    head = torch.nn.Linear(model.config.hidden_size, model.config.vocab_size, bias=True)
-    with torch.no_grad():
-        head.weight.zero_()
-        head.bias.zero_()
-        head.bias[w_id] = 10.0
-    model.lm_head = head
-    prompts = ['English:"water"→Swahili:', "x", 'English:"wow"→French:']
-    outs = greedy_continuations(model, tok, prompts, max_new_tokens=3, batch_size=2)
-    assert outs == ["www", "www", "www"]
-    keep = understood_pairs(
-        model, tok, prompts, [["maji"], "WW", ["eau", "w"]], max_new_tokens=3, batch_size=2
-    )
-    assert keep == [False, True, True]
-    with pytest.raises(ValueError):
-        understood_pairs(model, tok, prompts, ["w"])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_shared_prefix_matches_plain_batching(make_tiny_lm, tiny_lm, side):
+    _, _, arch = tiny_lm
+    model, tok, _ = make_tiny_lm(arch, padding_side=side)
+    plain = record_prompt_means(model, tok, TEMPLATED, batch_size=4, share_prefix=False)
+    shared = record_prompt_means(model, tok, TEMPLATED, batch_size=4)
+    single = record_prompt_means(model, tok, TEMPLATED, batch_size=1)
+    for layer in plain:
+        np.testing.assert_allclose(shared[layer], plain[layer], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(shared[layer], single[layer], atol=1e-5, rtol=0)
+    # a truncated pass (stops after layer 1) and a neuron subset work with the prefix cache too
+    sub = record_prompt_means(model, tok, TEMPLATED, batch_size=8, neurons={1: [0, 9]})
+    np.testing.assert_allclose(sub[1], plain[1][[0, 9]], atol=1e-5, rtol=0)
 
 
-def test_greedy_batched_equals_single(make_tiny_lm):
-    model, tok, _ = make_tiny_lm("mistral")
-    batched = greedy_continuations(model, tok, PROMPTS, max_new_tokens=4, batch_size=4)
-    single = [greedy_continuations(model, tok, [p], max_new_tokens=4)[0] for p in PROMPTS]
-    assert batched == single
+def test_common_prefix_len():
+    from bridgex_chain.probing.record import _common_prefix_len
+
+    assert _common_prefix_len([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 9]]) == 2
+    assert _common_prefix_len([[1, 2, 3], [1, 2, 3, 4]]) == 2  # one token always left
+    assert _common_prefix_len([[7, 1], [8, 1]]) == 0
 
 
 def test_empty_column_layers_are_skipped(tiny_lm):
@@ -202,3 +213,19 @@ def test_empty_column_layers_are_skipped(tiny_lm):
     np.testing.assert_allclose(out[0], full[0][[4]], atol=1e-6)
     none = record_prompt_means(model, tok, PROMPTS, neurons={2: empty})
     assert none[2].shape == (0, 7)
+
+
+def test_feeds_the_real_language_neuron_counter(tiny_lm):
+    from bridgex_chain.probing.neurons import LanguageNeuronCounter
+
+    model, tok, _ = tiny_lm
+    cfg = model.config
+    counter = LanguageNeuronCounter(cfg.num_hidden_layers, cfg.intermediate_size)
+    totals = count_language_neurons(model, tok, {"sw": PROMPTS[:3], "fi": PROMPTS[3:]}, counter)
+    assert counter.languages == ("sw", "fi")
+    over_zero, tokens = counter.counts("sw")
+    assert tokens.tolist() == [totals["sw"]] * cfg.num_hidden_layers
+    assert (over_zero <= tokens[:, None]).all() and over_zero.sum() > 0
+    prob = counter.probabilities("fi")
+    assert prob.shape == (cfg.num_hidden_layers, cfg.intermediate_size)
+    assert 0 < prob.mean() < 1

@@ -89,9 +89,9 @@ def test_chat_completion_bridged_two_calls_with_history() -> None:
         "The following is a conversation between a user and a helpful assistant. "
         "The assistant replies in Swahili.\n\n"
         "User: Jambo\nAssistant: Jambo! Karibu.\n"
-        "User: Habari yako?\n(In French: Comment vas-tu ?)\nAssistant:"
+        "User (Swahili): Habari yako?\nUser (French): Comment vas-tu ?\nAssistant (Swahili):"
     )
-    assert plan.answer.stop == ("\nUser:", "\nAssistant:", "\n\n")
+    assert plan.answer.stop == ("\nUser", "\nAssistant", "\n\n")
     assert plan.note is None
 
 
@@ -100,7 +100,7 @@ def test_chat_completion_direct_known_and_unknown_language() -> None:
     assert calls == []
     assert plan.answer.prompt == (
         "The following is a conversation between a user and a helpful assistant. "
-        "The assistant replies in Swahili.\n\nUser: Habari yako?\nAssistant:"
+        "The assistant replies in Swahili.\n\nUser: Habari yako?\nAssistant (Swahili):"
     )
     _, plan = run(req("chat", src=None, answer=None, bridge=None))
     assert plan.answer.prompt == (
@@ -112,7 +112,7 @@ def test_chat_completion_direct_known_and_unknown_language() -> None:
 def test_chat_empty_rendering_falls_back_to_direct_with_a_note() -> None:
     _, plan = run(req("chat"), ["\n"])
     assert plan.note == "empty_rendering"
-    assert "(In French" not in str(plan.answer.prompt)
+    assert "User (French)" not in str(plan.answer.prompt)
 
 
 def test_chat_style_bridged_merges_system_and_keeps_trailing_tool_turn() -> None:
@@ -154,13 +154,14 @@ def test_chat_style_direct_passes_messages_unchanged_when_language_unknown() -> 
 
 
 def test_translate_word_two_hop_form() -> None:
-    calls, plan = run(req("translate", query="maji", answer=EN), [' "eau"\n'])
-    assert calls[0].prompt == 'Swahili:"maji"→French:'
-    assert calls[0].stop == ("\n", "→")
+    calls, plan = run(req("translate", query="maji", answer=EN), ['eau" means water'])
+    assert calls[0].prompt == 'Swahili:"maji"→French:"'
+    assert calls[0].stop == ('"', "\n", "→")
     assert plan.rendering == "eau"
-    assert plan.answer.prompt == 'Swahili:"maji"→French:"eau"→English:'
+    assert plan.answer.prompt == 'Swahili:"maji"→French:"eau"→English:"'
+    assert plan.answer.stop == ('"', "\n", "→")
     _, direct = run(req("translate", query="maji", answer=EN, bridge=None))
-    assert direct.answer.prompt == 'Swahili:"maji"→English:'
+    assert direct.answer.prompt == 'Swahili:"maji"→English:"'
 
 
 def test_translate_sentence_with_parallel_demos() -> None:
@@ -230,6 +231,11 @@ def test_classify_completion_bridged_demos_in_bridge_language() -> None:
     )
     assert plan.choices == ("sports", "politics") and not plan.letters
     assert plan.demo_ids == ["d1"]
+    assert plan.content_free == (
+        "Classify each text into one of these labels: sports, politics.\n\n"
+        "French: L'équipe a gagné le match\nLabel: sports\n\n"
+        "Swahili: N/A\nFrench: N/A\nLabel:"
+    )
 
 
 def test_classify_direct_demos_in_query_language_and_chat_style() -> None:
@@ -278,6 +284,10 @@ def test_reading_renders_the_passage_then_asks_with_options() -> None:
         "Question: Nani alishinda?\nA. Timu\nB. Bunge\nAnswer:"
     )
     assert plan.choices == ("Timu", "Bunge") and plan.letters
+    assert plan.content_free == (
+        "Read the passage and answer the question.\n\nPassage: N/A\n\n"
+        "Question: N/A\nA. Timu\nB. Bunge\nAnswer:"
+    )
     _, plan = run(req("reading", "chat", query="Nani alishinda?", bridge=None, fields=fields))
     assert messages(plan.answer.prompt) == [
         (

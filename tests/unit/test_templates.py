@@ -31,9 +31,9 @@ def test_every_packaged_file_has_both_styles() -> None:
 def test_packaged_library_is_shared_and_reads_keys() -> None:
     assert TemplateLibrary.load() is TemplateLibrary.load()
     lib = TemplateLibrary.load()
-    assert lib.get("translate", "completion", "word_render") == '{src}:"{text}"→{bridge}:'
-    assert lib.stops("chat") == ("\nUser:", "\nAssistant:", "\n\n")
-    assert lib.stops("translate", "word_stop") == ("\n", "→")
+    assert lib.get("translate", "completion", "word_render") == '{src}:"{text}"→{bridge}:"'
+    assert lib.stops("chat") == ("\nUser", "\nAssistant", "\n\n")
+    assert lib.stops("translate", "word_stop") == ('"', "\n", "→")
 
 
 def test_user_directory_overrides_single_keys(tmp_path: Path) -> None:

@@ -1,0 +1,439 @@
+"""``build_table()``: probe a model and write its bridge table (the orchestration of METHOD.md).
+
+One call loads the model, resolves the entries (:mod:`bridgex_chain.probing.options`), runs the
+cached steps of :class:`~bridgex_chain.probing.steps.BuildSteps` and stores the run:
+
+1. the run is recorded as ``running`` (:meth:`BridgeTable.begin_run`) before any work;
+2. language neurons, groups, optional understood-filter, probe activations and HSIC scores are
+   computed, each unit cached under ``cache_dir()/runs/<run key>/`` as soon as it is done;
+3. every per-layer and aggregate score is written and the run marked ``complete`` in one
+   transaction (:meth:`BridgeTable.complete_run`), so readers never see half a run;
+4. on any error (or Ctrl-C) the run is marked ``failed`` with the reason and the error re-raised;
+   earlier complete runs are untouched.
+
+Running the same build again resumes: the run key (model revision, probe-set hash, languages,
+bridges, parameters) finds the cached steps, and the start time kept in the cache's manifest
+gives the same database run, which goes back to ``running``. Re-running a build whose identical
+run is already complete in the database is a no-op (``BuildResult.status == "unchanged"``).
+
+Progress goes to ``on_progress(ProgressEvent)`` only; nothing here prints.
+
+Example:
+    >>> result = build_table("gemma-3-270m", languages=["sw"], max_prompts=8)  # doctest: +SKIP
+    >>> result.entries[0].best.bridge  # doctest: +SKIP
+    'fra_Latn'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Unpack
+
+from bridgex_chain.paths import cache_dir as default_cache_dir
+from bridgex_chain.probing.bridges import layer_window, rank_bridges
+from bridgex_chain.probing.cache import RunCache, run_key
+from bridgex_chain.probing.corpus import Corpus
+from bridgex_chain.probing.lexicon import Pair
+from bridgex_chain.probing.options import BuildKwargs, BuildOptions, ProbeLayout, default_probe_set
+from bridgex_chain.probing.results import (
+    STAGES,
+    BuildResult,
+    BuildStatus,
+    EntryResult,
+    ProgressCallback,
+    ProgressEvent,
+)
+from bridgex_chain.probing.steps import TEXT_TOKENS, BuildSteps, PerLayer
+from bridgex_chain.store.records import ModelProfile, RunRecord
+
+if TYPE_CHECKING:
+    from bridgex_chain.models import LoadedModel
+    from bridgex_chain.store.table import BridgeTable
+
+__all__ = [
+    "STAGES",
+    "BuildResult",
+    "BuildStatus",
+    "EntryResult",
+    "ProgressCallback",
+    "ProgressEvent",
+    "build_table",
+    "wrap_model",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class _Clock:
+    """Reports progress and times stages."""
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self.callback = callback
+        self.timings: dict[str, float] = {}
+        self.started = time.perf_counter()
+
+    def emit(self, stage: str, done: int, total: int, detail: str = "") -> None:
+        if self.callback is not None:
+            self.callback(ProgressEvent(stage, done, total, detail))
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    def total(self) -> dict[str, float]:
+        return {**self.timings, "total": time.perf_counter() - self.started}
+
+
+def wrap_model(model: Any, tokenizer: Any, *, key: str, revision: str | None = None) -> LoadedModel:
+    """Wrap an in-memory causal LM and tokenizer so :func:`build_table` can probe it.
+
+    Args:
+        model: A loaded Hugging Face causal LM of a supported architecture.
+        tokenizer: Its tokenizer.
+        key: The model's key in the bridge table (e.g. its Hub id).
+        revision: Its revision; by default a fingerprint of its config and weights
+            (``weights-<sha256[:12]>``), so two different checkpoints never share cached steps.
+
+    Example:
+        >>> lm = wrap_model(model, tokenizer, key="me/tiny")  # doctest: +SKIP
+        >>> build_table(lm, languages=["sw"])  # doctest: +SKIP
+    """
+    import hashlib
+
+    from bridgex_chain.models import LoadedModel, ModelSpec
+
+    config = model.config.get_text_config()
+    if revision is None:
+        digest = hashlib.sha256(config.to_json_string(use_diff=False).encode("utf-8"))
+        for name, param in sorted(model.state_dict().items()):
+            head = param.detach().reshape(-1)[:4096].float().cpu().numpy().tobytes()
+            digest.update(name.encode("utf-8") + head)
+        revision = "weights-" + digest.hexdigest()[:12]
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        spec=ModelSpec(key, key, "local", None, None),
+        load_seconds=0.0,
+        revision=revision,
+        architecture=str(config.model_type),
+        num_layers=int(config.num_hidden_layers),
+        intermediate_size=int(config.intermediate_size),
+        from_cache=False,
+    )
+
+
+def _load(model: str | LoadedModel | None, opts: BuildOptions, clock: _Clock) -> LoadedModel:
+    from bridgex_chain.models import LoadedModel, load_causal_lm
+
+    if isinstance(model, LoadedModel):
+        return model
+    clock.emit("load", 0, 1, str(model or "default model"))
+    loaded = load_causal_lm(
+        model,
+        device=opts.device,
+        dtype=opts.dtype,
+        on_progress=lambda msg: clock.emit("load", 0, 1, msg),
+    )
+    clock.emit("load", 1, 1, loaded.spec.key)
+    return loaded
+
+
+def _model_dtype(lm: LoadedModel) -> str:
+    param = next(iter(lm.model.parameters()), None)
+    return str(param.dtype).removeprefix("torch.") if param is not None else "unknown"
+
+
+def _params(
+    opts: BuildOptions, lm: LoadedModel, window: range, corpus: Mapping[str, Any], prompts: int
+) -> dict[str, Any]:
+    """The run parameters (part of the run's identity): everything that changes the scores."""
+    return {
+        "entries": [list(e) for e in opts.entries()],
+        "top_rate": opts.top_rate,
+        "layer_window": [window[0], window[-1]],
+        "layers_scored": "all" if opts.all_layers else "window",
+        "bridge_top_k": opts.bridge_top_k,
+        "filter_understood": opts.filter_understood,
+        "max_prompts_per_direction": opts.max_prompts,
+        "prompt_seed": opts.seed,
+        "probe_prompts": prompts,
+        "corpus": {
+            **corpus,
+            "max_tokens_per_language": opts.corpus_max_tokens,
+            "max_tokens_per_text": TEXT_TOKENS,
+        },
+        "hsic_mode": opts.hsic_mode,
+        "dtype": _model_dtype(lm),
+    }
+
+
+def _same_run(a: RunRecord, b: RunRecord) -> bool:
+    return (
+        (a.profile.model, a.profile.revision, a.probe_set_hash)
+        == (b.profile.model, b.profile.revision, b.probe_set_hash)
+        and list(a.languages) == list(b.languages)
+        and list(a.bridges) == list(b.bridges)
+        and a.params == b.params
+    )
+
+
+def _stored_entries(
+    table: BridgeTable, run_id: int, entries: list[Pair], window: range, counts: Mapping[Pair, int]
+) -> tuple[EntryResult, ...]:
+    per: dict[Pair, PerLayer] = {e: {} for e in entries}
+    for row in table.scores(run_id):
+        layers = per.setdefault((row.src, row.trg), {}).setdefault(row.bridge, {})
+        if row.layer is not None:
+            layers[row.layer] = row.score
+    return tuple(
+        EntryResult(e[0], e[1], counts.get(e, 0), layers, rank_bridges(layers, window))
+        for e, layers in per.items()
+    )
+
+
+def _export(table: BridgeTable, record: RunRecord, path: str | os.PathLike[str]) -> Path:
+    from bridgex_chain import __version__
+    from bridgex_chain.store.precomputed import write_table_file
+
+    stored = [r for r in table.runs(record.profile.model) if r.run_id == record.run_id]
+    rows = table.scores(record.run_id or 0)
+    write_table_file(path, [(stored[0], rows)], tool_version=__version__)
+    return Path(path)
+
+
+def build_table(
+    model: str | LoadedModel | None = None,
+    *,
+    options: BuildOptions | None = None,
+    database_url: str | None = None,
+    table: BridgeTable | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    export: str | os.PathLike[str] | None = None,
+    keep_intermediates: bool = False,
+    on_progress: ProgressCallback | None = None,
+    **kwargs: Unpack[BuildKwargs],
+) -> BuildResult:
+    """Probe a model and store its bridge table (see the module docstring).
+
+    Args:
+        model: Alias, Hugging Face id or local path (None: the embedded Gemma-3-270m), or a
+            :class:`~bridgex_chain.models.LoadedModel`.
+        options: Ready-made :class:`~bridgex_chain.probing.options.BuildOptions` (then leave
+            ``kwargs`` empty).
+        database_url: Where to store the run (default ``BRIDGEX_DATABASE_URL`` or the SQLite
+            file in the user data dir); ignored when ``table`` is given.
+        table: An open :class:`~bridgex_chain.store.table.BridgeTable` to write to.
+        cache_dir: Root of the run intermediates (default :func:`bridgex_chain.paths.cache_dir`).
+        export: Also write the run as a bridge-table JSON file (the ``precomputed/`` format).
+        keep_intermediates: Keep the probe activations after success (they are large; counts,
+            groups and scores are always kept).
+        on_progress: Called with a :class:`ProgressEvent` as work advances.
+        **kwargs: Options of :class:`~bridgex_chain.probing.options.BuildOptions`: languages,
+            bridges, pairs, probe_set, corpus_dir, device, dtype, batch_size, layers, top_rate,
+            bridge_top_k, filter_understood, max_prompts, corpus_max_tokens, all_layers,
+            hsic_mode, seed.
+
+    Returns:
+        The :class:`BuildResult`.
+
+    Raises:
+        ProbeDataError: The probe set or corpus cannot serve an entry.
+        ModelNotAvailable: The model cannot be loaded.
+        DatabaseError: The bridge table cannot be written.
+
+    Example:
+        >>> r = build_table(languages=["sw", "id"], pairs="id-tl", max_prompts=8)  # doctest: +SKIP
+        >>> [(e.src, e.trg, e.best.bridge) for e in r.entries]  # doctest: +SKIP
+    """
+    from bridgex_chain.store.table import BridgeTable
+
+    opts = options if options is not None else BuildOptions.create(**kwargs)
+    clock = _Clock(on_progress)
+    with _torch_threads(opts.threads):
+        with clock.stage("load"):
+            lm = _load(model, opts, clock)
+        job = _Job.prepare(lm, opts, cache_dir)
+        store = table if table is not None else BridgeTable(database_url)
+        try:
+            status, entries = job.execute(store, clock, keep_intermediates)
+            exported = _export(store, job.record, export) if export is not None else None
+        finally:
+            if table is None:
+                store.close()
+    return BuildResult(
+        run_id=int(job.record.run_id or 0),
+        run_key=job.cache.key,
+        status=status,
+        model=job.record.profile.model,
+        revision=job.record.profile.revision,
+        database_url=store.url,
+        cache_path=job.cache.path,
+        window=(job.window[0], job.window[-1]),
+        entries=entries,
+        rows_written=0 if status == "unchanged" else sum(len(e.rows()) for e in entries),
+        timings=clock.total(),
+        export_path=exported,
+    )
+
+
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` torch CPU threads, restoring the previous number afterwards."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@dataclass
+class _Job:
+    """Everything one build needs once the model is loaded."""
+
+    lm: LoadedModel
+    opts: BuildOptions
+    layout: ProbeLayout
+    corpus: Corpus
+    window: range
+    record: RunRecord
+    cache: RunCache
+    resumed: bool
+
+    @classmethod
+    def prepare(
+        cls, lm: LoadedModel, opts: BuildOptions, cache_root: str | os.PathLike[str] | None
+    ) -> _Job:
+        from bridgex_chain import __version__
+        from bridgex_chain.store.runs import utc_now
+
+        languages = opts.involved_languages()
+        probe_set = opts.probe_set or default_probe_set(languages)
+        layout = opts.layout(probe_set)
+        corpus = opts.corpus(probe_set)
+        start, end = opts.layers or (None, None)
+        window = layer_window(lm.num_layers, start=start, end=end)
+        profile = ModelProfile(
+            lm.spec.key, lm.revision, lm.architecture, lm.num_layers, lm.intermediate_size
+        )
+        record = RunRecord(
+            profile=profile,
+            probe_set=probe_set.name,
+            probe_set_hash=probe_set.content_hash,
+            languages=languages,
+            bridges=list(opts.bridges),
+            params=_params(opts, lm, window, corpus.identity(), layout.total_prompts),
+            tool_version=__version__,
+        )
+        identity = {
+            "model": profile.model,
+            "revision": profile.revision,
+            "probe_set_hash": record.probe_set_hash,
+            "languages": record.languages,
+            "bridges": record.bridges,
+            "params": record.params,
+        }
+        root = cache_root if cache_root is not None else default_cache_dir()
+        cache = RunCache(root, run_key(identity))
+        manifest = cache.manifest()
+        record.started_at = str(manifest["started_at"]) if manifest else utc_now().isoformat()
+        return cls(lm, opts, layout, corpus, window, record, cache, manifest is not None)
+
+    def _manifest(self, status: str, **extra: Any) -> None:
+        self.cache.write_manifest(
+            {
+                "started_at": self.record.started_at,
+                "status": status,
+                "model": self.record.profile.model,
+                "revision": self.record.profile.revision,
+                "probe_set": self.record.probe_set,
+                "params": self.record.params,
+                **extra,
+            }
+        )
+
+    def execute(
+        self, store: BridgeTable, clock: _Clock, keep_intermediates: bool
+    ) -> tuple[BuildStatus, tuple[EntryResult, ...]]:
+        """Begin (or find) the run, run the steps, complete it; a stored twin is a no-op."""
+        record = self.record
+        twin = next(
+            (
+                r
+                for r in store.runs(record.profile.model)
+                if r.status == "complete" and _same_run(r, record)
+            ),
+            None,
+        )
+        if twin is None:
+            store.begin_run(record)  # sets run_id; status "complete" if this run already is
+        else:
+            record.run_id, record.status = twin.run_id, "complete"
+        if record.status == "complete":
+            counts = {e: self.layout.prompt_count(e) for e in self.layout.entries}
+            return "unchanged", _stored_entries(
+                store, int(record.run_id or 0), self.opts.entries(), self.window, counts
+            )
+        self._manifest("running")
+        try:
+            entries = self._steps(store, clock)
+        except BaseException as err:
+            reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+            try:
+                store.fail_run(int(record.run_id or 0), reason)
+            except Exception:  # the original error matters more than the bookkeeping
+                logger.exception("Could not mark run %s failed", record.run_id)
+            self._manifest("failed", error=reason)
+            raise
+        self._manifest("complete", run_id=record.run_id, timings=clock.total())
+        if not keep_intermediates:
+            self.cache.remove("probes")
+        return ("resumed" if self.resumed else "built"), entries
+
+    def _steps(self, store: BridgeTable, clock: _Clock) -> tuple[EntryResult, ...]:
+        steps = BuildSteps(
+            self.lm.model,
+            self.lm.tokenizer,
+            self.opts,
+            self.layout,
+            self.corpus,
+            self.cache,
+            self.window,
+            clock.emit,
+        )
+        with clock.stage("neurons"):
+            top = steps.language_neurons(self.record.languages)
+            groups = steps.groups(top)
+        keep = {}
+        if self.opts.filter_understood:
+            with clock.stage("understood"):
+                keep = steps.understood()
+        with clock.stage("probes"):
+            steps.record_probes(groups, keep)
+        with clock.stage("scores"):
+            scored = steps.score_entries(groups)
+        entries = tuple(
+            EntryResult(e[0], e[1], n, per, rank_bridges(per, self.window))
+            for e, (n, per) in scored.items()
+        )
+        with clock.stage("write"):
+            clock.emit("write", 0, 1, store.url)
+            rows = [row for entry in entries for row in entry.rows()]
+            store.complete_run(int(self.record.run_id or 0), rows)
+            clock.emit("write", 1, 1, store.url)
+        return entries

@@ -1,0 +1,132 @@
+"""What a table build reports: progress events, per-entry results and the build result.
+
+Example:
+    >>> ProgressEvent("scores", 3, 12, "swh_Latn__swh_Latn").fraction
+    0.25
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from bridgex_chain.probing.bridges import Ranking
+from bridgex_chain.store.records import RankedBridge, ScoreRow
+
+__all__ = [
+    "STAGES",
+    "BuildResult",
+    "BuildStatus",
+    "EntryResult",
+    "ProgressCallback",
+    "ProgressEvent",
+]
+
+#: How a build ended: from scratch, reusing cached steps, or nothing to do.
+BuildStatus = Literal["built", "resumed", "unchanged"]
+
+#: Progress stages, in order (``understood`` only with ``filter_understood``).
+STAGES: tuple[str, ...] = ("load", "neurons", "understood", "probes", "scores", "write")
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One progress report: ``done`` of ``total`` units of a stage (see :data:`STAGES`).
+
+    Units: ``load``/``write`` 0..1, ``neurons`` languages, ``understood``/``probes`` prompts,
+    ``scores`` entries. ``detail`` names what is being worked on.
+
+    Example:
+        >>> ProgressEvent("probes", 32, 128).fraction
+        0.25
+    """
+
+    stage: str
+    done: int
+    total: int
+    detail: str = ""
+
+    @property
+    def fraction(self) -> float:
+        """``done / total`` (1.0 for an empty stage)."""
+        return self.done / self.total if self.total else 1.0
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    """The scores of one entry ``(src, trg)`` (``trg == src`` for single-language chat).
+
+    Attributes:
+        src: Source language.
+        trg: Target language.
+        prompts: Probe prompts the scores were computed over.
+        per_layer: ``{bridge: {layer: score}}`` (layers without a score are absent).
+        ranking: Bridges ranked by their mean over the layer window.
+    """
+
+    src: str
+    trg: str
+    prompts: int
+    per_layer: Mapping[str, Mapping[int, float]]
+    ranking: Ranking
+
+    @property
+    def best(self) -> RankedBridge | None:
+        """The best bridge, or None when no bridge could be scored."""
+        return self.ranking.best
+
+    def rows(self) -> list[ScoreRow]:
+        """Per-layer rows of every bridge, then its aggregate (with the window's layer count)."""
+        ranked = {r.bridge: r for r in self.ranking.ranked}
+        rows: list[ScoreRow] = []
+        for bridge, layers in self.per_layer.items():
+            rows.extend(
+                ScoreRow(self.src, self.trg, bridge, ell, s) for ell, s in sorted(layers.items())
+            )
+            if bridge in ranked:
+                r = ranked[bridge]
+                rows.append(ScoreRow(self.src, self.trg, bridge, None, r.score, r.layers_scored))
+        return rows
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced and where it went.
+
+    Attributes:
+        run_id: The run's id in the database.
+        run_key: The run key (hash of model revision, probe set, languages and parameters).
+        status: ``"built"`` (from scratch), ``"resumed"`` (cached steps reused) or
+            ``"unchanged"`` (an identical complete run was already stored; nothing ran).
+        model: Model key.
+        revision: Model revision.
+        database_url: The bridge table's URL (password hidden).
+        cache_path: The run's intermediates directory.
+        window: Layer window ``(first, last)`` of the aggregates.
+        entries: One result per entry, in build order.
+        rows_written: Score rows stored (per-layer and aggregate).
+        timings: Seconds per stage (and ``total``).
+        export_path: Where the run was exported as JSON, if asked.
+    """
+
+    run_id: int
+    run_key: str
+    status: BuildStatus
+    model: str
+    revision: str
+    database_url: str
+    cache_path: Path
+    window: tuple[int, int]
+    entries: tuple[EntryResult, ...]
+    rows_written: int
+    timings: Mapping[str, float] = field(default_factory=dict)
+    export_path: Path | None = None
+
+    def rows(self) -> list[ScoreRow]:
+        """Every score row of the run."""
+        return [row for entry in self.entries for row in entry.rows()]

@@ -1,0 +1,234 @@
+"""The ``eval`` command: does the chosen bridge help? Direct vs English vs table vs random bridge.
+
+Example:
+    $ bridgex-chain eval classify translate --sib200 ../shared/data/sib200 --limit 14
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from bridgex_chain.cli.commands_db import DatabaseUrlOption
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from bridgex_chain.eval.runner import BridgeLookup
+
+__all__ = ["register"]
+
+
+def _codes(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
+
+
+def _pairs(value: str | None) -> list[tuple[str, str]] | None:
+    codes = _codes(value)
+    if codes is None:
+        return None
+    pairs = []
+    for code in codes:
+        src, sep, trg = code.partition("-")
+        if not sep or not src or not trg:
+            raise typer.BadParameter(
+                f"{code!r} is not a pair; write SRC-TRG, e.g. swh_Latn-eng_Latn"
+            )
+        pairs.append((src, trg))
+    return pairs
+
+
+def _open_table(database_url: str | None, table_json: Path | None) -> BridgeLookup:
+    from bridgex_chain.store.table import BridgeTable
+
+    if database_url:
+        return BridgeTable(database_url)
+    table = BridgeTable("sqlite://")
+    if table_json is not None:
+        table.import_json(table_json)
+    else:
+        table.import_shipped()
+    return table
+
+
+def _results_table(results: dict[str, Any], task: str, rendering: str) -> Table:
+    from rich.table import Table
+
+    from bridgex_chain.eval.report import (
+        CONDITION_ORDER,
+        condition_cells,
+        entry_name,
+        rank_cells,
+        task_rows,
+    )
+
+    rows = task_rows(results, task)
+    table = Table(title=f"{task} ({rows[0]['metric']}) — {rendering} rendering")
+    for column in ("entry", "n", *CONDITION_ORDER, "table rank", "ρ(HSIC)"):
+        table.add_column(column)
+    for e in rows:
+        cells = condition_cells(e, rendering)
+        table.add_row(
+            entry_name(e),
+            str(e["n"]),
+            *(cells[c] for c in CONDITION_ORDER),
+            *rank_cells(e, rendering),
+        )
+    return table
+
+
+def eval_command(
+    tasks: Annotated[
+        list[str], typer.Argument(help="Tasks to run: classify, translate, bli, mrc.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Results, report, plots and the resumable cache.")
+    ] = Path("eval-results"),
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model alias, Hub id or local path.")
+    ] = None,
+    sib200: Annotated[
+        Path | None, typer.Option("--sib200", help="SIB-200 root: <lang>/{train,dev,test}.tsv.")
+    ] = None,
+    flores: Annotated[
+        Path | None,
+        typer.Option("--flores", help="FLORES root for translate: <split>/<lang>.<split>."),
+    ] = None,
+    muse: Annotated[
+        Path | None, typer.Option("--muse", help="Directory of MUSE lexicons S-T.txt (bli).")
+    ] = None,
+    belebele: Annotated[
+        Path | None, typer.Option("--belebele", help="Directory of Belebele <lang>.jsonl (mrc).")
+    ] = None,
+    languages: Annotated[
+        str | None,
+        typer.Option(
+            "--languages",
+            help="Comma-separated languages of classify/mrc (default: the study languages "
+            "present in the data, bridges excluded).",
+        ),
+    ] = None,
+    pairs: Annotated[
+        str | None,
+        typer.Option(
+            "--pairs",
+            help="Comma-separated SRC-TRG pairs of translate/bli/mrc (default: the BridgeX-ICL "
+            "pairs present in the data).",
+        ),
+    ] = None,
+    bridges: Annotated[
+        str | None, typer.Option("--bridges", help="Comma-separated candidate bridges.")
+    ] = None,
+    conditions: Annotated[
+        str, typer.Option("--conditions", help="Comma-separated conditions.")
+    ] = "direct,english,table,random,all",
+    renderings: Annotated[
+        str, typer.Option("--renderings", help="Comma-separated renderings: self, oracle.")
+    ] = "self,oracle",
+    limit: Annotated[int | None, typer.Option("--limit", help="Items per language/pair.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of samples and choices.")] = 0,
+    demos_per_label: Annotated[
+        int, typer.Option("--demos-per-label", help="Classification demonstrations per label.")
+    ] = 1,
+    shots: Annotated[
+        int,
+        typer.Option("--shots", help="Parallel demonstrations in rendering/translation prompts."),
+    ] = 0,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Generation batch.")] = 8,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", help="torch CPU threads (default: torch's choice)."),
+    ] = None,
+    resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples.")] = 1000,
+    database_url: DatabaseUrlOption = None,
+    table_json: Annotated[
+        Path | None,
+        typer.Option(
+            "--table-json",
+            help="Read bridges from this bridge-table JSON (default: the tables shipped in "
+            "the package; --database-url reads a database instead).",
+        ),
+    ] = None,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw PNG plots.")] = True,
+) -> None:
+    """Measure whether the chosen bridge helps: direct, English, table, random and every bridge.
+
+    Safe to interrupt: a re-run with the same options resumes from the cache under --out.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from bridgex_chain.eval.evaluate import EvalConfig, run_evaluation
+    from bridgex_chain.eval.runner import CONDITIONS, RENDERINGS
+    from bridgex_chain.eval.runner import Progress as EvalProgress
+    from bridgex_chain.languages import DEFAULT_BRIDGES
+
+    chosen_conditions = _codes(conditions) or []
+    chosen_renderings = _codes(renderings) or []
+    for value, allowed, what in (
+        (chosen_conditions, CONDITIONS, "condition"),
+        (chosen_renderings, RENDERINGS, "rendering"),
+    ):
+        unknown = [v for v in value if v not in allowed]
+        if unknown:
+            raise typer.BadParameter(f"unknown {what} {unknown}; choose from {', '.join(allowed)}")
+    config = EvalConfig(
+        tasks=tasks,
+        out_dir=out,
+        model=model,
+        sib200=sib200,
+        flores=flores,
+        muse=muse,
+        belebele=belebele,
+        languages=_codes(languages),
+        pairs=_pairs(pairs),
+        bridges=_codes(bridges) or list(DEFAULT_BRIDGES),
+        conditions=chosen_conditions,
+        renderings=chosen_renderings,
+        limit=limit,
+        seed=seed,
+        demos_per_label=demos_per_label,
+        shots=shots,
+        batch_size=batch_size,
+        threads=threads,
+        resamples=resamples,
+        plots=plots,
+    )
+    console = Console()
+    table = _open_table(database_url, table_json)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        bar = progress.add_task("planning", total=None)
+
+        def on_progress(event: EvalProgress) -> None:
+            progress.update(
+                bar, description=event.description, completed=event.completed, total=event.total
+            )
+
+        results = run_evaluation(config, table=table, on_progress=on_progress)
+    for task in dict.fromkeys(e["task"] for e in results["entries"]):
+        for rendering in config.renderings:
+            console.print(_results_table(results, task, rendering))
+    console.print(f"Results: {out / 'results.json'}; report: {out / 'report.md'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``eval`` command to ``app``."""
+    app.command("eval")(eval_command)

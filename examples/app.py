@@ -1,0 +1,57 @@
+"""An application script: answer questions written in several languages through their bridge.
+
+Runs offline on the embedded Gemma-3-270m (loaded on the first question) with the default bridge
+table (the tables shipped with the package plus anything `bridgex-chain build-table` stored).
+A language without a table row is answered by direct prompting, and the route line says so.
+
+    python examples/app.py
+    python examples/app.py --database-url sqlite:///bridges.db --max-new-tokens 48
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bridgex_chain.chain import BridgeXChain
+
+QUESTIONS = [  # written for this example
+    "Ninataka kujua hali ya hewa ya kesho katika mji wa Mombasa.",
+    "Saya ingin tahu bagaimana cuaca besok di Jakarta.",
+    {"query": "maji", "lang": "sw", "answer_language": "en", "task": "translate"},
+    {
+        "query": "Timu ya taifa ilishinda mechi ya mpira wa miguu jana usiku.",
+        "task": "classify",
+        "labels": ["sports", "politics", "health", "travel"],
+    },
+]
+
+
+def route(meta: dict[str, object]) -> str:
+    """A short description of where a question went."""
+    where = f"{meta['lang']} → "
+    if meta["fallback"]:
+        return where + f"direct ({meta['fallback']})"
+    return where + f"bridge {meta['bridge']} (score {meta['score']:.3f}, run {meta['run_id']})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="bridge table URL (default: the user data dir)")
+    parser.add_argument("--max-new-tokens", type=int, default=40)
+    args = parser.parse_args()
+
+    chain = BridgeXChain(database_url=args.database_url, max_new_tokens=args.max_new_tokens)
+    for question in QUESTIONS[:2]:  # streamed: tokens print as the model writes them
+        print(f"\n> {question}")
+        for chunk in chain.stream(question):
+            if "bridgex" in chunk.response_metadata and not chunk.content:
+                print(f"  [{route(chunk.response_metadata['bridgex'])}]")
+            print(chunk.content, end="", flush=True)
+        print()
+    for question, reply in zip(QUESTIONS[2:], chain.batch(QUESTIONS[2:]), strict=True):
+        meta = reply.response_metadata["bridgex"]
+        print(f"\n> {question['query']} ({question['task']})\n  [{route(meta)}]\n{reply.content}")
+
+
+if __name__ == "__main__":
+    main()

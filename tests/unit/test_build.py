@@ -1,0 +1,395 @@
+"""build_table() end to end on tiny random models: rows, resume, failure, no-op, plan."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bridgex_chain.errors import ProbeDataError
+from bridgex_chain.probing import steps as steps_module
+from bridgex_chain.probing.build import build_table, wrap_model
+from bridgex_chain.probing.cache import RunCache, run_key
+from bridgex_chain.probing.corpus import Corpus, corpus_files
+from bridgex_chain.probing.lexicon import ProbeSet
+from bridgex_chain.probing.options import BuildOptions, parse_layers, parse_pairs
+from bridgex_chain.probing.plan import ModelShape, plan_build
+from bridgex_chain.probing.results import ProgressEvent
+from bridgex_chain.store.precomputed import read_table_file
+from bridgex_chain.store.table import BridgeTable
+
+LANGS = ("sw", "id", "tl", "en", "fr")
+# Small, fast, and wide enough on a 3-layer × 64-neuron model to give every group members.
+FAST: dict[str, Any] = {
+    "languages": ["sw", "id"],
+    "bridges": ["en", "fr"],
+    "pairs": "id-tl",
+    "max_prompts": 6,
+    "top_rate": 0.1,
+    "layers": "0-2",
+    "threads": 1,  # oversubscribed OpenMP threads are many times slower on a shared CPU
+}
+
+
+@pytest.fixture(scope="module")
+def probe_set() -> ProbeSet:
+    from bridgex_chain.probing.starter import starter_probe_set
+
+    return starter_probe_set(LANGS)
+
+
+@pytest.fixture
+def tiny(make_tiny_lm: Callable[..., tuple[Any, Any, str]]) -> Any:
+    model, tokenizer, arch = make_tiny_lm("llama")
+    return wrap_model(model, tokenizer, key=f"tiny/{arch}")
+
+
+@pytest.fixture
+def where(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    table = BridgeTable(f"sqlite:///{tmp_path / 'bridges.db'}")
+    yield {"table": table, "cache_dir": tmp_path / "cache"}
+    table.close()
+
+
+def _sorted_rows(rows: list[Any]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (r.src, r.trg, r.bridge, -1 if r.layer is None else r.layer, r.score) for r in rows
+    )
+
+
+class Counter:
+    """Wraps a function of the steps module and counts its calls."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+        self.calls = 0
+        real = getattr(steps_module, name)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(steps_module, name, wrapper)
+
+
+@pytest.mark.parametrize("arch", ["llama", "mistral", "qwen2", "gemma3_text"])
+def test_build_writes_ranked_rows(
+    arch: str, make_tiny_lm: Any, probe_set: ProbeSet, where: dict[str, Any]
+) -> None:
+    model, tokenizer, _ = make_tiny_lm(arch)
+    lm = wrap_model(model, tokenizer, key=f"tiny/{arch}")
+    events: list[ProgressEvent] = []
+    result = build_table(lm, probe_set=probe_set, on_progress=events.append, **FAST, **where)
+
+    assert result.status == "built"
+    assert [(e.src, e.trg) for e in result.entries] == [
+        ("swh_Latn", "swh_Latn"),
+        ("ind_Latn", "ind_Latn"),
+        ("ind_Latn", "tgl_Latn"),
+    ]
+    table: BridgeTable = where["table"]
+    (run,) = table.runs(f"tiny/{arch}")
+    assert run.status == "complete" and run.run_id == result.run_id
+    assert run.params["entries"] == [[s, t] for s, t in [(e.src, e.trg) for e in result.entries]]
+    stored = table.scores(result.run_id)
+    assert _sorted_rows(stored) == _sorted_rows(result.rows())
+    assert result.rows_written == len(stored) > 0
+    for entry in result.entries:
+        assert entry.prompts > 0
+        ranked = entry.ranking.ranked
+        assert ranked, f"no bridge scored for {entry.src}->{entry.trg}"
+        assert [r.score for r in ranked] == sorted((r.score for r in ranked), reverse=True)
+        best = table.best(f"tiny/{arch}", entry.src, entry.trg)
+        assert best.bridge == ranked[0].bridge
+        assert best.score == pytest.approx(ranked[0].score)
+        aggregates = [r for r in entry.rows() if r.layer is None]
+        assert all(r.layers_scored is not None and 1 <= r.layers_scored <= 3 for r in aggregates)
+    # the chat entry uses every direction involving the language: 2 per other language
+    sw = result.entries[0]
+    assert sw.prompts == 6 * 2 * (len(LANGS) - 1)
+    stages = [e.stage for e in events]
+    assert stages.index("neurons") < stages.index("probes") < stages.index("scores")
+    assert events[-1] == ProgressEvent("write", 1, 1, table.url)
+    assert set(result.timings) >= {"load", "neurons", "probes", "scores", "write", "total"}
+
+
+def test_resume_after_interruption_gives_the_same_table(
+    tiny: Any,
+    probe_set: ProbeSet,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with BridgeTable(f"sqlite:///{tmp_path / 'a.db'}") as table_a:
+        reference = build_table(
+            tiny, probe_set=probe_set, table=table_a, cache_dir=tmp_path / "ca", **FAST
+        )
+        expected = _sorted_rows(table_a.scores(reference.run_id))
+
+    class Boom(RuntimeError):
+        pass
+
+    def explode(event: ProgressEvent) -> None:
+        if event.stage == "scores" and event.done == 1:
+            raise Boom("killed after one entry")
+
+    table_b = BridgeTable(f"sqlite:///{tmp_path / 'b.db'}")
+    with pytest.raises(Boom):
+        build_table(
+            tiny,
+            probe_set=probe_set,
+            table=table_b,
+            cache_dir=tmp_path / "cb",
+            on_progress=explode,
+            **FAST,
+        )
+    (failed,) = table_b.runs()
+    assert failed.status == "failed" and "killed after one entry" in (failed.error or "")
+
+    neurons = Counter(monkeypatch, "count_language_neurons")
+    probes = Counter(monkeypatch, "record_prompt_means")
+    scores = Counter(monkeypatch, "score_pair")
+    resumed = build_table(
+        tiny, probe_set=probe_set, table=table_b, cache_dir=tmp_path / "cb", **FAST
+    )
+    assert resumed.status == "resumed"
+    assert (neurons.calls, probes.calls, scores.calls) == (0, 0, 2)
+    (run,) = table_b.runs()
+    assert run.status == "complete" and run.run_id == failed.run_id == resumed.run_id
+    assert _sorted_rows(table_b.scores(run.run_id or 0)) == expected
+    table_b.close()
+
+
+def test_resume_mid_probes_records_only_the_missing_directions(
+    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(event: ProgressEvent) -> None:
+        if event.stage == "probes" and event.detail == "ind_Latn__swh_Latn":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_table(tiny, probe_set=probe_set, on_progress=explode, **FAST, **where)
+    opts = BuildOptions.create(probe_set=probe_set, **FAST)
+    directions = list(opts.layout(probe_set).directions)
+    done = directions.index(("ind_Latn", "swh_Latn"))
+    probes = Counter(monkeypatch, "record_prompt_means")
+    neurons = Counter(monkeypatch, "count_language_neurons")
+    build_table(tiny, probe_set=probe_set, **FAST, **where)
+    assert neurons.calls == 0
+    assert probes.calls == len(directions) - done
+
+
+def test_failure_marks_the_run_failed_and_keeps_earlier_runs(
+    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table: BridgeTable = where["table"]
+    first = build_table(tiny, probe_set=probe_set, **FAST, **where)
+    before = _sorted_rows(table.scores(first.run_id))
+    best_before = table.best("tiny/llama", "sw")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("HSIC exploded")
+
+    monkeypatch.setattr(steps_module, "score_pair", broken)
+    with pytest.raises(RuntimeError, match="HSIC exploded"):
+        build_table(tiny, probe_set=probe_set, **{**FAST, "top_rate": 0.2}, **where)
+    runs = {r.run_id: r for r in table.runs()}
+    assert len(runs) == 2
+    assert runs[first.run_id].status == "complete"
+    (failed,) = [r for r in runs.values() if r.run_id != first.run_id]
+    assert failed.status == "failed" and "HSIC exploded" in (failed.error or "")
+    assert _sorted_rows(table.scores(first.run_id)) == before
+    assert table.best("tiny/llama", "sw") == best_before
+
+
+def test_rerunning_a_complete_build_is_a_no_op(
+    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = build_table(tiny, probe_set=probe_set, **FAST, **where)
+    probes = Counter(monkeypatch, "record_prompt_means")
+    again = build_table(tiny, probe_set=probe_set, **FAST, **where)
+    # a fresh cache directory (no manifest) still finds the identical complete run
+    elsewhere = build_table(
+        tiny, probe_set=probe_set, table=where["table"], cache_dir=where["cache_dir"] / "x", **FAST
+    )
+    assert probes.calls == 0
+    for result in (again, elsewhere):
+        assert result.status == "unchanged" and result.run_id == first.run_id
+        assert result.rows_written == 0
+        assert _sorted_rows(result.rows()) == _sorted_rows(first.rows())
+    assert len(where["table"].runs()) == 1
+
+
+def test_a_new_database_reuses_the_cached_scores(
+    tiny: Any, probe_set: ProbeSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    first = build_table(
+        tiny, probe_set=probe_set, database_url=f"sqlite:///{tmp_path / 'a.db'}",
+        cache_dir=cache, **FAST,
+    )  # fmt: skip
+    assert not (Path(first.cache_path) / "probes").exists()  # pruned after success
+    probes = Counter(monkeypatch, "record_prompt_means")
+    scores = Counter(monkeypatch, "score_pair")
+    second = build_table(
+        tiny, probe_set=probe_set, database_url=f"sqlite:///{tmp_path / 'b.db'}",
+        cache_dir=cache, **FAST,
+    )  # fmt: skip
+    assert second.status == "resumed" and (probes.calls, scores.calls) == (0, 0)
+    assert _sorted_rows(second.rows()) == _sorted_rows(first.rows())
+
+
+def test_export_writes_the_run_in_the_precomputed_format(
+    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "tiny.json"
+    result = build_table(tiny, probe_set=probe_set, export=out, **FAST, **where)
+    assert result.export_path == out
+    ((record, rows),) = read_table_file(out)
+    assert record.profile.model == "tiny/llama" and record.params["top_rate"] == 0.1
+    assert record.probe_set_hash == probe_set.content_hash
+    assert _sorted_rows(rows) == _sorted_rows(result.rows())
+    # intermediates: probe activations pruned, counts and scores kept
+    cache = Path(result.cache_path)
+    assert not (cache / "probes").exists()
+    assert len(list((cache / "scores").glob("*.json"))) == 3
+    assert json.loads((cache / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_window_only_bridge_top_k_and_reference_mode(
+    tiny: Any, probe_set: ProbeSet, where: dict[str, Any]
+) -> None:
+    result = build_table(
+        tiny,
+        probe_set=probe_set,
+        all_layers=False,
+        bridge_top_k=3,
+        hsic_mode="reference",
+        **{**FAST, "layers": "1-2"},
+        **where,
+    )
+    assert result.window == (1, 2)
+    layers = {r.layer for r in result.rows() if r.layer is not None}
+    assert layers <= {1, 2} and layers
+    (run,) = where["table"].runs()
+    assert run.params["bridge_top_k"] == 3 and run.params["layers_scored"] == "window"
+    assert run.params["hsic_mode"] == "reference"
+
+
+def test_filter_understood_records_only_understood_probes(
+    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def every_other(model: Any, tokenizer: Any, prompts: list[str], targets: Any, **kw: Any) -> Any:
+        return [i % 2 == 0 for i in range(len(prompts))]
+
+    monkeypatch.setattr(steps_module, "understood_pairs", every_other)
+    result = build_table(tiny, probe_set=probe_set, filter_understood=True, **FAST, **where)
+    sw = result.entries[0]
+    assert sw.prompts == 3 * 2 * (len(LANGS) - 1)  # 6 prompts per direction, half kept
+    masks = list((Path(result.cache_path) / "understood").glob("*.npy"))
+    assert masks and np.load(masks[0], allow_pickle=False).dtype == bool
+
+
+def test_corpus_directory(tmp_path: Path, tiny: Any, probe_set: ProbeSet) -> None:
+    root = tmp_path / "corpus"
+    (root / "eng_Latn").mkdir(parents=True)
+    (root / "sw.txt").write_text("habari ya asubuhi\n\nmaji ni uhai\n", encoding="utf-8")
+    (root / "eng_Latn" / "dev.tsv").write_text(
+        "index_id\tcategory\ttext\n1\tx\tgood morning\n2\ty\twater is life\n", encoding="utf-8"
+    )
+    (root / "notes").mkdir()
+    files = corpus_files(root)
+    assert set(files) == {"swh_Latn", "eng_Latn"}
+    corpus = Corpus.from_directory(root, probe_set, ["swh_Latn", "eng_Latn"])
+    assert list(corpus.texts("eng_Latn")) == ["good morning", "water is life"]
+    assert list(corpus.texts("swh_Latn")) == ["habari ya asubuhi", "maji ni uhai"]
+    assert corpus.identity()["source"] == "directory" and len(corpus.identity()["sha256"]) == 64
+    with pytest.raises(ProbeDataError, match="no text for fra_Latn"):
+        Corpus.from_directory(root, probe_set, ["swh_Latn", "fra_Latn"])
+    with pytest.raises(ProbeDataError, match="no text for"):
+        build_table(
+            tiny,
+            probe_set=probe_set,
+            corpus_dir=root,
+            database_url=f"sqlite:///{tmp_path / 'x.db'}",
+            cache_dir=tmp_path / "c",
+            **FAST,
+        )
+
+
+def test_plan_build_counts_prompts_and_passes(tiny: Any, probe_set: ProbeSet) -> None:
+    plan = plan_build(tiny, probe_set=probe_set, batch_size=4, **FAST)
+    opts = BuildOptions.create(probe_set=probe_set, **FAST)
+    layout = opts.layout(probe_set)
+    assert plan.entries == tuple(opts.entries())
+    assert plan.prompts_per_entry["swh_Latn|swh_Latn"] == layout.prompt_count(("swh_Latn",) * 2)
+    assert plan.probe_prompts == layout.total_prompts
+    probe_passes = sum(-(-len(p) // 4) for p in layout.directions.values())
+    assert plan.forward_passes > probe_passes
+    assert plan.probe_tokens > plan.probe_prompts  # every prompt has several tokens
+    assert plan.window == (0, 2) and plan.languages == tuple(opts.involved_languages())
+    assert plan.estimated_seconds > 0
+    shape = ModelShape.from_config("tiny", tiny.model.config.to_dict())
+    assert plan.estimated_peak_bytes > shape.total_parameters * 4
+    filtered = plan_build(tiny, probe_set=probe_set, filter_understood=True, **FAST)
+    assert filtered.estimated_seconds > plan.estimated_seconds
+
+
+def test_options_entries_and_parsing() -> None:
+    opts = BuildOptions.create(languages="sw,en,id", bridges=["en", "fr"], pairs="en-en,sw-fr")
+    assert opts.entries() == [
+        ("swh_Latn", "swh_Latn"),
+        ("ind_Latn", "ind_Latn"),
+        ("eng_Latn", "eng_Latn"),
+        ("swh_Latn", "fra_Latn"),
+    ]
+    assert opts.involved_languages() == ["eng_Latn", "fra_Latn", "ind_Latn", "swh_Latn"]
+    default = BuildOptions.create()
+    assert len(default.entries()) == 9  # the 15 study languages minus the 6 bridges
+    assert parse_pairs(["zh-ja", ("ar", "he")]) == (
+        ("zho_Hans", "jpn_Jpan"),
+        ("arb_Arab", "heb_Hebr"),
+    )
+    assert parse_layers("6-11") == (6, 11) and parse_layers([3, 4]) == (3, 4)
+    for bad in ("sw", "sw-en-fr", "sw-"):
+        with pytest.raises(ProbeDataError, match="source-target"):
+            parse_pairs(bad)
+    for bad_layers in ("11-6", "a-b", "-3"):
+        with pytest.raises(ProbeDataError, match="layer window"):
+            parse_layers(bad_layers)
+    with pytest.raises(ProbeDataError, match="Nothing to build"):
+        BuildOptions.create(languages=["en"], bridges=["en", "fr"])
+    with pytest.raises(ValueError, match="top_rate"):
+        BuildOptions.create(top_rate=0)
+    with pytest.raises(TypeError, match="Unknown build option"):
+        BuildOptions.create(colour="red")  # type: ignore[call-arg]
+
+
+def test_probe_set_without_the_pair_fails_before_any_work(
+    tiny: Any, probe_set: ProbeSet, where: dict[str, Any]
+) -> None:
+    with pytest.raises(ProbeDataError, match="no word pairs for zho_Hans"):
+        build_table(tiny, probe_set=probe_set, **{**FAST, "pairs": "zh-ja"}, **where)
+    assert where["table"].runs() == []
+
+
+def test_run_cache_is_atomic_and_pickle_free(tmp_path: Path) -> None:
+    cache = RunCache(tmp_path, run_key({"a": 1}))
+    cache.save_arrays("probes/x", coords=np.zeros((2, 2), np.int64), values=np.ones((2, 3)))
+    cache.save_json("scores/x", {"per_layer": {"eng_Latn": {"1": 0.5}}})
+    cache.save_array("understood/x", np.array([True, False]))
+    assert cache.load_arrays("probes/x")["values"].shape == (2, 3)  # type: ignore[index]
+    assert cache.load_json("scores/x") == {"per_layer": {"eng_Latn": {"1": 0.5}}}
+    assert cache.load_array("understood/x").tolist() == [True, False]  # type: ignore[union-attr]
+    assert cache.load_json("missing") is None and cache.load_arrays("missing") is None
+    assert not list(cache.path.rglob("*.tmp"))
+    with pytest.raises(ValueError):
+        cache.save_array("bad", np.array([{"a": 1}], dtype=object))
+    assert not list(cache.path.rglob("*.tmp"))
+    cache.write_manifest({"started_at": "2025-01-01T00:00:00+00:00"})
+    assert cache.manifest()["started_at"].startswith("2025")  # type: ignore[index]
+    other = RunCache(tmp_path, cache.key[:16] + "0" * 48)
+    with pytest.raises(ProbeDataError, match="another run"):
+        other.manifest()

@@ -1,0 +1,82 @@
+import math
+
+import pytest
+from sacrebleu.metrics.chrf import CHRF
+
+from bridgex_chain.eval.stats import Metric, bootstrap_interval, metric, rank_average, spearman
+
+
+def test_accuracy_and_p_at_1_are_percent_of_hits() -> None:
+    for name in ("accuracy", "p@1"):
+        m = metric(name)
+        stats = [m.item_stats(True), m.item_stats(False), m.item_stats(True), m.item_stats(True)]
+        assert m.score(stats) == 75.0
+
+
+def test_chrf_from_summed_item_stats_equals_sacrebleu_corpus_score() -> None:
+    hyps = ["the cat sat on the mat", "a dog", "hello world", ""]
+    refs = ["the cat sat down on the mat", "the dog barked", "hello, world!", "nothing"]
+    m = Metric("chrf")
+    stats = [m.item_stats(h, r) for h, r in zip(hyps, refs, strict=True)]
+    assert m.score(stats) == pytest.approx(CHRF().corpus_score(hyps, [refs]).score, abs=1e-9)
+    assert m.score([m.item_stats("same words", "same words")]) == 100.0
+
+
+def test_chrf_stats_need_strings() -> None:
+    with pytest.raises(TypeError):
+        Metric("chrf").item_stats(True)
+    with pytest.raises(ValueError, match="unknown metric"):
+        Metric("bleu")
+
+
+def test_bootstrap_of_identical_items_is_degenerate() -> None:
+    iv = bootstrap_interval(metric("accuracy"), [[1.0, 1.0]] * 5, seed=3)
+    assert (iv.score, iv.low, iv.high, iv.n) == (100.0, 100.0, 100.0, 5)
+
+
+def test_bootstrap_of_one_hit_one_miss_spans_zero_to_hundred() -> None:
+    # Resamples of two items score 0, 50 or 100 with probability 1/4, 1/2, 1/4, so the
+    # 2.5% and 97.5% quantiles are 0 and 100.
+    iv = bootstrap_interval(metric("accuracy"), [[1.0, 1.0], [0.0, 1.0]], resamples=4000, seed=0)
+    assert (iv.score, iv.low, iv.high) == (50.0, 0.0, 100.0)
+
+
+def test_bootstrap_is_reproducible_and_brackets_the_score() -> None:
+    stats = [[float(i % 3 == 0), 1.0] for i in range(30)]
+    a = bootstrap_interval(metric("accuracy"), stats, seed=7)
+    b = bootstrap_interval(metric("accuracy"), stats, seed=7)
+    assert a == b
+    assert a.low < a.score < a.high
+    assert a.score == pytest.approx(100.0 * 10 / 30)
+
+
+def test_bootstrap_of_chrf_keeps_corpus_score() -> None:
+    m = Metric("chrf")
+    stats = [m.item_stats("abc def", "abc deg"), m.item_stats("xyz", "xyz")]
+    iv = bootstrap_interval(m, stats, resamples=200, seed=1)
+    assert iv.score == pytest.approx(m.score(stats))
+    assert iv.low <= iv.score <= iv.high <= 100.0
+
+
+def test_bootstrap_of_nothing_is_nan() -> None:
+    iv = bootstrap_interval(metric("accuracy"), [])
+    assert iv.n == 0 and math.isnan(iv.score)
+
+
+def test_rank_average_shares_ties() -> None:
+    assert rank_average([10.0, 30.0, 20.0, 30.0]).tolist() == [1.0, 3.5, 2.0, 3.5]
+
+
+def test_spearman_hand_computed_values() -> None:
+    # 1 - 6 * sum(d^2) / (n (n^2 - 1)) = 1 - 6 * 2 / 60
+    assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
+    assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    # ties: ranks [1, 2.5, 2.5, 4] vs [1, 2, 3, 4] -> 4.5 / sqrt(4.5 * 5)
+    assert spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(4.5 / math.sqrt(22.5))
+
+
+def test_spearman_is_undefined_for_short_or_constant_input() -> None:
+    assert spearman([1, 2], [2, 1]) is None
+    assert spearman([1, 1, 1], [1, 2, 3]) is None
+    with pytest.raises(ValueError):
+        spearman([1, 2, 3], [1, 2])

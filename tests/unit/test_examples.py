@@ -1,0 +1,128 @@
+"""The example scripts run end to end with the local model replaced by an instant fake."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from langchain_core.runnables import RunnableLambda
+
+from bridgex_chain import llm as llm_mod
+from bridgex_chain.chain import BridgeXChain
+from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+from bridgex_chain.store.table import BridgeTable
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+GEMMA = "google/gemma-3-270m"
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the example's annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/t.db"
+    run = RunRecord(
+        ModelProfile(GEMMA, "r", "gemma3_text", 18, 2048),
+        "unit",
+        "h",
+        ["swh_Latn", "ind_Latn", "fra_Latn", "eng_Latn"],
+        ["fra_Latn", "eng_Latn"],
+        {},
+        status="complete",
+    )
+    rows = [
+        ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.41),
+        ScoreRow("ind_Latn", "ind_Latn", "eng_Latn", None, 0.39),
+    ]
+    with BridgeTable(url) as table:
+        table.upsert_run(run, rows)
+    return url
+
+
+def fake_reply(prompt: Any) -> str:
+    text = prompt if isinstance(prompt, str) else prompt.to_string()
+    if text.startswith("Translate"):
+        return " RENDERED\n"
+    if text.endswith("Label:"):
+        return " sports"
+    if text.endswith(':"'):
+        return 'water"'
+    return " Jibu zuri.\nUser: more"
+
+
+@pytest.fixture
+def prompts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Replace the embedded model everywhere with the instant fake; return the prompts seen."""
+    seen: list[str] = []
+
+    def reply(prompt: Any) -> str:
+        seen.append(prompt if isinstance(prompt, str) else prompt.to_string())
+        return fake_reply(prompt)
+
+    monkeypatch.setattr(llm_mod, "local_model", lambda name, **kw: RunnableLambda(reply))
+    return seen
+
+
+def test_app_script(
+    db: str, prompts: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["app.py", "--database-url", db])
+    load("app").main()
+    out = capsys.readouterr().out
+    assert "[swh_Latn → bridge fra_Latn (score 0.410, run 1)]" in out
+    assert "[ind_Latn → bridge eng_Latn (score 0.390, run 1)]" in out
+    assert "Jibu zuri." in out and "\nwater\n" in out and "\nsports\n" in out
+
+
+def test_chatbot_keeps_history_per_user(db: str, prompts: list[str]) -> None:
+    chatbot = load("chatbot")
+    bot = chatbot.Chatbot(BridgeXChain(database_url=db))
+    first = bot.reply("amina", "Asante")
+    assert first.response_metadata["bridgex"]["detection_source"] == "override"  # the user's hint
+    bot.reply("budi", "Terima kasih")
+    bot.reply("amina", "Kwaheri")
+    assert [m.type for m in bot.histories["amina"].messages] == ["human", "ai", "human", "ai"]
+    assert len(bot.histories["budi"].messages) == 2
+    assert "User: Asante\nAssistant: Jibu zuri.\nUser (Swahili): Kwaheri" in prompts[-1]
+
+
+def test_chatbot_demo_script(
+    db: str, prompts: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setattr(
+        sys, "argv", ["chatbot.py", "--user", "budi", "--demo", "--database-url", db]
+    )
+    load("chatbot").main()
+    out = capsys.readouterr().out
+    assert out.count("bot [ind_Latn via eng_Latn]> Jibu zuri.") == 3
+
+
+def test_web_chat(db: str, prompts: list[str]) -> None:
+    web = load("web_chat")
+    client = TestClient(web.create_app(BridgeXChain(database_url=db)))
+    assert "<form" in client.get("/").text
+    first = client.post(
+        "/chat", json={"session": "s1", "message": "Habari za asubuhi rafiki", "lang": "sw"}
+    ).json()
+    assert first == {"answer": "Jibu zuri.", "route": first["route"]}
+    assert (first["route"]["bridge"], first["route"]["rendering"]) == ("fra_Latn", "RENDERED")
+    lines = client.post("/chat/stream", json={"session": "s1", "message": "Asante", "lang": "sw"})
+    events = [json.loads(line) for line in lines.text.splitlines()]
+    assert events[0]["route"]["bridge"] == "fra_Latn"
+    assert "".join(e["delta"] for e in events[1:]) == "Jibu zuri."
+    assert "User: Habari za asubuhi rafiki\nAssistant: Jibu zuri.\n" in prompts[-1]
+    third = client.post("/chat", json={"session": "s1", "message": "Kwaheri", "lang": "sw"})
+    assert "User: Asante\nAssistant: Jibu zuri.\n" in prompts[-1] and third.status_code == 200
