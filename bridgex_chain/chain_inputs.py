@@ -38,7 +38,7 @@ from langchain_core.messages import (
 from langchain_core.prompt_values import PromptValue
 
 from bridgex_chain.detect import Detection
-from bridgex_chain.errors import BridgeXError
+from bridgex_chain.errors import InvalidInput
 from bridgex_chain.prompting.templates import StopFilter, clean_completion, parse_choice
 from bridgex_chain.store.records import Bridge
 
@@ -108,7 +108,7 @@ def parse_input(value: Any) -> ChainRequest:
     """Turn any accepted input into a :class:`ChainRequest` (see the module docstring).
 
     Raises:
-        BridgeXError: The input has no query (no string, no human message).
+        InvalidInput: The input has no query (no string, no human message).
 
     Example:
         >>> from langchain_core.messages import AIMessage, HumanMessage
@@ -126,7 +126,7 @@ def parse_input(value: Any) -> ChainRequest:
         return _from_mapping(value)
     if isinstance(value, Sequence):
         return _from_messages(convert_to_messages(value))
-    raise BridgeXError(
+    raise InvalidInput(
         f"BridgeXChain cannot take a {type(value).__name__}: pass a string, a list of messages, "
         "or a dict with 'query' (and optional 'lang', 'answer_language', 'task', ...)."
     )
@@ -139,7 +139,7 @@ def _from_messages(
     for i in range(len(every) - 1, -1, -1):
         if isinstance(every[i], HumanMessage):
             return ChainRequest(every[i].text, tuple(every[:i]), tuple(every[i + 1 :]))
-    raise BridgeXError(
+    raise InvalidInput(
         "The conversation has no human message to route: end it with the user's message."
     )
 
@@ -147,11 +147,16 @@ def _from_messages(
 def _from_mapping(value: Mapping[str, Any]) -> ChainRequest:
     key = next((k for k in _QUERY_KEYS if k in value), None)
     if key is None:
-        raise BridgeXError(
+        raise InvalidInput(
             f"The input dict needs a 'query' (got keys {sorted(value)}): "
             "{'query': 'Habari?', 'lang': 'sw'}."
         )
     query = value[key]
+    if not isinstance(query, str | BaseMessage | Sequence) or isinstance(query, bytes):
+        raise InvalidInput(
+            f"The input dict's {key!r} must be a string or a list of messages, not "
+            f"{type(query).__name__}: {{'query': 'Habari?', 'lang': 'sw'}}."
+        )
     history = convert_to_messages(value.get("history") or [])
     if isinstance(query, str) and not history:
         base = ChainRequest(query)

@@ -21,6 +21,7 @@ __all__ = [
     "DatabaseLocked",
     "DatabaseReadOnly",
     "DetectorError",
+    "InvalidInput",
     "MissingDependency",
     "ModelCallError",
     "ModelNotAvailable",
@@ -106,6 +107,10 @@ class DetectorError(BridgeXError):
 
 class PromptTooLong(BridgeXError):
     """A prompt does not fit in the model's context window."""
+
+
+class InvalidInput(BridgeXError, ValueError):
+    """The chain was given an input it cannot route (no query text, or an unsupported type)."""
 
 
 class ModelCallError(BridgeXError):

@@ -42,7 +42,7 @@ from langchain_core.outputs import (
 )
 from pydantic import ConfigDict, Field
 
-from bridgex_chain.errors import ModelCallError
+from bridgex_chain.errors import ModelCallError, PromptTooLong
 from bridgex_chain.prompting.templates import StopFilter
 
 __all__ = ["HFGenerator", "LocalHFChatModel", "LocalHFLLM", "local_model"]
@@ -64,10 +64,29 @@ class HFGenerator:
         self._lock = threading.Lock()
         self._scorer: Any = None
 
-    def _inputs(self, text: str, templated: bool) -> Any:
+    def _inputs(self, text: str, templated: bool, max_new_tokens: int) -> Any:
         # A chat template already wrote <bos>; do not add it twice.
         batch = self.tokenizer(text, return_tensors="pt", add_special_tokens=not templated)
+        self._check_context(int(batch["input_ids"].shape[1]), max_new_tokens)
         return batch.to(self.model.device)
+
+    def context_length(self) -> int | None:
+        """The most tokens the model reads (``max_position_embeddings``), when its config says."""
+        config = getattr(self.model, "config", None)
+        if config is None:
+            return None
+        text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+        limit = getattr(text_config, "max_position_embeddings", None)
+        return int(limit) if isinstance(limit, int) and limit > 0 else None
+
+    def _check_context(self, prompt_tokens: int, max_new_tokens: int) -> None:
+        limit = self.context_length()
+        if limit is not None and prompt_tokens + max_new_tokens > limit:
+            raise PromptTooLong(
+                f"The prompt has {prompt_tokens} tokens and up to {max_new_tokens} more may be "
+                f"generated, but {self.model_id} reads at most {limit}: shorten the query or "
+                "history, use fewer demonstrations, or lower max_new_tokens."
+            )
 
     def _generate_kwargs(
         self, stop: Sequence[str], max_new_tokens: int, do_sample: bool, temperature: float
@@ -98,7 +117,7 @@ class HFGenerator:
 
         kwargs = self._generate_kwargs(stop, max_new_tokens, do_sample, temperature)
         with self._lock, torch.inference_mode():
-            batch = self._inputs(text, templated)
+            batch = self._inputs(text, templated, max_new_tokens)
             try:
                 output = self.model.generate(**batch, **kwargs)
             except Exception as err:
@@ -149,7 +168,7 @@ class HFGenerator:
         kwargs = self._generate_kwargs(stop, max_new_tokens, do_sample, temperature)
         kwargs["stopping_criteria"] = StoppingCriteriaList([_Cancelled()])
         with self._lock:
-            batch = self._inputs(text, templated)
+            batch = self._inputs(text, templated, max_new_tokens)
             streamer = TextIteratorStreamer(
                 self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600.0
             )

@@ -10,7 +10,10 @@ Run it with `make demo` (or `python examples/demo.py` inside the project's .venv
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -61,10 +64,62 @@ def step_load_model() -> None:
     console.print(f"  load time: [bold]{time.perf_counter() - t0:.1f} s[/]")
 
 
+def step_build_table(database_url: str) -> None:
+    """Probe Gemma-3-270m for two chat entries and one language pair (a small, quick table)."""
+    console.rule("3 · Build a bridge table by probing the model's neurons")
+    cmd = [
+        sys.executable, "-m", "bridgex_chain.cli",
+        "build-table",
+        "--languages", "sw,id",   # chat entries (sw, sw) and (id, id)
+        "--pairs", "id-tl",       # plus Indonesian → Tagalog
+        "--max-prompts", "8",     # a demo-sized probe sample; the shipped table uses more
+        "--corpus-max-tokens", "400",
+        "--batch-size", "8",
+        "--window-only",
+        "--database-url", database_url,
+    ]  # fmt: skip
+    console.print(f"  [dim]$ bridgex-chain {' '.join(cmd[4:])}[/]")
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    console.print(f"  built in [bold]{time.perf_counter() - t0:.0f} s[/]")
+
+
+def step_chain(database_url: str) -> None:
+    """Answer a Swahili and an Indonesian question through their best bridge."""
+    from bridgex_chain.chain import BridgeXChain
+
+    console.rule("4 · BridgeXChain: a question through its bridge language")
+    chain = BridgeXChain(database_url=database_url, max_new_tokens=40)
+    questions = [
+        "Habari! Ninawezaje kupika wali mtamu nyumbani?",
+        "Apa saja tempat wisata yang menarik di Yogyakarta?",
+    ]
+    for question in questions:
+        t0 = time.perf_counter()
+        reply = chain.invoke(question)
+        meta = reply.response_metadata["bridgex"]
+        console.print(f"\n[bold]> {question}[/]")
+        if meta.get("fallback"):
+            console.print(f"  route: {meta['lang']} → direct ({meta['fallback']})")
+        else:
+            console.print(
+                f"  route: {meta['lang']} (p={meta['confidence']:.2f}) → bridge "
+                f"[bold]{meta['bridge']}[/] (HSIC {meta['score']:.4f}, run {meta['run_id']})"
+            )
+            console.print(f"  bridge rendering: {meta.get('rendering')!r}")
+        console.print(f"  answer: {reply.content.strip()!r}")
+        console.print(f"  [dim]{time.perf_counter() - t0:.1f} s[/]")
+
+
 def main() -> None:
     """Run every step of the demo."""
+    from bridgex_chain.paths import data_dir
+
+    database_url = f"sqlite:///{Path(data_dir()) / 'demo-bridges.db'}"
     step_detect()
     step_load_model()
+    step_build_table(database_url)
+    step_chain(database_url)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import random
 import subprocess
 import sys
 import time
+import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -68,6 +69,24 @@ def first_words(text: str, k: int) -> str:
     if is_unspaced(text):
         return text[: k * CHARS_PER_WORD_UNSPACED]
     return " ".join(text.split()[:k])
+
+
+def strip_marks(text: str) -> str:
+    """Remove accents and tone marks from Latin letters: ``"Ẹ̀ kú àárọ̀"`` -> ``"E ku aaro"``.
+
+    Only combining marks that follow a Latin letter go; marks of other scripts (Devanagari
+    vowel signs, Arabic harakat) are part of the spelling and stay.
+    """
+    out: list[str] = []
+    latin_base = False
+    for char in unicodedata.normalize("NFD", text):
+        if unicodedata.category(char) == "Mn":
+            if not latin_base:
+                out.append(char)
+            continue
+        latin_base = unicodedata.name(char, "").startswith("LATIN")
+        out.append(char)
+    return unicodedata.normalize("NFC", "".join(out))
 
 
 def random_span(text: str, rng: random.Random, lo: int, hi: int) -> str:
@@ -121,6 +140,8 @@ class TrainConfig:
     span_min: int = 1
     span_max: int = 8
     lower_prob: float = 0.2
+    # Latin-script examples with accents/tone marks removed (chat Yoruba, French without accents)
+    strip_marks_prob: float = 0.15
     # class priors: extra copies of every example of these languages
     oversample: dict[str, int] = field(default_factory=lambda: {"arb_Arab": 3, "ind_Latn": 2})
     # a text (sentence or fragment) found under several labels is kept only under these, if any
@@ -201,6 +222,8 @@ def build_examples(
                 continue  # identical text also belongs to a preferred (standard) variety
             for _ in range(copies):
                 text = variant.lower() if rng.random() < config.lower_prob else variant
+                if lang.endswith("_Latn") and rng.random() < config.strip_marks_prob:
+                    text = strip_marks(text)
                 lines.append(f"{LABEL_PREFIX}{lang} {text}")
     rng.shuffle(lines)
     return lines
@@ -328,6 +351,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--span-min", type=int, default=d.span_min)
     p.add_argument("--span-max", type=int, default=d.span_max)
     p.add_argument("--lower-prob", type=float, default=d.lower_prob)
+    p.add_argument("--strip-marks-prob", type=float, default=d.strip_marks_prob)
     p.add_argument(
         "--oversample",
         default=",".join(f"{k}={v}" for k, v in d.oversample.items()),
@@ -360,6 +384,7 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
         span_min=args.span_min,
         span_max=args.span_max,
         lower_prob=args.lower_prob,
+        strip_marks_prob=args.strip_marks_prob,
         oversample=_parse_oversample(args.oversample),
         prefer=tuple(x for x in args.prefer.split(",") if x),
         variety_max_similarity=args.variety_max_similarity,
@@ -448,7 +473,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {lang}: {cells}")
         record["dev"] = dev
     probe = held_texts if held_ids else dev_texts
-    print("top confusions:", ", ".join(f"{k} {v}" for k, v in confusions(model, probe)))
+    record["confusions"] = confusions(model, probe, top=40)
+    print("top confusions:", ", ".join(f"{k} {v}" for k, v in record["confusions"][:15]))
+    (args.work_dir / "record.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
 
     tmp = args.work_dir / "model.ftz"
     model.save_model(str(tmp))
@@ -464,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         file=out.name,
         bytes=out.stat().st_size,
         sha256=hashlib.sha256(out.read_bytes()).hexdigest(),
-        command="python3.11 tools/train_lid.py " + " ".join(sys.argv[1:]),
+        command=" ".join(["python3.11", "tools/train_lid.py", *sys.argv[1:]]),
         training_lines=len(lines),
         training_sentences=n_sent,
         fasttext=_fasttext_version(),

@@ -47,12 +47,14 @@ def condition_cells(entry: Mapping[str, Any], rendering: str) -> dict[str, str]:
     conds = dict(rend.get("conditions", {}))
     oracle = rend.get("oracle_bridge")
     if oracle is not None and "oracle" not in conds:
-        conds["oracle"] = {**rend["bridges"][oracle], "bridge": oracle}
+        tied = "=".join(short(b) for b in rend.get("oracle_bridges", [oracle]))
+        conds["oracle"] = {**rend["bridges"][oracle], "bridge": tied}
     cells = {"direct": fmt_score(entry.get("direct"))}
     for name in CONDITION_ORDER[1:]:
         if name in conds:
             bridge = conds[name].get("bridge")
-            cells[name] = fmt_score(conds[name]) + (f" ({short(bridge)})" if bridge else "")
+            label = bridge if name == "oracle" else short(bridge)
+            cells[name] = fmt_score(conds[name]) + (f" ({label})" if bridge else "")
         elif name in entry.get("unavailable", {}):
             reason = entry["unavailable"][name]
             cells[name] = "pending" if reason.startswith("pending") else "n/a"
@@ -170,28 +172,48 @@ def _calibration_table(
     return [*lines, ""]
 
 
-def _summary_lines(entries: Sequence[Mapping[str, Any]], renderings: Sequence[str]) -> list[str]:
+def _oracle_counts(entries: Sequence[Mapping[str, Any]], rendering: str) -> str:
+    counts: dict[str, int] = {}
+    ties = 0
+    rows = [e for e in entries if e["renderings"].get(rendering, {}).get("oracle_bridge")]
+    for e in rows:
+        tied = e["renderings"][rendering].get("oracle_bridges") or [
+            e["renderings"][rendering]["oracle_bridge"]
+        ]
+        if len(tied) > 1:
+            ties += 1
+        else:
+            counts[tied[0]] = counts.get(tied[0], 0) + 1
+    best = ", ".join(f"{short(b)} ×{n}" for b, n in sorted(counts.items(), key=lambda x: -x[1]))
+    return f"sole best bridge {best or '—'}" + (f", {ties} ties" if ties else "")
+
+
+def _summary_lines(results: Mapping[str, Any], renderings: Sequence[str]) -> list[str]:
     lines = ["## Summary", ""]
-    for rendering in renderings:
-        rows = [e for e in entries if e["renderings"].get(rendering, {}).get("oracle_bridge")]
-        if not rows:
-            continue
-        counts: dict[str, int] = {}
-        for e in rows:
-            b = e["renderings"][rendering]["oracle_bridge"]
-            counts[b] = counts.get(b, 0) + 1
-        best = ", ".join(f"{short(b)} ×{n}" for b, n in sorted(counts.items(), key=lambda x: -x[1]))
-        lines.append(f"- {rendering} rendering — oracle bridge per entry: {best}.")
-        rhos = [e["renderings"][rendering].get("spearman") for e in rows]
-        known = [r for r in rhos if r is not None]
-        if known:
+    for pooled in results.get("pooled", []):
+        task = pooled["task"]
+        entries = [e for e in results["entries"] if e["task"] == task]
+        direct = pooled["direct"]
+        head = (
+            f"**{task}** ({pooled['metric']}, {pooled['n']} items over {pooled['entries']} entries)"
+        )
+        lines.append(f"- {head}: direct {fmt_score(direct)}.")
+        for rendering in renderings:
+            rend = pooled["renderings"].get(rendering, {})
+            conds = rend.get("conditions", {})
+            parts = [
+                f"{name} {fmt_score(conds[name])}" for name in CONDITION_ORDER[1:] if name in conds
+            ]
+            rho = rend.get("mean_spearman")
+            extra = f"; mean Spearman(HSIC, score) {rho:+.2f}" if rho is not None else ""
             lines.append(
-                f"- {rendering} rendering — mean Spearman(HSIC, task score) over "
-                f"{len(known)} entries: {sum(known) / len(known):+.2f}."
+                f"  - {rendering}: "
+                + ", ".join(parts or ["—"])
+                + f"; {_oracle_counts(entries, rendering)}{extra}."
             )
-    pending = sorted({e["table"]["pending"] for e in entries if e["table"]["pending"]})
+    pending = sorted({e["table"]["pending"] for e in results["entries"] if e["table"]["pending"]})
     if pending:
-        count = sum(1 for e in entries if e["table"]["pending"])
+        count = sum(1 for e in results["entries"] if e["table"]["pending"])
         lines.append(f"- The `table` condition is pending for {count} entries: {pending[0]}")
     return [*lines, ""]
 
@@ -211,7 +233,8 @@ def markdown_report(results: Mapping[str, Any], plots: Sequence[str] = ()) -> st
         "",
         "Conditions: **direct** (no bridge), **english** (English as the bridge), **table** (the "
         "bridge table's best bridge), **random** (a seeded random candidate), **oracle** (the "
-        "candidate with the best task score, found by evaluating all). Renderings: **self** — "
+        "candidate with the best task score, found by evaluating all; chosen on the same "
+        "items, so an optimistic upper bound when items are few). Renderings: **self** — "
         "the model translates the query into the bridge itself (what the chain does); "
         "**oracle** — the bridge text comes from parallel data (isolates how well the model "
         "uses each bridge). Table rank: rank of the table's bridge among the candidates by "
@@ -228,7 +251,7 @@ def markdown_report(results: Mapping[str, Any], plots: Sequence[str] = ()) -> st
             "```",
             "",
         ]
-    lines += _summary_lines(entries, renderings)
+    lines += _summary_lines(results, renderings)
     for task in dict.fromkeys(e["task"] for e in entries):
         lines += _task_section(task, task_rows(results, task), renderings)
     if plots:

@@ -2,9 +2,10 @@
 
 For each entry and rendering: the score of every arm with a bootstrap interval; the conditions
 (``direct``, ``english``, ``table``, ``random``) as arms; over ``all`` candidates the oracle
-bridge (best task score), the rank of the table's bridge among the candidates by task score,
-and the Spearman correlation between the table's HSIC scores and the task scores. Scored tasks
-also carry their uncalibrated accuracy, to show what calibration changes.
+bridge (best task score; ``oracle_bridges`` lists every bridge tied for it), the rank of the
+table's bridge among the candidates by task score, and the Spearman correlation between the
+table's HSIC scores and the task scores. Scored tasks also carry their uncalibrated accuracy,
+to show what calibration changes.
 
 :func:`summarise_pooled` pools the items of every entry of a task per condition (the oracle
 condition takes each entry's oracle bridge), so small per-language samples still add up to one
@@ -119,9 +120,11 @@ def summarise_entry(
         scores = {b: by_bridge[b]["score"] for b in plan.candidates if b in by_bridge}
         result: dict[str, Any] = {"conditions": conditions, "bridges": by_bridge}
         if scores and len(scores) == len(plan.candidates):
-            oracle = max(plan.candidates, key=lambda b: (scores[b], -plan.candidates.index(b)))
-            result["oracle_bridge"] = oracle
-            result["oracle_score"] = scores[oracle]
+            best = max(scores.values())
+            tied = [b for b in plan.candidates if scores[b] == best]
+            result["oracle_bridge"] = tied[0]  # ties: the first in candidate order
+            result["oracle_bridges"] = tied
+            result["oracle_score"] = best
             if table.best is not None:
                 result["table_rank"] = rank_of(table.best, scores)
             common = [b for b in plan.candidates if b in table.hsic]

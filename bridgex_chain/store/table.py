@@ -163,8 +163,7 @@ class BridgeTable:
             ...
             bridgex_chain.errors.NoBridgeFound: No bridge for model 'demo/model' ...
         """
-        if self._deadline is not None and time.monotonic() >= self._deadline:
-            self.refresh()
+        self._expire()
         s = normalize(src)
         key = (model, s, s if trg is None else normalize(trg))
         entry = self._entries.get(key)
@@ -184,8 +183,7 @@ class BridgeTable:
             ...
             bridgex_chain.errors.NoBridgeFound: No bridge for model 'demo/model' ...
         """
-        if self._deadline is not None and time.monotonic() >= self._deadline:
-            self.refresh()
+        self._expire()
         s = normalize(src)
         key = (model, s, s if trg is None else normalize(trg))
         entry = self._entries.get(key)
@@ -210,6 +208,12 @@ class BridgeTable:
     def languages(self, model: str) -> list[str]:
         """Return the source languages a model has entries for, sorted."""
         return sorted({src for src, _ in self.pairs(model)})
+
+    def _expire(self) -> None:
+        # One read of the deadline: another thread's refresh() may reset it to None meanwhile.
+        deadline = self._deadline
+        if deadline is not None and time.monotonic() >= deadline:
+            self.refresh()
 
     def _start_clock(self) -> None:
         if self._ttl is not None and self._deadline is None:

@@ -3,12 +3,12 @@
 Run as ``python build_child.py build-table ...``. Every :class:`ProgressEvent` that
 :func:`bridgex_chain.probing.build.build_table` reports is also written to stderr as one JSON line
 ``{"event": [stage, done, total]}`` (flushed), so the parent can SIGKILL this process at a chosen
-point. With ``BRIDGEX_REL_HOLD_WRITE=1`` the score rows are written inside the final transaction,
-``{"paused": ["in-transaction", rows, rows]}`` is reported and the process sleeps before committing: the
-parent kills it there, with rows written but not committed. With ``BRIDGEX_REL_PAUSE_AT=stage:N``
-the process reports ``{"paused": [stage, done, total]}`` and sleeps at the first event of that
-stage whose ``done`` is at least N (``stage:half``: half the stage's total), so a signal from the
-parent lands at exactly that point.
+point. With ``BRIDGEX_REL_HOLD_WRITE=1`` the score rows are written inside the final
+transaction, ``{"paused": ["in-transaction", rows, rows]}`` is reported and the process sleeps
+before committing: the parent kills it there, with rows written but not committed.
+With ``BRIDGEX_REL_PAUSE_AT=stage:N`` the process reports ``{"paused": [stage, done, total]}``
+and sleeps at the first event of that stage whose ``done`` is at least N (``stage:half``: half
+the stage's total), so a signal from the parent lands at exactly that point.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def test_garbage_file_is_database_corrupt_and_left_untouched(tmp_path: Path) -> 
     garbage = b"this is not a database\n" * 500
     path.write_bytes(garbage)
     url = f"sqlite:///{path}"
-    with pytest.raises(DatabaseCorrupt, match="not a database.*Move it aside"):
+    with pytest.raises(DatabaseCorrupt, match=r"not a database.*Move it aside"):
         BridgeTable(url)
     with pytest.raises(DatabaseCorrupt):
         current_revision(url)
@@ -94,9 +94,8 @@ def test_damaged_pages_are_database_corrupt_and_left_untouched(seeded_sqlite_url
     assert len(data) > 8192
     data[4096:] = b"\xab" * (len(data) - 4096)  # keep the header page, smash every other page
     path.write_bytes(bytes(data))
-    with pytest.raises(DatabaseCorrupt, match="malformed"):
-        with BridgeTable(seeded_sqlite_url) as table:
-            table.best("demo/model", "swh_Latn")
+    with pytest.raises(DatabaseCorrupt, match=r"malformed"), BridgeTable(seeded_sqlite_url) as t:
+        t.best("demo/model", "swh_Latn")
     assert path.read_bytes() == bytes(data)
 
 
@@ -126,7 +125,7 @@ def test_read_only_database_answers_lookups_and_refuses_writes(
     with BridgeTable(url) as table:
         assert _lookups(table) == expected
         for write in _writes(table, make_sample_run, tmp_path):
-            with pytest.raises(DatabaseReadOnly, match="read-only: lookups work"):
+            with pytest.raises(DatabaseReadOnly, match=r"read-only: lookups work"):
                 write()
         assert _lookups(table) == expected  # a failed write leaves the reader working
     assert snapshot(seeded_url) == before
@@ -183,7 +182,7 @@ def test_locked_database_times_out_as_database_locked_and_changes_nothing(
             assert _lookups(table) == expected  # readers are not blocked by the writer
             for write in _writes(table, make_sample_run, tmp_path):
                 started = time.monotonic()
-                with pytest.raises(DatabaseLocked, match="Wait for it to finish and retry"):
+                with pytest.raises(DatabaseLocked, match=r"Wait for it to finish and retry"):
                     write()
                 assert time.monotonic() - started < 20
     finally:
@@ -204,7 +203,7 @@ def test_newer_schema_is_refused_and_left_untouched(seeded_url: str, snapshot: S
     engine.dispose()
     before = snapshot(seeded_url)
     for migrate in (True, False):
-        with pytest.raises(SchemaError, match="newer bridgex-chain.*pip install -U"):
+        with pytest.raises(SchemaError, match=r"newer bridgex-chain.*pip install -U"):
             BridgeTable(seeded_url, migrate=migrate)
     assert snapshot(seeded_url) == before
     assert head_revision() != "9999_from_the_future"
@@ -216,7 +215,7 @@ def test_missing_sqlite_directory_is_created_but_a_file_in_the_way_is_an_error(
 ) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
-    with pytest.raises(DatabaseError, match="BRIDGEX_DATABASE_URL"):
+    with pytest.raises(DatabaseError, match=r"BRIDGEX_DATABASE_URL"):
         BridgeTable(f"sqlite:///{blocker}/bridges.db")
     assert blocker.read_text() == "x"
     with BridgeTable(f"sqlite:///{tmp_path}/new/dir/bridges.db") as table:

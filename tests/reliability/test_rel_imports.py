@@ -131,7 +131,7 @@ def test_one_bad_shipped_file_imports_nothing(
         json.dumps(_broken(good_document, "missing-field")), encoding="utf-8"
     )
     before = snapshot(seeded_url)
-    with BridgeTable(seeded_url) as table, pytest.raises(SchemaError, match="b-bad.json"):
+    with BridgeTable(seeded_url) as table, pytest.raises(SchemaError, match=r"b-bad.json"):
         table.import_shipped(directory=shipped)
     assert snapshot(seeded_url) == before
 

@@ -29,18 +29,18 @@ def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["mistrall", "gpt-5", "", "   ", "llama 3", "a/b/c", "🦙"])
 def test_unknown_model_alias_is_model_not_available(name: str) -> None:
-    with pytest.raises(ModelNotAvailable, match="Unknown model.*Use an alias.*mistral"):
+    with pytest.raises(ModelNotAvailable, match=r"Unknown model.*Use an alias.*mistral"):
         resolve_model(name)
 
 
-def test_hub_id_missing_offline_fails_fast_without_torch(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ModelNotAvailable, match="not in the local Hugging Face cache.*gemma-3-270m"):
+def test_hub_id_missing_offline_fails_fast() -> None:
+    with pytest.raises(ModelNotAvailable, match=r"not in the local Hugging Face cache.*gemma"):
         load_causal_lm("someone/not-downloaded-model")
 
 
 def test_directory_without_config_is_model_not_available(tmp_path: Path) -> None:
     (tmp_path / "weights.bin").write_bytes(b"\0" * 16)
-    with pytest.raises(ModelNotAvailable, match="has no config.json"):
+    with pytest.raises(ModelNotAvailable, match=r"has no config.json"):
         load_causal_lm(str(tmp_path))
 
 
@@ -79,7 +79,9 @@ def test_encoder_decoder_model_is_refused_as_a_causal_lm(
     config = T5Config(vocab_size=300, d_model=16, d_kv=4, d_ff=32, num_layers=1, num_heads=2)
     T5ForConditionalGeneration(config).save_pretrained(tmp_path)
     tiny_tokenizer.save_pretrained(tmp_path)
-    with pytest.raises(ModelNotAvailable, match="(?s)as a causal LM: Unrecognized configuration class.*decoder-only"):
+    with pytest.raises(
+        ModelNotAvailable, match=r"as a causal LM: Unrecognized configuration class.*decoder-only"
+    ):
         load_causal_lm(str(tmp_path))
 
 
@@ -110,10 +112,10 @@ def test_unsupported_architecture_is_refused_and_writes_no_row(
 
     lm = load_causal_lm(str(gpt2_dir))  # a causal LM: loading is fine
     assert lm.architecture == "gpt2"
-    with pytest.raises(UnsupportedModel, match="gpt2.*Supported model types:.*llama"):
+    with pytest.raises(UnsupportedModel, match=r"gpt2.*Supported model types:.*llama"):
         ActivationRecorder(lm.model)
     before = snapshot(seeded_sqlite_url)
-    with BridgeTable(seeded_sqlite_url) as table, pytest.raises(UnsupportedModel, match="gpt2"):
+    with BridgeTable(seeded_sqlite_url) as table, pytest.raises(UnsupportedModel, match=r"gpt2"):
         build_table(
             lm, table=table, cache_dir=tmp_path / "cache", languages=[], pairs="sw-en",
             bridges=["en", "fr"], max_prompts=4, top_rate=0.1, corpus_max_tokens=64,

@@ -42,7 +42,7 @@ def test_malformed_lines_are_skipped_counted_and_logged(
 def test_mostly_malformed_file_is_probe_data_error(tmp_path: Path) -> None:
     path = tmp_path / "sw-en.txt"
     path.write_text("\n".join([*_pairs(10), *["a b c"] * 200]) + "\n", encoding="utf-8")
-    with pytest.raises(ProbeDataError, match="10 usable word pairs.*200 malformed lines skipped"):
+    with pytest.raises(ProbeDataError, match=r"10 usable word pairs.*200 malformed lines skipped"):
         read_muse_file(path)
 
 
@@ -51,9 +51,9 @@ def test_wrong_encoding_is_probe_data_error_with_a_fix(encoding: str, tmp_path: 
     path = tmp_path / "fr-en.txt"
     lines = [f"été{i} summer{i}" for i in range(150)]
     path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
-    with pytest.raises(ProbeDataError, match="is not UTF-8.*iconv"):
+    with pytest.raises(ProbeDataError, match=r"is not UTF-8.*iconv"):
         read_muse_file(path)
-    with pytest.raises(ProbeDataError, match="is not UTF-8"):
+    with pytest.raises(ProbeDataError, match=r"is not UTF-8"):
         load_muse_dir(tmp_path)
 
 
@@ -86,10 +86,10 @@ def test_badly_named_lexicon_file_is_probe_data_error(
 
 
 def test_lexicon_directory_without_usable_files_is_probe_data_error(tmp_path: Path) -> None:
-    with pytest.raises(ProbeDataError, match="does not exist"):
+    with pytest.raises(ProbeDataError, match=r"does not exist"):
         load_muse_dir(tmp_path / "missing")
     (tmp_path / "README.txt").write_text("not a lexicon", encoding="utf-8")
-    with pytest.raises(ProbeDataError, match="No MUSE lexicon files found"):
+    with pytest.raises(ProbeDataError, match=r"No MUSE lexicon files found"):
         load_muse_dir(tmp_path)
 
 
@@ -128,11 +128,11 @@ def test_corpus_missing_languages_is_probe_data_error(tmp_path: Path, probe_set:
     (tmp_path / "notes").mkdir()  # not a language: ignored
     with pytest.raises(ProbeDataError, match=r"has no text for eng_Latn, fra_Latn \(it has swh_La"):
         Corpus.from_directory(tmp_path, probe_set, ["swh_Latn", "eng_Latn", "fra_Latn"])
-    with pytest.raises(ProbeDataError, match="does not exist"):
+    with pytest.raises(ProbeDataError, match=r"does not exist"):
         corpus_files(tmp_path / "missing")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ProbeDataError, match="No corpus files"):
+    with pytest.raises(ProbeDataError, match=r"No corpus files"):
         corpus_files(empty)
 
 
@@ -147,7 +147,7 @@ def test_build_with_a_corpus_gap_refuses_before_touching_the_table(
     model, tokenizer, _ = make_tiny_lm("llama")
     lm = wrap_model(model, tokenizer, key="tiny/llama")
     before = snapshot(seeded_sqlite_url)
-    with BridgeTable(seeded_sqlite_url) as table, pytest.raises(ProbeDataError, match="eng_Latn"):
+    with BridgeTable(seeded_sqlite_url) as table, pytest.raises(ProbeDataError, match=r"eng_Latn"):
         build_table(
             lm, table=table, cache_dir=tmp_path / "cache", corpus_dir=corpus, languages=[],
             pairs="sw-en", bridges=["en", "fr"], max_prompts=4, top_rate=0.1,
@@ -166,5 +166,5 @@ def test_corpus_file_in_the_wrong_encoding_is_probe_data_error(
     (tmp_path / "sw.txt").write_bytes("habari ya asubuhi été\n".encode("utf-16"))
     (tmp_path / "en.txt").write_text("good morning\n", encoding="utf-8")
     corpus = Corpus.from_directory(tmp_path, probe_set, ["swh_Latn", "eng_Latn"])
-    with pytest.raises(ProbeDataError, match="not UTF-8"):
+    with pytest.raises(ProbeDataError, match=r"not UTF-8"):
         list(corpus.texts("swh_Latn"))

@@ -29,7 +29,9 @@ PICKLE_ALLOWED = {
         "itself in babel.localedata.load); no file bridgex-chain writes is ever unpickled"
     ),
 }
-_PICKLE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "joblib", "shelve", "marshal", "cloudpickle"}
+_PICKLE_MODULES = {
+    "pickle", "cPickle", "_pickle", "dill", "joblib", "shelve", "marshal", "cloudpickle",
+}  # fmt: skip
 
 
 def _sources() -> Iterator[tuple[str, ast.Module]]:
@@ -61,9 +63,9 @@ def _problems(rel: str, tree: ast.Module) -> list[str]:
         where = f"{rel}:{getattr(node, 'lineno', '?')}"
         if isinstance(node, ast.Import | ast.ImportFrom):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
-            if any((n or "").split(".")[0] in _PICKLE_MODULES for n in names):
-                if rel not in PICKLE_ALLOWED:
-                    found.append(f"{where}: imports a pickle module")
+            pickles = any((n or "").split(".")[0] in _PICKLE_MODULES for n in names)
+            if pickles and rel not in PICKLE_ALLOWED:
+                found.append(f"{where}: imports a pickle module")
         if isinstance(node, ast.Call):
             name = _dotted(node.func)
             if name in {"torch.load"} and not _is_const(_keyword(node, "weights_only"), True):
@@ -72,9 +74,11 @@ def _problems(rel: str, tree: ast.Module) -> list[str]:
                 _keyword(node, "allow_pickle"), False
             ):
                 found.append(f"{where}: {name} without allow_pickle=False")
-            if name.split(".")[-1] in {"save", "savez", "savez_compressed"} and name.split(".")[
-                0
-            ] in {"np", "numpy"} and not _is_const(_keyword(node, "allow_pickle"), False):
+            if (
+                name.split(".")[-1] in {"save", "savez", "savez_compressed"}
+                and name.split(".")[0] in {"np", "numpy"}
+                and not _is_const(_keyword(node, "allow_pickle"), False)
+            ):
                 found.append(f"{where}: {name} without allow_pickle=False")
             if name.endswith(("read_pickle", "to_pickle")):
                 found.append(f"{where}: {name}")
@@ -91,7 +95,7 @@ def _problems(rel: str, tree: ast.Module) -> list[str]:
             )
             default = defaults.get("trust_remote_code")
             if default is not None and not _is_const(default, False):
-                found.append(f"{where}: {node.name}(trust_remote_code=...) does not default to False")
+                found.append(f"{where}: {node.name}(trust_remote_code=...) is not False by default")
     return found
 
 
@@ -187,14 +191,13 @@ def test_sql_looking_names_are_stored_verbatim_as_data(
                 probe_set_hash="h' OR 1=1 --",
                 languages=["swh_Latn", "eng_Latn", "fra_Latn"],
                 bridges=["eng_Latn", "fra_Latn"],
-                params={"note": "'); DROP TABLE probe_runs; --", "k'ey": ["a\"b"]},
+                params={"note": "'); DROP TABLE probe_runs; --", "k'ey": ['a"b']},
                 status="complete",
                 tool_version="0.1.0'; --",
                 started_at=f"2025-04-0{i + 1}T00:00:00+00:00",
             )
-            table.upsert_run(
-                run, [ScoreRow("sw", "sw", "fr", None, 0.5 + i), ScoreRow("sw", "sw", "en", None, i)]
-            )
+            rows = [ScoreRow("sw", "sw", "fr", None, 0.5 + i), ScoreRow("sw", "sw", "en", None, i)]
+            table.upsert_run(run, rows)
             best = table.best(model, "sw")
             assert (best.model, best.bridge, best.score) == (model, "fra_Latn", 0.5 + i)
             assert best.provenance["probe_set"] == "set'; DELETE FROM bridge_scores; --"

@@ -324,7 +324,8 @@ def test_report_plots_and_progress(tmp_path: Path) -> None:
     )
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "| swh_Latn | 4 | 50.0 [" in report
-    assert "oracle bridge per entry: fra ×1" in report
+    assert "sole best bridge fra ×1" in report
+    assert "**classify** (accuracy, 4 items over 1 entries): direct 50.0 [" in report
     for name in (
         "bars-classify-oracle.png",
         "scatter-classify-self.png",

@@ -135,6 +135,8 @@ def test_prepare_and_fragments() -> None:
     assert train_lid.first_words("孩子们放学后在公园里踢足球。", 3) == "孩子们放学后"
     import random
 
+    assert train_lid.strip_marks("Ẹ kú àárọ̀, Tiếng Việt") == "E ku aaro, Tieng Viet"
+    assert train_lid.strip_marks("नमस्ते أيضاً") == "नमस्ते أيضاً"  # other scripts keep their marks
     span = train_lid.random_span("a b c d e f g h i j", random.Random(0), 2, 4)
     assert 2 <= len(span.split()) <= 4
     assert span in "a b c d e f g h i j"
