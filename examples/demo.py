@@ -76,6 +76,7 @@ def step_build_table(database_url: str) -> None:
         "--corpus-max-tokens", "400",
         "--batch-size", "8",
         "--window-only",
+        "--threads", "1",         # one torch thread is much faster on a busy 2-core machine
         "--database-url", database_url,
     ]  # fmt: skip
     console.print(f"  [dim]$ bridgex-chain {' '.join(cmd[4:])}[/]")

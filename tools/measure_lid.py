@@ -300,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         cells.append(_override_rate(name, rules[name], bundled, other_inputs))
         rows.append(cells)
     print_table(header, rows, md)
+    print(raw_speed({"bundled": bundled, "lite (lid.176)": lite}, test_rows))
     print(
         "wrong override: share of inputs (100 train sentences from each of the "
         f"{len(other)} other, not high-resource, SIB-200 languages, in the same "
@@ -307,6 +308,22 @@ def main(argv: list[str] | None = None) -> int:
         "high-resource language (lid.176 stealing a low-resource language's input)."
     )
     return 0
+
+
+def raw_speed(models: dict[str, Model], rows: dict[str, list[str]]) -> str:
+    """CPU µs of the bare ``model.predict(text, k=1)`` call on prepared inputs of every cut."""
+    inputs = [cut(t) for texts in rows.values() for t in texts for cut in CUTS.values()]
+    parts = []
+    for name, model in models.items():
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            for text in inputs:
+                model.model.predict(text, k=1)
+            best = min(best, time.process_time() - start)
+        micros = 1e6 * best / len(inputs)
+        parts.append(f"{name} {micros:.1f} µs ({1e6 / micros:,.0f} calls/s)")
+    return "bare fastText predict() on the same inputs, CPU time: " + "; ".join(parts) + "\n"
 
 
 def _override_rate(name: str, rule: Callable[[str], str], bundled: Model, inputs: list[str]) -> str:

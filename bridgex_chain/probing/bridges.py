@@ -288,14 +288,24 @@ class PairScores:
 
     def score_rows(self) -> list[ScoreRow]:
         """Per-layer rows of every bridge, then its aggregate (``layer=None``) when scored."""
-        aggregate = {r.bridge: r.score for r in self.ranking.ranked}
+        aggregate = {r.bridge: r for r in self.ranking.ranked}
         rows: list[ScoreRow] = []
         for bridge, layers in self.per_layer.items():
             rows.extend(
                 ScoreRow(self.src, self.trg, bridge, ell, s) for ell, s in sorted(layers.items())
             )
             if bridge in aggregate:
-                rows.append(ScoreRow(self.src, self.trg, bridge, None, aggregate[bridge]))
+                ranked = aggregate[bridge]
+                rows.append(
+                    ScoreRow(
+                        self.src,
+                        self.trg,
+                        bridge,
+                        None,
+                        ranked.score,
+                        layers_scored=ranked.layers_scored,
+                    )
+                )
         return rows
 
 

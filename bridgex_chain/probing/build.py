@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
@@ -39,6 +37,7 @@ from bridgex_chain.paths import cache_dir as default_cache_dir
 from bridgex_chain.probing.bridges import layer_window, rank_bridges
 from bridgex_chain.probing.cache import RunCache, run_key
 from bridgex_chain.probing.corpus import Corpus
+from bridgex_chain.probing.hooks import act_fn_modules
 from bridgex_chain.probing.lexicon import Pair
 from bridgex_chain.probing.options import BuildKwargs, BuildOptions, ProbeLayout, default_probe_set
 from bridgex_chain.probing.results import (
@@ -48,8 +47,9 @@ from bridgex_chain.probing.results import (
     EntryResult,
     ProgressCallback,
     ProgressEvent,
+    StageClock,
 )
-from bridgex_chain.probing.steps import TEXT_TOKENS, BuildSteps, PerLayer
+from bridgex_chain.probing.steps import TEXT_TOKENS, BuildSteps, PerLayer, torch_threads
 from bridgex_chain.store.records import ModelProfile, RunRecord
 
 if TYPE_CHECKING:
@@ -68,30 +68,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-class _Clock:
-    """Reports progress and times stages."""
-
-    def __init__(self, callback: ProgressCallback | None) -> None:
-        self.callback = callback
-        self.timings: dict[str, float] = {}
-        self.started = time.perf_counter()
-
-    def emit(self, stage: str, done: int, total: int, detail: str = "") -> None:
-        if self.callback is not None:
-            self.callback(ProgressEvent(stage, done, total, detail))
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
-
-    def total(self) -> dict[str, float]:
-        return {**self.timings, "total": time.perf_counter() - self.started}
 
 
 def wrap_model(model: Any, tokenizer: Any, *, key: str, revision: str | None = None) -> LoadedModel:
@@ -132,7 +108,7 @@ def wrap_model(model: Any, tokenizer: Any, *, key: str, revision: str | None = N
     )
 
 
-def _load(model: str | LoadedModel | None, opts: BuildOptions, clock: _Clock) -> LoadedModel:
+def _load(model: str | LoadedModel | None, opts: BuildOptions, clock: StageClock) -> LoadedModel:
     from bridgex_chain.models import LoadedModel, load_causal_lm
 
     if isinstance(model, LoadedModel):
@@ -258,8 +234,8 @@ def build_table(
     from bridgex_chain.store.table import BridgeTable
 
     opts = options if options is not None else BuildOptions.create(**kwargs)
-    clock = _Clock(on_progress)
-    with _torch_threads(opts.threads):
+    clock = StageClock(on_progress)
+    with torch_threads(opts.threads):
         with clock.stage("load"):
             lm = _load(model, opts, clock)
         job = _Job.prepare(lm, opts, cache_dir)
@@ -286,22 +262,6 @@ def build_table(
     )
 
 
-@contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
-    """Run with ``threads`` torch CPU threads, restoring the previous number afterwards."""
-    if threads is None:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 @dataclass
 class _Job:
     """Everything one build needs once the model is loaded."""
@@ -322,6 +282,8 @@ class _Job:
         from bridgex_chain import __version__
         from bridgex_chain.store.runs import utc_now
 
+        # Refuse an architecture the hooks cannot probe before anything is recorded.
+        act_fn_modules(lm.model)
         languages = opts.involved_languages()
         probe_set = opts.probe_set or default_probe_set(languages)
         layout = opts.layout(probe_set)
@@ -368,7 +330,7 @@ class _Job:
         )
 
     def execute(
-        self, store: BridgeTable, clock: _Clock, keep_intermediates: bool
+        self, store: BridgeTable, clock: StageClock, keep_intermediates: bool
     ) -> tuple[BuildStatus, tuple[EntryResult, ...]]:
         """Begin (or find) the run, run the steps, complete it; a stored twin is a no-op."""
         record = self.record
@@ -405,7 +367,7 @@ class _Job:
             self.cache.remove("probes")
         return ("resumed" if self.resumed else "built"), entries
 
-    def _steps(self, store: BridgeTable, clock: _Clock) -> tuple[EntryResult, ...]:
+    def _steps(self, store: BridgeTable, clock: StageClock) -> tuple[EntryResult, ...]:
         steps = BuildSteps(
             self.lm.model,
             self.lm.tokenizer,

@@ -90,25 +90,39 @@ def corpus_files(directory: str | Path) -> dict[str, tuple[Path, ...]]:
     return {code: tuple(files) for code, files in sorted(found.items())}
 
 
+def _not_utf8(path: Path, err: UnicodeDecodeError) -> ProbeDataError:
+    return ProbeDataError(
+        f"Corpus file {path} is not UTF-8 ({err.reason} at byte {err.start}). Re-encode it, "
+        f"e.g. `iconv -f LATIN1 -t UTF-8 {path} > {path.name}.utf8` (use the file's real "
+        "encoding), then replace the file."
+    )
+
+
 def _read_lines(path: Path) -> Iterator[str]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for line in handle:
-            text = line.strip()
-            if text:
-                yield text
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            for line in handle:
+                text = line.strip()
+                if text:
+                    yield text
+    except UnicodeDecodeError as err:
+        raise _not_utf8(path, err) from err
 
 
 def _read_tsv(path: Path) -> Iterator[str]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(reader, None)
-        if header is None:
-            return
-        column = header.index("text") if "text" in header else len(header) - 1
-        for row in reader:
-            if len(row) > column and row[column].strip():
-                yield row[column].strip()
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+            header = next(reader, None)
+            if header is None:
+                return
+            column = header.index("text") if "text" in header else len(header) - 1
+            for row in reader:
+                if len(row) > column and row[column].strip():
+                    yield row[column].strip()
+    except UnicodeDecodeError as err:
+        raise _not_utf8(path, err) from err
 
 
 def _file_sha256(path: Path) -> str:

@@ -8,8 +8,8 @@ without loading the weights.
 The time estimate is ``FLOPs / CALIBRATED_FLOPS + passes × PASS_OVERHEAD_S`` where FLOPs are
 ``2 × decoder parameters × tokens`` (each token goes through every decoder layer run; the LM
 head is skipped when recording) plus, with ``--filter-understood``, greedy decoding through the
-LM head. :data:`CALIBRATED_FLOPS` was measured on Gemma-3-270m (float32, batch 16, 2 CPU cores
-busy with other work); a quiet or bigger machine is faster.
+LM head. :data:`CALIBRATED_FLOPS` was measured on Gemma-3-270m (float32, batch 16, one torch
+thread, 2 CPU cores busy with other work); a quiet or bigger machine is faster.
 
 Example:
     >>> plan = plan_build(languages=["sw"], bridges=["en", "fr"], max_prompts=4)  # doctest: +SKIP
@@ -31,6 +31,7 @@ from bridgex_chain.probing.bridges import layer_window
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.lexicon import Pair
 from bridgex_chain.probing.options import BuildKwargs, BuildOptions, default_probe_set
+from bridgex_chain.probing.steps import TEXT_TOKENS
 
 if TYPE_CHECKING:
     from bridgex_chain.models import LoadedModel
@@ -44,14 +45,15 @@ __all__ = [
     "plan_build",
 ]
 
-#: Decoder FLOP/s of batched prompt-mean recording, measured on Gemma-3-270m (float32,
-#: batch 16) on this project's 2-core CI machine while other jobs shared it.
-CALIBRATED_FLOPS: float = 20e9
+#: Decoder FLOP/s of batched recording on Gemma-3-270m, float32, batch 16, one torch thread,
+#: 2 CPU cores shared with other jobs (load average 5-10). Measured on the build of
+#: precomputed/gemma-3-270m.json: corpus counting 183k tokens in 2019 s (18 GFLOP/s, load ~9),
+#: probe recording 156k tokens in 740 s (42 GFLOP/s, load ~5): 25 GFLOP/s over both.
+CALIBRATED_FLOPS: float = 25e9
 #: Fixed cost of one forward pass (Python, hooks, padding), seconds.
 PASS_OVERHEAD_S: float = 0.02
 _GENERATED_TOKENS = 8
-_CORPUS_BATCH = 8
-_CORPUS_TEXT_TOKENS = 256
+_CORPUS_TEXT_TOKENS = TEXT_TOKENS
 _BASELINE_BYTES = 600 * 2**20  # the Python process with torch and transformers imported
 _HSIC_CHUNK_BYTES = 256 * 2**20
 _DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "auto": 4}
@@ -66,7 +68,7 @@ class ModelShape:
         ...     "hidden_size": 8, "intermediate_size": 16, "vocab_size": 100,
         ...     "num_attention_heads": 2})
         >>> shape.decoder_parameters
-        1024
+        1280
     """
 
     key: str
@@ -166,17 +168,17 @@ def _count_tokens(tokenizer: Any, texts: list[str]) -> list[int]:
 
 
 def _corpus_tokens(
-    tokenizer: Any, corpus: Corpus, languages: Iterable[str], cap: int | None
+    tokenizer: Any, corpus: Corpus, languages: Iterable[str], cap: int | None, batch: int
 ) -> tuple[int, int, int]:
     """(texts, tokens, passes) read within the per-language token budget."""
     texts = tokens = passes = 0
     for lang in languages:
         lang_tokens = 0
         pending = list(corpus.texts(lang))
-        for start in range(0, len(pending), _CORPUS_BATCH):
-            batch = pending[start : start + _CORPUS_BATCH]
-            counts = _count_tokens(tokenizer, batch)
-            texts, passes = texts + len(batch), passes + 1
+        for start in range(0, len(pending), batch):
+            chunk = pending[start : start + batch]
+            counts = _count_tokens(tokenizer, chunk)
+            texts, passes = texts + len(chunk), passes + 1
             lang_tokens += sum(min(n, _CORPUS_TEXT_TOKENS) for n in counts)
             if cap is not None and lang_tokens >= cap:
                 break
@@ -213,9 +215,7 @@ def estimate(
     seconds = (flops + hsic) / CALIBRATED_FLOPS + passes * PASS_OVERHEAD_S
     weights = shape.total_parameters * _DTYPE_BYTES.get(opts.dtype, 4)
     width = 4 * shape.hidden_size + 3 * shape.intermediate_size
-    forward = (
-        4 * width * max(opts.batch_size * max_prompt_tokens, _CORPUS_BATCH * _CORPUS_TEXT_TOKENS)
-    )
+    forward = 4 * width * opts.batch_size * max(max_prompt_tokens, _CORPUS_TEXT_TOKENS)
     neurons = opts.top_rate * shape.num_layers * shape.intermediate_size * (1 + len(opts.bridges))
     scoring = int(12 * neurons * largest_entry) + _HSIC_CHUNK_BYTES
     return seconds, _BASELINE_BYTES + weights + forward + scoring
@@ -301,7 +301,7 @@ def plan_build(
         max_tokens = max([max_tokens, *counts])
         passes += math.ceil(len(prompts) / opts.batch_size)
     texts, corpus_tokens, corpus_passes = _corpus_tokens(
-        tokenizer, corpus, languages, opts.corpus_max_tokens
+        tokenizer, corpus, languages, opts.corpus_max_tokens, opts.batch_size
     )
     entry_sizes = {e: layout.prompt_count(e) for e in layout.entries}
     seconds, peak = estimate(

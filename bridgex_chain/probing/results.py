@@ -7,7 +7,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -22,6 +24,7 @@ __all__ = [
     "EntryResult",
     "ProgressCallback",
     "ProgressEvent",
+    "StageClock",
 ]
 
 #: How a build ended: from scratch, reusing cached steps, or nothing to do.
@@ -130,3 +133,38 @@ class BuildResult:
     def rows(self) -> list[ScoreRow]:
         """Every score row of the run."""
         return [row for entry in self.entries for row in entry.rows()]
+
+
+class StageClock:
+    """Sends :class:`ProgressEvent` to a callback and adds up the seconds of each stage.
+
+    Example:
+        >>> clock = StageClock(None)
+        >>> with clock.stage("probes"):
+        ...     clock.emit("probes", 1, 2)
+        >>> sorted(clock.total())
+        ['probes', 'total']
+    """
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self.callback = callback
+        self.timings: dict[str, float] = {}
+        self.started = time.perf_counter()
+
+    def emit(self, stage: str, done: int, total: int, detail: str = "") -> None:
+        """Report ``done`` of ``total`` units of ``stage``."""
+        if self.callback is not None:
+            self.callback(ProgressEvent(stage, done, total, detail))
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the block as (part of) stage ``name``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    def total(self) -> dict[str, float]:
+        """Seconds per stage, and ``total`` since the clock was made."""
+        return {**self.timings, "total": time.perf_counter() - self.started}

@@ -13,15 +13,15 @@ cache as soon as it is done and read back instead of recomputed when the build r
 * :meth:`~BuildSteps.score_entries` — steps 4–5: HSIC per layer and bridge.
 
 Example:
-    >>> # doctest: +SKIP
-    >>> steps = BuildSteps(lm.model, lm.tokenizer, opts, layout, corpus, cache, window, emit)
-    >>> top = steps.language_neurons(opts.involved_languages())
+    >>> steps = BuildSteps(model, tok, opts, layout, corpus, cache, window, emit)  # doctest: +SKIP
+    >>> top = steps.language_neurons(opts.involved_languages())  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -47,7 +47,7 @@ from bridgex_chain.probing.record import (
     understood_pairs,
 )
 
-__all__ = ["MIN_PROMPTS", "TEXT_TOKENS", "BuildSteps", "PerLayer"]
+__all__ = ["MIN_PROMPTS", "TEXT_TOKENS", "BuildSteps", "PerLayer", "torch_threads"]
 
 logger = logging.getLogger(__name__)
 
@@ -300,3 +300,24 @@ class BuildSteps:
             mode=self.opts.hsic_mode,
         )
         return prompts, scores.per_layer
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` torch CPU threads (None: unchanged), restoring them afterwards.
+
+    Example:
+        >>> with torch_threads(None):
+        ...     pass
+    """
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

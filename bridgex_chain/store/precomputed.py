@@ -311,6 +311,7 @@ def write_table_file(
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(document, handle, indent=1, ensure_ascii=False, allow_nan=False)
             handle.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a shipped table is meant to be read by all
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -99,11 +99,6 @@ def gpt2_dir(tmp_path: Path, tiny_tokenizer: Any) -> Path:
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in probing/build.py: check hooks.act_fn_modules(lm.model) in _Job.prepare "
-    "before begin_run (BuildSteps reads config.intermediate_size first: AttributeError)",
-)
 def test_unsupported_architecture_is_refused_and_writes_no_row(
     gpt2_dir: Path, seeded_sqlite_url: str, snapshot: Snapshot, tmp_path: Path
 ) -> None:

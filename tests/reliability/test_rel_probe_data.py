@@ -155,11 +155,6 @@ def test_build_with_a_corpus_gap_refuses_before_touching_the_table(
     assert snapshot(seeded_sqlite_url) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in probing/corpus.py: _read_lines/_read_tsv let UnicodeDecodeError escape; "
-    "wrap it in ProbeDataError('<file> is not UTF-8 ... iconv ...') like lexicon.read_muse_file",
-)
 def test_corpus_file_in_the_wrong_encoding_is_probe_data_error(
     tmp_path: Path, probe_set: Any
 ) -> None:

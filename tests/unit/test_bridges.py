@@ -182,3 +182,28 @@ def test_top_k_cut_keeps_highest_mean_activation() -> None:
     (only,) = overall.ranking.ranked
     assert only.layers_scored == 1 and only.score == overall.per_layer["b_dep"][2]
     assert not math.isnan(only.score)
+
+
+def test_aggregate_rows_carry_the_number_of_window_layers_scored() -> None:
+    import numpy as np
+
+    from bridgex_chain.probing.bridges import ProbeActivations, layer_window, score_pair
+    from bridgex_chain.probing.neurons import pair_groups
+
+    rng = np.random.default_rng(3)
+    L, n_neurons, P = 6, 12, 20
+    acts = ProbeActivations.from_dense(rng.normal(size=(L, n_neurons, P)))
+    top = {
+        "swh_Latn": np.zeros((L, n_neurons), dtype=bool),
+        "eng_Latn": np.zeros((L, n_neurons), dtype=bool),
+        "fra_Latn": np.zeros((L, n_neurons), dtype=bool),
+    }
+    top["swh_Latn"][:, 0:4] = True
+    top["eng_Latn"][:, 4:8] = True
+    top["fra_Latn"][:, 8:12] = True
+    groups = pair_groups(top, "swh_Latn", "swh_Latn", ["eng_Latn", "fra_Latn"])
+    window = layer_window(L, start=1, end=3)
+    scores = score_pair(acts, groups, window)
+    aggregates = [r for r in scores.score_rows() if r.layer is None]
+    assert aggregates
+    assert all(r.layers_scored == 3 for r in aggregates)
