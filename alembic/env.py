@@ -8,9 +8,9 @@ file, or ``BRIDGEX_DATABASE_URL``, or the default SQLite file.
 
 from __future__ import annotations
 
+from alembic import context
 from sqlalchemy import Connection
 
-from alembic import context
 from bridgex_chain.paths import default_database_url
 from bridgex_chain.store.engine import create_store_engine, write_connection
 from bridgex_chain.store.migrate import VERSION_TABLE

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
 from bridgex_chain.cli.commands_db import DatabaseUrlOption
 
 if TYPE_CHECKING:

@@ -79,7 +79,7 @@ def step_build_table(database_url: str) -> None:
         "--threads", "1",         # one torch thread is much faster on a busy 2-core machine
         "--database-url", database_url,
     ]  # fmt: skip
-    console.print(f"  [dim]$ bridgex-chain {' '.join(cmd[4:])}[/]")
+    console.print(f"  [dim]$ bridgex-chain {' '.join(cmd[3:])}[/]")
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     console.print(f"  built in [bold]{time.perf_counter() - t0:.0f} s[/]")

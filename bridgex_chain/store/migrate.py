@@ -19,12 +19,12 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
-from alembic import command
 from bridgex_chain.errors import SchemaError
 from bridgex_chain.paths import default_database_url
 from bridgex_chain.store.engine import (

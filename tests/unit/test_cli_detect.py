@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bridgex_chain.cli.main import app
 from typer.testing import CliRunner
 
+from bridgex_chain.cli.main import app
 from bridgex_chain.errors import DetectorError, UnknownLanguage
 
 runner = CliRunner()

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bridgex_chain.cli.main import app
 from typer.testing import CliRunner, Result
 
+from bridgex_chain.cli.main import app
 from bridgex_chain.errors import NoBridgeFound, SchemaError
 from bridgex_chain.store.records import RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable

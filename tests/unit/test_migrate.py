@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import text
 
-from alembic import command
 from bridgex_chain.errors import SchemaError
 from bridgex_chain.store.engine import create_store_engine, write_connection
 from bridgex_chain.store.locate import find_package_data_dir

@@ -38,8 +38,9 @@ def test_public_names_are_exported_explicitly() -> None:
 
 
 def test_version_flag() -> None:
-    from bridgex_chain.cli.main import app
     from typer.testing import CliRunner
+
+    from bridgex_chain.cli.main import app
 
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
