@@ -35,6 +35,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## eval: the documented evaluation run on Gemma-3-270m (docs/results/; resumable, not a test).
+eval: $(STAMP)
+	bash tools/run_eval.sh --threads 1
+
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do HF_HUB_OFFLINE=1 $(BIN)/python $$b || exit 1; done
 

@@ -46,7 +46,8 @@ CLEAR = {
 
 @pytest.fixture(scope="module")
 def detector() -> FastTextDetector:
-    return FastTextDetector()
+    # Behaviour tests below were measured on lid.176 lite; the default model has its own tests.
+    return FastTextDetector("lite")
 
 
 class FakeModel:
@@ -107,7 +108,7 @@ def test_abstains_on_empty_and_short_text(
 
 def test_cjk_characters_count_more_than_latin_letters(detector: FastTextDetector) -> None:
     assert detector.detect("你好").lang == "zho_Hans"  # 2 Han characters = 6 effective letters
-    assert FastTextDetector(min_chars=0).detect("ok").reason != "too-short"
+    assert FastTextDetector("lite", min_chars=0).detect("ok").reason != "too-short"
 
 
 def test_abstains_below_threshold(detector: FastTextDetector) -> None:
@@ -116,20 +117,20 @@ def test_abstains_below_threshold(detector: FastTextDetector) -> None:
     assert default.is_unknown and default.reason == "below-threshold"
     assert 0.0 < default.confidence < DEFAULT_THRESHOLD
     assert default.candidates  # what the model thought is kept
-    assert not FastTextDetector(threshold=0.0).detect(text).is_unknown
-    strict = FastTextDetector(threshold=1.0).detect(CLEAR["fra_Latn"])
+    assert not FastTextDetector("lite", threshold=0.0).detect(text).is_unknown
+    strict = FastTextDetector("lite", threshold=1.0).detect(CLEAR["fra_Latn"])
     assert strict.reason == "below-threshold" and strict.candidates[0][0] == "fra_Latn"
 
 
 def test_allowed_set_restricts_choice(detector: FastTextDetector) -> None:
     text = CLEAR["ind_Latn"]
-    only_malay = FastTextDetector(allowed=["Malay"]).detect(text)
+    only_malay = FastTextDetector("lite", allowed=["Malay"]).detect(text)
     assert only_malay.lang == "zsm_Latn"
     assert {code for code, _ in only_malay.candidates} == {"zsm_Latn"}
-    both = FastTextDetector(allowed={"id", "zsm_Latn"}).detect(text)
+    both = FastTextDetector("lite", allowed={"id", "zsm_Latn"}).detect(text)
     assert both.lang == "ind_Latn"
     assert {code for code, _ in both.candidates} <= {"ind_Latn", "zsm_Latn"}
-    outside = FastTextDetector(allowed={"en", "sw"}).detect(CLEAR["fra_Latn"])
+    outside = FastTextDetector("lite", allowed={"en", "sw"}).detect(CLEAR["fra_Latn"])
     assert outside.is_unknown and outside.reason == "not-allowed"
     with pytest.raises(UnknownLanguage):
         FastTextDetector(allowed={"en", "xx"})
@@ -210,18 +211,25 @@ def test_flores_labels_and_unknown_labels(caplog: pytest.LogCaptureFixture) -> N
 
 
 def test_k_limits_candidates(detector: FastTextDetector) -> None:
-    assert len(FastTextDetector(k=1).detect(CLEAR["eng_Latn"]).candidates) == 1
-    assert len(FastTextDetector(k=8).detect(CLEAR["eng_Latn"]).candidates) == 8
+    assert len(FastTextDetector("lite", k=1).detect(CLEAR["eng_Latn"]).candidates) == 1
+    assert len(FastTextDetector("lite", k=8).detect(CLEAR["eng_Latn"]).candidates) == 8
 
 
 def test_custom_model_path(detector: FastTextDetector) -> None:
     path = bundled_model_path()
-    assert path.name == "lid.176.ftz" and path.is_file()
-    for given in (path, str(path)):
-        custom = FastTextDetector(given)
+    assert path.name == "bridgex-lid-sib200.ftz" and path.is_file()
+    from bridgex_chain.detect import lite_model_path
+
+    lite = lite_model_path()
+    assert lite.name == "lid.176.ftz" and lite.is_file()
+    for given in (lite, str(lite)):
+        custom = FastTextDetector(given)  # the lite model's file, given as a path
         assert custom.detect(CLEAR["spa_Latn"]) == detector.detect(CLEAR["spa_Latn"])
     assert len(detector.labels()) == 176
     assert {"swh_Latn", "zho_Hans", "yue_Hant"} <= detector.supported_languages()
+    bundled = FastTextDetector(path)
+    assert len(bundled.labels()) == 205
+    assert {"hau_Latn", "yor_Latn", "zul_Latn"} <= bundled.supported_languages()
 
 
 def test_missing_or_corrupt_model_file(tmp_path: Path) -> None:
@@ -302,3 +310,22 @@ def test_callable_detector_may_abstain() -> None:
         assert det.lang == UNKNOWN
         assert det.is_unknown
         assert det.reason == "abstained"
+
+
+def test_default_is_the_bundled_sib200_model_and_lite_is_selectable() -> None:
+    from bridgex_chain.detect import lite_model_path
+
+    assert FastTextDetector().model_path == bundled_model_path()
+    assert FastTextDetector("lite").model_path == lite_model_path()
+    # Languages lid.176 lite does not know (or rarely gets) are found by the bundled model.
+    default = FastTextDetector()
+    assert default.detect("Habari! Ninawezaje kupika wali mtamu nyumbani?").lang == "swh_Latn"
+    assert default.detect("Ẹ káàárọ̀, mo fẹ́ mọ ojú ọjọ́ ọ̀la.").lang == "yor_Latn"
+
+
+def test_arabic_varieties_bridge_as_standard_arabic() -> None:
+    from bridgex_chain.languages import bridging_code
+
+    for variety in ("arz_Arab", "ars_Arab", "apc_Arab", "ary_Arab"):
+        assert bridging_code(variety) == "arb_Arab"
+    assert bridging_code("arb_Arab") == "arb_Arab"

