@@ -211,10 +211,12 @@ def _summary_lines(results: Mapping[str, Any], renderings: Sequence[str]) -> lis
                 + ", ".join(parts or ["—"])
                 + f"; {_oracle_counts(entries, rendering)}{extra}."
             )
-    pending = sorted({e["table"]["pending"] for e in results["entries"] if e["table"]["pending"]})
+    pending = [entry_name(e) for e in results["entries"] if e["table"]["pending"]]
     if pending:
-        count = sum(1 for e in results["entries"] if e["table"]["pending"])
-        lines.append(f"- The `table` condition is pending for {count} entries: {pending[0]}")
+        lines.append(
+            f"- No `table` condition for {', '.join(pending)}: the bridge table has no entry "
+            "for them (`table.pending` in results.json says why)."
+        )
     return [*lines, ""]
 
 

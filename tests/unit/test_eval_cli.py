@@ -1,10 +1,12 @@
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from bridgex_chain.cli.main import app
-from bridgex_chain.eval.evaluate import EvalConfig, run_evaluation
+from bridgex_chain.errors import BridgeXError, ProbeDataError
+from bridgex_chain.eval.evaluate import EvalConfig, build_tasks, run_evaluation
 
 ROWS = {
     "swh_Latn": ["mpira", "timu", "safari", "ndege"],
@@ -89,3 +91,31 @@ def test_cli_rejects_unknown_conditions_and_pairs(tmp_path: Path) -> None:
     assert bad.exit_code != 0 and "unknown condition" in bad.output
     bad = CliRunner().invoke(app, ["eval", "translate", "--pairs", "swh_Latn"])
     assert bad.exit_code != 0 and "SRC-TRG" in bad.output
+
+
+def test_config_command_reproduces_the_options(tmp_path: Path) -> None:
+    config = EvalConfig(
+        tasks=["classify", "translate"],
+        out_dir=Path("docs/results"),
+        sib200=Path("../shared/data/sib200"),
+        pairs=[("swh_Latn", "eng_Latn"), ("zho_Hans", "jpn_Jpan")],
+        limit=7,
+        threads=1,
+        plots=False,
+    )
+    assert config.command() == (
+        "bridgex-chain eval classify translate --out docs/results --sib200 ../shared/data/sib200 "
+        "--pairs swh_Latn-eng_Latn,zho_Hans-jpn_Jpan --limit 7 --threads 1 --no-plots"
+    )
+
+
+def test_tasks_need_their_data_and_a_known_name(tmp_path: Path) -> None:
+    with pytest.raises(ProbeDataError, match="--sib200"):
+        build_tasks(EvalConfig(tasks=["classify"], out_dir=tmp_path))
+    with pytest.raises(ProbeDataError, match="--muse"):
+        build_tasks(EvalConfig(tasks=["bli"], out_dir=tmp_path))
+    with pytest.raises(BridgeXError, match="Unknown eval task"):
+        build_tasks(EvalConfig(tasks=["summarise"], out_dir=tmp_path))
+    sib = write_sib(tmp_path / "sib")
+    (task,) = build_tasks(EvalConfig(tasks=["classify"], out_dir=tmp_path, sib200=sib))
+    assert task.entries() == [("swh_Latn", "swh_Latn")]  # study languages present, bridges out
