@@ -16,7 +16,7 @@ from bridgex_chain.chain import BridgeXChain
 
 QUESTIONS = [  # written for this example
     "Ninataka kujua hali ya hewa ya kesho katika mji wa Mombasa.",
-    "Saya ingin tahu bagaimana cuaca besok di Jakarta.",
+    "Apa saja tempat wisata yang menarik di Yogyakarta?",
     {"query": "maji", "lang": "sw", "answer_language": "en", "task": "translate"},
     {
         "query": "Timu ya taifa ilishinda mechi ya mpira wa miguu jana usiku.",

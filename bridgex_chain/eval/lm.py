@@ -200,10 +200,12 @@ class HFEvalLM:
     def _full_logprob(self, context: list[int], cont: list[int]) -> float:
         import torch
 
-        out = self.model(input_ids=self._tensor(context + cont), use_cache=False)
+        keep = len(cont) + 1  # the positions that predict the continuation's tokens (and one more)
+        out = self.model(
+            input_ids=self._tensor(context + cont), use_cache=False, logits_to_keep=keep
+        )
         lps = torch.log_softmax(out.logits[0].float(), dim=-1)
-        start = len(context) - 1
-        return float(sum(lps[start + j, cont[j]] for j in range(len(cont))))
+        return float(sum(lps[j, cont[j]] for j in range(len(cont))))
 
     # ------------------------------------------------------------------ generation
 

@@ -55,6 +55,12 @@ def condition_cells(entry: Mapping[str, Any], rendering: str) -> dict[str, str]:
             bridge = conds[name].get("bridge")
             label = bridge if name == "oracle" else short(bridge)
             cells[name] = fmt_score(conds[name]) + (f" ({label})" if bridge else "")
+            if "direct_same_entries" in conds[name]:
+                found = conds[name]
+                cells[name] += (
+                    f" ({found['entries']} of {entry['entries']} entries; direct on them "
+                    f"{found['direct_same_entries']:.1f})"
+                )
         elif name in entry.get("unavailable", {}):
             reason = entry["unavailable"][name]
             cells[name] = "pending" if reason.startswith("pending") else "n/a"
@@ -201,9 +207,8 @@ def _summary_lines(results: Mapping[str, Any], renderings: Sequence[str]) -> lis
         for rendering in renderings:
             rend = pooled["renderings"].get(rendering, {})
             conds = rend.get("conditions", {})
-            parts = [
-                f"{name} {fmt_score(conds[name])}" for name in CONDITION_ORDER[1:] if name in conds
-            ]
+            cells = condition_cells(pooled, rendering)
+            parts = [f"{name} {cells[name]}" for name in CONDITION_ORDER[1:] if name in conds]
             rho = rend.get("mean_spearman")
             extra = f"; mean Spearman(HSIC, score) {rho:+.2f}" if rho is not None else ""
             lines.append(

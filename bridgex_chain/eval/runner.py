@@ -305,13 +305,15 @@ def _answer(
     if not task.scored and live:
         outputs = _generate(ctx, [p.answer for _, p in live], task.answer_tokens)
     for n, (item, p) in enumerate(live):
-        record: dict[str, Any] = {"id": item.id, "rendering": p.rendering, "note": p.note}
+        # Only what the model produced: no dataset text (gold answers and oracle renderings are
+        # re-read from the data), so the cache holds nothing the data's licence restricts.
+        rendering = p.rendering if arm.rendering == "self" else None
+        record: dict[str, Any] = {"id": item.id, "rendering": rendering, "note": p.note}
         if task.scored:
             record["scores"] = choice_logprobs(ctx.lm, str(p.answer.prompt), task.continuations(p))
             record["gold"] = task.gold_index(item, p)
         else:
             record["output"] = outputs[n]
-            record["gold"] = item.fields.get("targets", item.gold)
         unit.append(record)
         ctx.tick(1)
 

@@ -40,10 +40,10 @@ def _item_stats(
     plan: EntryPlan, unit: UnitFile, *, calibrate: bool
 ) -> tuple[list[list[float]], int]:
     """Return the statistics of the entry's items present in ``unit``, and how many lack a text."""
-    records = [unit.records[i.id] for i in plan.items if i.id in unit.records]
-    present = [r for r in records if not r.get("missing")]
-    stats = [plan.task.item_stats(r, unit.meta, calibrate=calibrate) for r in present]
-    return stats, len(records) - len(present)
+    done = [(unit.records[i.id], i) for i in plan.items if i.id in unit.records]
+    present = [(r, i) for r, i in done if not r.get("missing")]
+    stats = [plan.task.item_stats(r, i, unit.meta, calibrate=calibrate) for r, i in present]
+    return stats, len(done) - len(present)
 
 
 def _interval(
@@ -194,6 +194,11 @@ def summarise_pooled(
                     arms.append((plan, units[arm]))
             if arms:
                 conditions[name] = pooled(arms, bridge=None)
+                same = [(p, units["direct"]) for p, units, _ in entries if "direct" in units]
+                same = [(p, u) for p, u in same if any(p is q for q, _ in arms)]
+                if len(arms) < len(entries) and same:
+                    # a fair baseline: direct prompting on the same entries only
+                    conditions[name]["direct_same_entries"] = pooled(same)["score"]
         ranks = [
             r["table_rank"]
             for _, _, summary in entries

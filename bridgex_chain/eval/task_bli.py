@@ -105,8 +105,13 @@ class BliTask(Task):
         return None if found is None else found.get(item.text)
 
     def item_stats(
-        self, record: Mapping[str, Any], meta: Mapping[str, Any], *, calibrate: bool = True
+        self,
+        record: Mapping[str, Any],
+        item: Item,
+        meta: Mapping[str, Any],
+        *,
+        calibrate: bool = True,
     ) -> list[float]:
         """Return the metric statistics of one stored result."""
-        hit = bli_hit(extract_word(str(record["output"])), list(record["gold"]))
+        hit = bli_hit(extract_word(str(record["output"])), item.fields["targets"])
         return self.metric.item_stats(hit)

@@ -96,10 +96,15 @@ class Task(ABC):
         return plan.choices.index(item.gold)
 
     def item_stats(
-        self, record: Mapping[str, Any], meta: Mapping[str, Any], *, calibrate: bool = True
+        self,
+        record: Mapping[str, Any],
+        item: Item,
+        meta: Mapping[str, Any],
+        *,
+        calibrate: bool = True,
     ) -> list[float]:
-        """Return the metric statistics of one stored item result."""
+        """Return the metric statistics of one stored item result (``item`` holds the gold)."""
         if self.scored:
             calibration = meta.get("calibration") if calibrate else None
             return self.metric.item_stats(choose(record["scores"], calibration) == record["gold"])
-        return self.metric.item_stats(str(record["output"]), str(record["gold"]))
+        return self.metric.item_stats(str(record["output"]), item.gold)

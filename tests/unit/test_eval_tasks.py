@@ -207,6 +207,11 @@ def test_translate_chrf_and_renderings_shared_with_classify(tmp_path: Path) -> N
     assert e["renderings"]["oracle"]["oracle_bridge"] == "fra_Latn"
     # the zero-shot renderings Swahili -> bridge are generated once for both tasks
     assert len(lm.generated) == len(set(lm.generated))
+    # the cache keeps model outputs only: no reference ("plane"), no oracle text ("avion travel")
+    cached = "".join(
+        p.read_text(encoding="utf-8") for p in (cfg.out_dir / "cache").rglob("*.jsonl")
+    )
+    assert "plane" not in cached and "avion travel" not in cached and "ball sports" in cached
 
 
 def test_bli_p_at_1_two_hop_and_missing_oracle(tmp_path: Path) -> None:
@@ -225,6 +230,10 @@ def test_bli_p_at_1_two_hop_and_missing_oracle(tmp_path: Path) -> None:
     assert deu["missing"] == 2 and deu["n"] == 0  # no sw-de lexicon
     assert scores(e, "self")["deu_Latn"] == 0.0
     assert 'Swahili:"maji"→French:"eau"→English:"' in lm.generated
+    cached = "".join(
+        p.read_text(encoding="utf-8") for p in (cfg.out_dir / "cache").rglob("*.jsonl")
+    )
+    assert '"fire"' not in cached and "feu" not in cached  # no MUSE gold words (CC-BY-NC)
 
 
 def test_mrc_passage_through_the_bridge(tmp_path: Path) -> None:
@@ -424,3 +433,20 @@ def test_table_info_reads_a_real_bridge_table() -> None:
         table_info(None, "demo/model", "swh_Latn", "swh_Latn").pending
         == "no bridge table was given"
     )
+
+
+def test_pooled_condition_missing_for_some_entries_carries_its_own_baseline(
+    tmp_path: Path,
+) -> None:
+    pairs = [("swh_Latn", "eng_Latn"), ("swh_Latn", "deu_Latn")]
+    cfg = config(tmp_path, ["translate"], pairs=pairs, renderings=["oracle"])
+    results = run_evaluation(cfg, table=None, lm_factory=FakeLM)
+    to_eng, to_deu = results["entries"]
+    (pooled,) = results["pooled"]
+    english = pooled["renderings"]["oracle"]["conditions"]["english"]
+    assert english["entries"] == 1  # English is the target of the first pair
+    assert english["score"] == to_deu["renderings"]["oracle"]["conditions"]["english"]["score"]
+    assert english["direct_same_entries"] == to_deu["direct"]["score"]
+    assert "random" in pooled["renderings"]["oracle"]["conditions"]
+    assert "direct_same_entries" not in pooled["renderings"]["oracle"]["conditions"]["random"]
+    assert to_eng["unavailable"]["english"]
