@@ -92,8 +92,8 @@ def measure(url: str) -> dict[str, float]:
 
 def _postgres() -> Any:
     """Start the tests' throw-away PostgreSQL cluster, or return None with a note."""
-    conftest = Path(__file__).resolve().parents[1] / "tests" / "unit" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_bench_pg", conftest)
+    fixtures = Path(__file__).resolve().parents[1] / "tests" / "store_fixtures.py"
+    spec = importlib.util.spec_from_file_location("_bench_pg", fixtures)
     if spec is None or spec.loader is None:
         return None
     module = importlib.util.module_from_spec(spec)

@@ -3,11 +3,14 @@
 ``BridgeXChain`` is a LangChain ``RunnableSerializable`` built like langchain-core's own wrappers
 (``RunnableWithFallbacks``): one root run per call with the threaded ``RunnableConfig``, a child
 run per step — ``detect``, ``lookup``, ``rewrite`` (holding the model's rendering calls, tagged
-``bridgex:render``) — and the answer call as a child LLM run tagged ``bridgex:answer``.
+``bridgex:render``; see :mod:`bridgex_chain.chain_steps`) — and the answer call as a child LLM
+run tagged ``bridgex:answer``.
 
 1. **detect** — the caller's ``lang`` wins; otherwise the detector (fastText by default).
 2. **lookup** — ``BridgeTable.best(model, query language, answer language)``; the answer
-   language defaults to the query's.
+   language defaults to the query's. A language without an entry borrows the bridge of a close
+   language that has one (Malay ~ Indonesian, which detectors confuse; ``bridge_via`` in the
+   metadata names it).
 3. **rewrite** — the task's bridged X-ICL prompts (:mod:`bridgex_chain.prompting.tasks`): the
    model renders the query (or passage) in the bridge language; demonstrations, when a pool is
    given, are chosen by similarity.
@@ -38,9 +41,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForChainRun
 from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
@@ -57,13 +60,12 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
 from bridgex_chain import chain_inputs as ci
+from bridgex_chain.chain_steps import arun_step, detection_fields, run_step, tagged
 from bridgex_chain.detect import Detection
 from bridgex_chain.prompting.templates import TASKS, PromptPlan
 from bridgex_chain.routing import Prepared, Router
 
 __all__ = ["BridgeXChain"]
-
-T = TypeVar("T")
 
 
 class BridgeXChain(RunnableSerializable[Any, AIMessage]):
@@ -174,14 +176,13 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         r, request = self.router, ci.parse_input(input)
         task = request.task or self.task
         query = {"query": request.query, "lang": request.lang}
-        detection = _step(run, config, "detect", query, lambda _: r.detect(request, task))
-        route = _step(
-            run, config, "lookup", _det(detection), lambda _: r.lookup(request, detection)
-        )
+        detection = run_step(run, config, "detect", query, lambda _: r.detect(request, task))
+        detected = detection_fields(detection)
+        route = run_step(run, config, "lookup", detected, lambda _: r.lookup(request, detection))
 
         def rewrite(child: RunnableConfig) -> tuple[PromptPlan, dict[str, Any]]:
             planner, info = r.plan(request, task, route), _counters()
-            render_config = _tagged(child, "bridgex:render")
+            render_config = tagged(child, "bridgex:render")
             try:
                 prompt = next(planner)
                 while True:
@@ -189,7 +190,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             except StopIteration as done:
                 return done.value, info
 
-        plan, info = _step(run, config, "rewrite", route.metadata({}), rewrite)
+        plan, info = run_step(run, config, "rewrite", route.metadata({}), rewrite)
         return r.prepared(request, task, route, plan, info)
 
     async def _aprepare(
@@ -206,7 +207,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
 
         async def rewrite(child: RunnableConfig) -> tuple[PromptPlan, dict[str, Any]]:
             planner, info = r.plan(request, task, route), _counters()
-            render_config = _tagged(child, "bridgex:render")
+            render_config = tagged(child, "bridgex:render")
             try:
                 prompt = next(planner)
                 while True:
@@ -215,15 +216,15 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
                 return done.value, info
 
         query = {"query": request.query, "lang": request.lang}
-        detection = await _astep(run, config, "detect", query, detect)
-        route = await _astep(run, config, "lookup", _det(detection), lookup)
-        plan, info = await _astep(run, config, "rewrite", route.metadata({}), rewrite)
+        detection = await arun_step(run, config, "detect", query, detect)
+        route = await arun_step(run, config, "lookup", detection_fields(detection), lookup)
+        plan, info = await arun_step(run, config, "rewrite", route.metadata({}), rewrite)
         return r.prepared(request, task, route, plan, info)
 
     def _answer_call(self, prep: Prepared, config: RunnableConfig, run: Any) -> tuple[Any, Any]:
         llm = self.router.answer_model(prep.plan)
         answer = prep.plan.answer
-        child = _tagged(patch_config(config, callbacks=run.get_child()), "bridgex:answer")
+        child = tagged(patch_config(config, callbacks=run.get_child()), "bridgex:answer")
         return llm, (answer.prompt, child, self.router.call_kwargs(llm, answer))
 
     # ------------------------------------------------------------------ protocol
@@ -287,48 +288,38 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
     ) -> Iterator[AIMessage]:
         """Yield the routing chunk, then the answer as the model writes it."""
         config, run = self._start(input, config)
-        final: AIMessageChunk | None = None
         try:
-            prep = self._prepare(input, config, run)
-            final = ci.head_chunk(prep)
-            yield final
-            llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
-            shaper = ci.ChunkShaper(prep)
+            answer = _StreamedAnswer(self._prepare(input, config, run))
+            yield answer.total
+            llm, (prompt, child, call_kwargs) = self._answer_call(answer.prep, config, run)
             for piece in llm.stream(prompt, child, **call_kwargs):
-                for chunk in shaper.feed(piece):
-                    final += chunk
+                for chunk in answer.feed(piece):
                     yield chunk
-            for chunk in shaper.close():
-                final += chunk
+            for chunk in answer.close():
                 yield chunk
         except BaseException as err:
             run.on_chain_error(err)
             raise
-        run.on_chain_end(final)
+        run.on_chain_end(answer.total)
 
     async def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[AIMessage]:
         """Async :meth:`stream`."""
         config, run = await self._astart(input, config)
-        final: AIMessageChunk | None = None
         try:
-            prep = await self._aprepare(input, config, run)
-            final = ci.head_chunk(prep)
-            yield final
-            llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
-            shaper = ci.ChunkShaper(prep)
+            answer = _StreamedAnswer(await self._aprepare(input, config, run))
+            yield answer.total
+            llm, (prompt, child, call_kwargs) = self._answer_call(answer.prep, config, run)
             async for piece in llm.astream(prompt, child, **call_kwargs):
-                for chunk in shaper.feed(piece):
-                    final += chunk
+                for chunk in answer.feed(piece):
                     yield chunk
-            for chunk in shaper.close():
-                final += chunk
+            for chunk in answer.close():
                 yield chunk
         except BaseException as err:
             await run.on_chain_error(err)
             raise
-        await run.on_chain_end(final)
+        await run.on_chain_end(answer.total)
 
     def as_tool(
         self,
@@ -351,64 +342,31 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         return chain_tool(self, args_schema, name=name, description=description)
 
 
-# --------------------------------------------------------------------------- step tracing
+class _StreamedAnswer:
+    """The chunks ``stream``/``astream`` yield after routing, and their sum (the run's output).
+
+    ``total`` starts as the routing chunk (:func:`~bridgex_chain.chain_inputs.head_chunk`); each
+    chunk the shaper returns for the model's pieces is added to it.
+    """
+
+    def __init__(self, prep: Prepared) -> None:
+        self.prep = prep
+        self.total = ci.head_chunk(prep)
+        self._shaper = ci.ChunkShaper(prep)
+
+    def feed(self, piece: Any) -> list[AIMessageChunk]:
+        """Shape one model chunk; return the chunks to yield now."""
+        return self._added(self._shaper.feed(piece))
+
+    def close(self) -> list[AIMessageChunk]:
+        """The model's stream ended: return the last chunks."""
+        return self._added(self._shaper.close())
+
+    def _added(self, chunks: list[AIMessageChunk]) -> list[AIMessageChunk]:
+        for chunk in chunks:
+            self.total += chunk
+        return chunks
 
 
 def _counters() -> dict[str, Any]:
     return {"model_calls": 1, "renders_cached": 0}
-
-
-def _det(detection: Detection) -> dict[str, Any]:
-    return {"lang": detection.lang, "confidence": detection.confidence, "source": detection.source}
-
-
-def _tagged(config: RunnableConfig, tag: str) -> RunnableConfig:
-    tagged: RunnableConfig = {**config, "tags": [*config.get("tags", []), tag]}
-    return tagged
-
-
-def _trace_output(value: Any) -> Any:
-    if isinstance(value, Detection):
-        return _det(value)
-    if isinstance(value, ci.Route):
-        return value.metadata({})
-    if isinstance(value, tuple) and value and isinstance(value[0], PromptPlan):
-        plan = value[0]
-        return {"prompt": plan.answer.prompt, "rendering": plan.rendering, "demos": plan.demo_ids}
-    return value
-
-
-def _step(
-    run: CallbackManagerForChainRun,
-    config: RunnableConfig,
-    name: str,
-    inputs: dict[str, Any],
-    fn: Callable[[RunnableConfig], T],
-) -> T:
-    """Run ``fn`` as a child chain run named ``name`` (its own calls nest under it)."""
-    step = run.get_child().on_chain_start(None, inputs, name=name)
-    try:
-        result = fn(patch_config(config, callbacks=step.get_child()))
-    except BaseException as err:
-        step.on_chain_error(err)
-        raise
-    step.on_chain_end(_trace_output(result))
-    return result
-
-
-async def _astep(
-    run: AsyncCallbackManagerForChainRun,
-    config: RunnableConfig,
-    name: str,
-    inputs: dict[str, Any],
-    fn: Callable[[RunnableConfig], Awaitable[T]],
-) -> T:
-    """Async :func:`_step`."""
-    step = await run.get_child().on_chain_start(None, inputs, name=name)
-    try:
-        result = await fn(patch_config(config, callbacks=step.get_child()))
-    except BaseException as err:
-        await step.on_chain_error(err)
-        raise
-    await step.on_chain_end(_trace_output(result))
-    return result

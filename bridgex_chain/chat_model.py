@@ -31,16 +31,15 @@ from langchain_core.callbacks import (
     AsyncCallbackManager,
     AsyncCallbackManagerForLLMRun,
     CallbackManager,
-    CallbackManagerForLLMRun,
 )
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridgex_chain.chain import BridgeXChain
+from bridgex_chain.chat_adapter import ChatAdapter, ChatCall, generation_chunk
 from bridgex_chain.errors import BridgeXError
 
 __all__ = ["BridgeXChatModel", "BridgeXToolArgs", "chain_tool"]
@@ -62,12 +61,7 @@ def _config(run_manager: Any) -> RunnableConfig:
     return {"callbacks": child}
 
 
-def _chunk(chunk: AIMessage) -> ChatGenerationChunk:
-    message = chunk if isinstance(chunk, AIMessageChunk) else AIMessageChunk(content=chunk.content)
-    return ChatGenerationChunk(message=message)
-
-
-class BridgeXChatModel(BaseChatModel):
+class BridgeXChatModel(ChatAdapter):
     """A chat model that routes each call through a :class:`BridgeXChain`.
 
     Args:
@@ -95,15 +89,11 @@ class BridgeXChatModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model": self.chain.router.model_key(), "task": self.chain.task}
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        reply = self.chain.invoke(messages, _config(run_manager))
-        return ChatResult(generations=[ChatGeneration(message=reply)])
+    def _reply(self, call: ChatCall) -> AIMessage:
+        return self.chain.invoke(call.messages, _config(call.run_manager))
+
+    def _reply_pieces(self, call: ChatCall) -> Iterator[AIMessage]:
+        return self.chain.stream(call.messages, _config(call.run_manager))
 
     async def _agenerate(
         self,
@@ -115,19 +105,6 @@ class BridgeXChatModel(BaseChatModel):
         reply = await self.chain.ainvoke(messages, _config(run_manager))
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        for piece in self.chain.stream(messages, _config(run_manager)):
-            chunk = _chunk(piece)
-            if run_manager is not None and chunk.text:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
-
     async def _astream(
         self,
         messages: list[BaseMessage],
@@ -136,7 +113,7 @@ class BridgeXChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         async for piece in self.chain.astream(messages, _config(run_manager)):
-            chunk = _chunk(piece)
+            chunk = generation_chunk(piece)
             if run_manager is not None and chunk.text:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk

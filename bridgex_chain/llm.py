@@ -30,18 +30,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, BaseLLM
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import (
-    ChatGeneration,
-    ChatGenerationChunk,
-    ChatResult,
-    Generation,
-    GenerationChunk,
-    LLMResult,
-)
-from pydantic import ConfigDict, Field
+from langchain_core.language_models import BaseLLM
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import Generation, GenerationChunk, LLMResult
+from pydantic import BaseModel, ConfigDict, Field
 
+from bridgex_chain.chat_adapter import ChatAdapter, ChatCall
 from bridgex_chain.errors import ModelCallError, PromptTooLong
 from bridgex_chain.prompting.templates import StopFilter
 
@@ -204,13 +198,19 @@ class HFGenerator:
             ]
 
 
-class _LocalBase:
-    """Fields shared by both adapters."""
+class _LocalBase(BaseModel):
+    """Fields, trace parameters and generation options shared by both adapters."""
 
-    generator: HFGenerator
-    max_new_tokens: int
-    do_sample: bool
-    temperature: float
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    generator: HFGenerator = Field(exclude=True)
+    max_new_tokens: int = 128
+    do_sample: bool = False
+    temperature: float = 1.0
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_id": self.generator.model_id, "max_new_tokens": self.max_new_tokens}
 
     def _options(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -230,20 +230,9 @@ class LocalHFLLM(_LocalBase, BaseLLM):
         ' eau'
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    generator: HFGenerator = Field(exclude=True)
-    max_new_tokens: int = 128
-    do_sample: bool = False
-    temperature: float = 1.0
-
     @property
     def _llm_type(self) -> str:
         return "bridgex-local-hf"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model_id": self.generator.model_id, "max_new_tokens": self.max_new_tokens}
 
     def score_choices(
         self, prompt: str, choices: Sequence[str], *, content_free: str | None = None
@@ -288,7 +277,7 @@ class LocalHFLLM(_LocalBase, BaseLLM):
             yield chunk
 
 
-class LocalHFChatModel(_LocalBase, BaseChatModel):
+class LocalHFChatModel(_LocalBase, ChatAdapter):
     """A local model with a chat template as a LangChain ``BaseChatModel``.
 
     Example:
@@ -297,20 +286,9 @@ class LocalHFChatModel(_LocalBase, BaseChatModel):
         'Nzuri!'
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    generator: HFGenerator = Field(exclude=True)
-    max_new_tokens: int = 128
-    do_sample: bool = False
-    temperature: float = 1.0
-
     @property
     def _llm_type(self) -> str:
         return "bridgex-local-hf-chat"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model_id": self.generator.model_id, "max_new_tokens": self.max_new_tokens}
 
     def render(self, messages: Sequence[BaseMessage]) -> str:
         """Apply the tokenizer's chat template, ending with the assistant's turn."""
@@ -320,31 +298,13 @@ class LocalHFChatModel(_LocalBase, BaseChatModel):
         )
         return str(text)
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = self.generator.generate(
-            self.render(messages), templated=True, **self._options(stop, kwargs)
-        )
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+    def _reply(self, call: ChatCall) -> AIMessage:
+        prompt, options = self.render(call.messages), self._options(call.stop, call.kwargs)
+        return AIMessage(content=self.generator.generate(prompt, templated=True, **options))
 
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        prompt = self.render(messages)
-        for piece in self.generator.stream(prompt, templated=True, **self._options(stop, kwargs)):
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
-            if run_manager is not None:
-                run_manager.on_llm_new_token(piece, chunk=chunk)
-            yield chunk
+    def _reply_pieces(self, call: ChatCall) -> Iterator[str]:
+        prompt, options = self.render(call.messages), self._options(call.stop, call.kwargs)
+        return self.generator.stream(prompt, templated=True, **options)
 
 
 @functools.lru_cache(maxsize=4)

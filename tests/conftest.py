@@ -1,5 +1,9 @@
 """Shared pytest fixtures: tiny, randomly initialised Hugging Face causal LMs (no downloads).
 
+This module also registers ``tests/store_fixtures.py`` as a pytest plugin (see
+:func:`pytest_configure`), so every test directory gets the same store fixtures (``sqlite_url``,
+``postgres_server``, ``postgres_url``, ``store_url``, ``make_sample_run``).
+
 Everything here is built in memory, offline, from a fixed seed, so tests are fast and
 deterministic. torch / transformers / tokenizers are imported inside the fixtures: a test
 module that does not ask for these fixtures never imports them.
@@ -23,6 +27,9 @@ Fixtures
     the session and shared: do not modify their weights. Overrides build a new model.
 ``tiny_lm`` (parametrised over :data:`TINY_ARCHS`)
     ``(model, tokenizer, arch)`` with a right-padding tokenizer; the test id is the arch name.
+``save_tiny_lm`` (session)
+    ``save(arch, directory) -> directory``: the default ``make_tiny_lm(arch)`` model and its
+    tokenizer saved with ``save_pretrained``, for code that loads a model from a local path.
 
 Example::
 
@@ -34,10 +41,52 @@ Example::
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+_STORE_PLUGIN = "bridgex-store-fixtures"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register ``tests/store_fixtures.py`` once as the plugin holding the store fixtures.
+
+    The tests are not a package (``--import-mode=importlib``), so the module is loaded by path.
+    """
+    if config.pluginmanager.has_plugin(_STORE_PLUGIN):
+        return
+    path = Path(__file__).with_name("store_fixtures.py")
+    spec = importlib.util.spec_from_file_location("_bridgex_store_fixtures", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config.pluginmanager.register(module, _STORE_PLUGIN)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect docstring examples that are all ``# doctest: +SKIP`` (they load real models).
+
+    They document usage but test nothing; reporting them as skipped tests would only be noise.
+    The same calls run for real in the ``slow`` tests.
+    """
+    import doctest
+
+    from _pytest.doctest import DoctestItem
+
+    dropped = [
+        item
+        for item in items
+        if isinstance(item, DoctestItem)
+        and item.dtest is not None
+        and all(example.options.get(doctest.SKIP) for example in item.dtest.examples)
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
 
 #: The four architectures every probing test runs on.
 TINY_ARCHS: tuple[str, ...] = ("llama", "mistral", "qwen2", "gemma3_text")
@@ -173,3 +222,16 @@ def tiny_lm(
     """``(model, tokenizer, arch)`` for each of the four tiny architectures."""
     arch: str = request.param
     return make_tiny_lm(arch)
+
+
+@pytest.fixture(scope="session")
+def save_tiny_lm(make_tiny_lm: Callable[..., tuple[Any, Any, str]]) -> Callable[[str, Path], Path]:
+    """Return ``save(arch, directory) -> directory`` writing a tiny model and tokenizer there."""
+
+    def save(arch: str, directory: Path) -> Path:
+        model, tokenizer, _ = make_tiny_lm(arch)
+        model.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+        return directory
+
+    return save

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from bridgex_chain.eval.data import Item, lexicon_renderings, load_lexicon_items
-from bridgex_chain.eval.tasks import Task, lang
-from bridgex_chain.languages import normalize
+from bridgex_chain.eval.tasks import PairTask, completion_request
 from bridgex_chain.prompting.templates import PromptRequest
 
 __all__ = ["BliTask", "bli_hit", "extract_word"]
@@ -52,7 +50,7 @@ def bli_hit(prediction: str, targets: Sequence[str]) -> bool:
     return bool(guess) and any(guess == _fold(t) for t in targets)
 
 
-class BliTask(Task):
+class BliTask(PairTask):
     """Word translation (BLI) over MUSE lexicons, scored with P@1.
 
     Args:
@@ -71,14 +69,9 @@ class BliTask(Task):
     def __init__(
         self, root: str | Path, pairs: Sequence[tuple[str, str]], *, limit: int | None, seed: int
     ) -> None:
-        super().__init__(limit=limit, seed=seed)
+        super().__init__(pairs, limit=limit, seed=seed)
         self.root = Path(root)
-        self.pairs = [(normalize(s), normalize(t)) for s, t in pairs]
         self._renderings: dict[tuple[str, str], dict[str, str] | None] = {}
-
-    def entries(self) -> list[tuple[str, str]]:
-        """Return the evaluated (source, target) entries."""
-        return list(self.pairs)
 
     def items(self, src: str, trg: str) -> list[Item]:
         """Return the sampled items of one entry."""
@@ -86,15 +79,7 @@ class BliTask(Task):
 
     def request(self, item: Item, src: str, trg: str, bridge: str | None) -> PromptRequest:
         """Return the planner request of one item."""
-        return PromptRequest(
-            task="translate",
-            style="completion",
-            query=item.text,
-            src=lang(src),
-            answer=lang(trg),
-            bridge=lang(bridge) if bridge else None,
-            fields={"unit": "word"},
-        )
+        return completion_request("translate", item, src, trg, bridge, fields={"unit": "word"})
 
     def oracle(self, item: Item, src: str, trg: str, bridge: str) -> str | None:
         """Return the item's text in the bridge language from the data."""
@@ -104,14 +89,6 @@ class BliTask(Task):
         found = self._renderings[key]
         return None if found is None else found.get(item.text)
 
-    def item_stats(
-        self,
-        record: Mapping[str, Any],
-        item: Item,
-        meta: Mapping[str, Any],
-        *,
-        calibrate: bool = True,
-    ) -> list[float]:
-        """Return the metric statistics of one stored result."""
-        hit = bli_hit(extract_word(str(record["output"])), item.fields["targets"])
-        return self.metric.item_stats(hit)
+    def output_stats(self, output: str, item: Item) -> list[float]:
+        """Return the P@1 statistics of one generated output."""
+        return self.metric.item_stats(bli_hit(extract_word(output), item.fields["targets"]))

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bridgex_chain.eval.data import Item, ParallelData, balanced_sample
-from bridgex_chain.eval.tasks import CONTENT_FREE, Task, lang
+from bridgex_chain.eval.tasks import CONTENT_FREE, Task, completion_request
 from bridgex_chain.languages import normalize
 from bridgex_chain.prompting.demos import Demo
 from bridgex_chain.prompting.templates import PromptRequest
@@ -111,15 +111,8 @@ class ClassifyTask(Task):
         def demos(_text: str, langs: Sequence[str], labelled: bool) -> list[Demo]:
             return self.demo_data.demos(ids if labelled else ids[: self.shots], langs)
 
-        return PromptRequest(
-            task="classify",
-            style="completion",
-            query=item.text,
-            src=lang(src),
-            answer=lang(src),
-            bridge=lang(bridge) if bridge else None,
-            fields={"labels": self.labels(src)},
-            demos=demos,
+        return completion_request(
+            "classify", item, src, src, bridge, fields={"labels": self.labels(src)}, demos=demos
         )
 
     def oracle(self, item: Item, src: str, trg: str, bridge: str) -> str | None:

@@ -16,14 +16,13 @@ from pathlib import Path
 
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.eval.data import Item, load_belebele, seeded_sample
-from bridgex_chain.eval.tasks import CONTENT_FREE, Task, lang
-from bridgex_chain.languages import normalize
+from bridgex_chain.eval.tasks import CONTENT_FREE, PairTask, completion_request
 from bridgex_chain.prompting.templates import PromptPlan, PromptRequest
 
 __all__ = ["MrcTask"]
 
 
-class MrcTask(Task):
+class MrcTask(PairTask):
     """Belebele reading comprehension: passage in S, question and options in T.
 
     Args:
@@ -41,19 +40,14 @@ class MrcTask(Task):
     def __init__(
         self, root: str | Path, pairs: Sequence[tuple[str, str]], *, limit: int | None, seed: int
     ) -> None:
-        super().__init__(limit=limit, seed=seed)
+        super().__init__(pairs, limit=limit, seed=seed)
         self.root = Path(root)
-        self.pairs = [(normalize(s), normalize(t)) for s, t in pairs]
         self._files: dict[str, dict[str, Item]] = {}
 
     def _file(self, code: str) -> dict[str, Item]:
         if code not in self._files:
             self._files[code] = load_belebele(self.root, code)
         return self._files[code]
-
-    def entries(self) -> list[tuple[str, str]]:
-        """Return the evaluated (source, target) entries."""
-        return list(self.pairs)
 
     def items(self, src: str, trg: str) -> list[Item]:
         """Return the sampled items of one entry."""
@@ -67,15 +61,8 @@ class MrcTask(Task):
 
     def request(self, item: Item, src: str, trg: str, bridge: str | None) -> PromptRequest:
         """Return the planner request of one item."""
-        return PromptRequest(
-            task="reading",
-            style="completion",
-            query=item.text,
-            src=lang(src),
-            answer=lang(trg),
-            bridge=lang(bridge) if bridge else None,
-            fields={"passage": item.fields["passage"], "options": item.fields["options"]},
-        )
+        fields = {"passage": item.fields["passage"], "options": item.fields["options"]}
+        return completion_request("reading", item, src, trg, bridge, fields=fields)
 
     def oracle(self, item: Item, src: str, trg: str, bridge: str) -> str | None:
         """Return the item's text in the bridge language from the data."""

@@ -14,15 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from bridgex_chain.eval.data import Item, ParallelData, balanced_sample, seeded_sample
-from bridgex_chain.eval.tasks import Task, lang
-from bridgex_chain.languages import normalize
+from bridgex_chain.eval.tasks import PairTask, completion_request
 from bridgex_chain.prompting.demos import Demo
 from bridgex_chain.prompting.templates import PromptRequest
 
 __all__ = ["TranslateTask"]
 
 
-class TranslateTask(Task):
+class TranslateTask(PairTask):
     """Sentence translation S→T over parallel data, scored with chrF.
 
     Args:
@@ -48,17 +47,12 @@ class TranslateTask(Task):
         demo_data: ParallelData | None = None,
         shots: int = 0,
     ) -> None:
-        super().__init__(limit=limit, seed=seed)
         if shots and demo_data is None:
             raise ValueError("translate demonstrations need demo_data")
+        super().__init__(pairs, limit=limit, seed=seed)
         self.data = data
-        self.pairs = [(normalize(s), normalize(t)) for s, t in pairs]
         self.demo_data = demo_data
         self.shots = shots
-
-    def entries(self) -> list[tuple[str, str]]:
-        """Return the evaluated (source, target) entries."""
-        return list(self.pairs)
 
     def items(self, src: str, trg: str) -> list[Item]:
         """Return the sampled items of one entry."""
@@ -88,15 +82,8 @@ class TranslateTask(Task):
             def demo_source(_text: str, langs: Sequence[str], _labelled: bool) -> list[Demo]:
                 return pool.demos(ids, langs)
 
-        return PromptRequest(
-            task="translate",
-            style="completion",
-            query=item.text,
-            src=lang(src),
-            answer=lang(trg),
-            bridge=lang(bridge) if bridge else None,
-            fields={"unit": "sentence"},
-            demos=demo_source,
+        return completion_request(
+            "translate", item, src, trg, bridge, fields={"unit": "sentence"}, demos=demo_source
         )
 
     def oracle(self, item: Item, src: str, trg: str, bridge: str) -> str | None:

@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, ClassVar
 
@@ -24,9 +24,15 @@ from bridgex_chain.eval.data import Item
 from bridgex_chain.eval.scoring import choose
 from bridgex_chain.eval.stats import Metric
 from bridgex_chain.languages import language_name, normalize
-from bridgex_chain.prompting.templates import LETTERS, Lang, PromptPlan, PromptRequest
+from bridgex_chain.prompting.templates import (
+    LETTERS,
+    DemoSource,
+    Lang,
+    PromptPlan,
+    PromptRequest,
+)
 
-__all__ = ["CONTENT_FREE", "Task", "lang"]
+__all__ = ["CONTENT_FREE", "PairTask", "Task", "completion_request", "lang"]
 
 CONTENT_FREE = "N/A"
 
@@ -36,6 +42,43 @@ def lang(code: str) -> Lang:
     """Return the planner's :class:`Lang` (FLORES code and English name) of ``code``."""
     flores = normalize(code)
     return Lang(flores, language_name(flores))
+
+
+def completion_request(
+    task: str,
+    item: Item,
+    src: str,
+    answer: str,
+    bridge: str | None,
+    *,
+    fields: Mapping[str, Any],
+    demos: DemoSource | None = None,
+) -> PromptRequest:
+    """Return the completion-style planner request of one item (what every task asks).
+
+    Args:
+        task: The planner's task kind (``"translate"``, ``"classify"``, ``"reading"``).
+        item: The item; its text is the query.
+        src: The query's language.
+        answer: The answer language.
+        bridge: The bridge language, or None for direct prompting.
+        fields: The planner's task fields.
+        demos: Demonstration source, or None for zero-shot prompts.
+
+    Example:
+        >>> completion_request("reading", Item("1", "q", "0"), "sw", "sw", "en", fields={}).bridge
+        Lang(code='eng_Latn', name='English')
+    """
+    return PromptRequest(
+        task=task,
+        style="completion",
+        query=item.text,
+        src=lang(src),
+        answer=lang(answer),
+        bridge=lang(bridge) if bridge else None,
+        fields=fields,
+        demos=demos,
+    )
 
 
 class Task(ABC):
@@ -107,4 +150,32 @@ class Task(ABC):
         if self.scored:
             calibration = meta.get("calibration") if calibrate else None
             return self.metric.item_stats(choose(record["scores"], calibration) == record["gold"])
-        return self.metric.item_stats(str(record["output"]), item.gold)
+        return self.output_stats(str(record["output"]), item)
+
+    def output_stats(self, output: str, item: Item) -> list[float]:
+        """Return the metric statistics of one generated output (generation tasks)."""
+        return self.metric.item_stats(output, item.gold)
+
+
+class PairTask(Task):
+    """A task evaluated on given (source, target) language pairs, one entry each.
+
+    Args:
+        pairs: (source, target) pairs, any code form :func:`~bridgex_chain.languages.normalize`
+            accepts.
+        limit: Items per pair.
+        seed: Seed of the sample.
+
+    Example:
+        >>> from bridgex_chain.eval.task_bli import BliTask
+        >>> BliTask("muse", [("sw", "en")], limit=None, seed=0).entries()
+        [('swh_Latn', 'eng_Latn')]
+    """
+
+    def __init__(self, pairs: Sequence[tuple[str, str]], *, limit: int | None, seed: int) -> None:
+        super().__init__(limit=limit, seed=seed)
+        self.pairs = [(normalize(s), normalize(t)) for s, t in pairs]
+
+    def entries(self) -> list[tuple[str, str]]:
+        """Return the evaluated (source, target) entries: the pairs, normalised."""
+        return list(self.pairs)

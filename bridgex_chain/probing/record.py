@@ -22,6 +22,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -98,20 +99,6 @@ def _pad_id(tokenizer: Any) -> int:
     return 0
 
 
-def _forward(
-    decoder: Any,
-    recorder: ActivationRecorder,
-    seqs: Sequence[Sequence[int]],
-    pad_id: int,
-    side: str,
-    device: torch.device,
-) -> None:
-    ids, mask, positions = _pad(seqs, pad_id, side, device)
-    recorder.attention_mask = mask
-    with contextlib.suppress(StopForward):
-        decoder(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False)
-
-
 def _common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
     """Length of the token prefix all sequences share, leaving each at least one token."""
     limit = min(len(s) for s in seqs) - 1
@@ -122,51 +109,66 @@ def _common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
     return n
 
 
-def _forward_shared_prefix(
-    decoder: Any,
-    recorder: ActivationRecorder,
-    seqs: Sequence[Sequence[int]],
-    pad_id: int,
-    side: str,
-    device: torch.device,
-) -> None:
-    """Run the batch's common token prefix once (batch of one, KV cache), then the suffixes.
+@dataclass(frozen=True)
+class _DecoderPass:
+    """Forward passes of token batches through ``decoder``, padded, seen by ``recorder``."""
 
-    Causal attention makes the prefix's activations identical in every prompt, so the
-    recorder adds them to each prompt's statistics; the result equals :func:`_forward`'s.
-    """
-    import torch
-    from transformers import DynamicCache
+    decoder: Any
+    recorder: ActivationRecorder
+    pad_id: int
+    side: str
+    device: torch.device
 
-    n_prefix = _common_prefix_len(seqs) if len(seqs) > 1 else 0
-    if n_prefix == 0:
-        _forward(decoder, recorder, seqs, pad_id, side, device)
-        return
-    cache = DynamicCache(config=decoder.config)
-    cache_kw = _cache_keyword(decoder)
-    prefix = torch.as_tensor([list(seqs[0][:n_prefix])], dtype=torch.long, device=device)
-    recorder.attention_mask = None
-    recorder.capturing_prefix = True
-    try:
+    def run(self, seqs: Sequence[Sequence[int]]) -> None:
+        """Run one padded batch (padding on ``side``)."""
+        ids, mask, positions = _pad(seqs, self.pad_id, self.side, self.device)
+        self.recorder.attention_mask = mask
         with contextlib.suppress(StopForward):
-            decoder(input_ids=prefix, use_cache=True, **{cache_kw: cache})
-    finally:
-        recorder.capturing_prefix = False
-    try:
-        cache.batch_repeat_interleave(len(seqs))
-        ids, mask, positions = _pad([s[n_prefix:] for s in seqs], pad_id, "right", device)
-        full_mask = torch.cat([torch.ones_like(mask[:, :1]).expand(-1, n_prefix), mask], dim=1)
-        recorder.attention_mask = mask
-        with contextlib.suppress(StopForward):
-            decoder(
-                input_ids=ids,
-                attention_mask=full_mask,
-                position_ids=positions + n_prefix,
-                use_cache=True,
-                **{cache_kw: cache},
+            self.decoder(
+                input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False
             )
-    finally:
-        recorder.clear_prefix()
+
+    def run_shared_prefix(self, seqs: Sequence[Sequence[int]]) -> None:
+        """Run the batch's common token prefix once (batch of one, KV cache), then the suffixes.
+
+        Causal attention makes the prefix's activations identical in every prompt, so the
+        recorder adds them to each prompt's statistics; the result equals :meth:`run`'s.
+        """
+        import torch
+        from transformers import DynamicCache
+
+        decoder, recorder = self.decoder, self.recorder
+        n_prefix = _common_prefix_len(seqs) if len(seqs) > 1 else 0
+        if n_prefix == 0:
+            self.run(seqs)
+            return
+        cache = DynamicCache(config=decoder.config)
+        cache_kw = _cache_keyword(decoder)
+        prefix = torch.as_tensor([list(seqs[0][:n_prefix])], dtype=torch.long, device=self.device)
+        recorder.attention_mask = None
+        recorder.capturing_prefix = True
+        try:
+            with contextlib.suppress(StopForward):
+                decoder(input_ids=prefix, use_cache=True, **{cache_kw: cache})
+        finally:
+            recorder.capturing_prefix = False
+        try:
+            cache.batch_repeat_interleave(len(seqs))
+            suffixes = [s[n_prefix:] for s in seqs]
+            ids, mask, positions = _pad(suffixes, self.pad_id, "right", self.device)
+            prefix_mask = torch.ones_like(mask[:, :1]).expand(-1, n_prefix)
+            full_mask = torch.cat([prefix_mask, mask], dim=1)
+            recorder.attention_mask = mask
+            with contextlib.suppress(StopForward):
+                decoder(
+                    input_ids=ids,
+                    attention_mask=full_mask,
+                    position_ids=positions + n_prefix,
+                    use_cache=True,
+                    **{cache_kw: cache},
+                )
+        finally:
+            recorder.clear_prefix()
 
 
 def _cache_keyword(decoder: Any) -> str:
@@ -260,14 +262,15 @@ def record_prompt_means(
     encoded = _encode(tokenizer, prompts, max_tokens)
     batches = _batches(encoded, batch_size, share_prefix)
     pad_id, side = _pad_id(tokenizer), str(getattr(tokenizer, "padding_side", "right"))
-    run = _forward_shared_prefix if share_prefix else _forward
+    passes = _DecoderPass(decoder, recorder, pad_id, side, dev)
+    run = passes.run_shared_prefix if share_prefix else passes.run
     was_training = bool(getattr(model, "training", False))
     model.eval()
     try:
         with torch.no_grad(), recorder:
             done = 0
             for batch in batches:
-                run(decoder, recorder, [encoded[i] for i in batch], pad_id, side, dev)
+                run([encoded[i] for i in batch])
                 done += len(batch)
                 if on_progress is not None:
                     on_progress(done, len(encoded))
@@ -337,12 +340,13 @@ def count_language_neurons(
         recorder = ActivationRecorder(
             model, layers=layers, prompt_means=False, count_positive=True, stop_early=True
         )
+        passes = _DecoderPass(decoder, recorder, pad_id, side, dev)
         with torch.no_grad(), recorder:
             for chunk in _chunks(texts, batch_size):
                 seqs = [s for s in _encode(tokenizer, chunk, max_tokens_per_text) if s]
                 if not seqs:
                     continue
-                _forward(decoder, recorder, seqs, pad_id, side, dev)
+                passes.run(seqs)
                 done = recorder.token_counts()[recorder.layers[0]]
                 if on_progress is not None:
                     on_progress(lang, done)

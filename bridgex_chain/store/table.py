@@ -8,7 +8,8 @@ or pass ``cache_ttl``. Only ``complete`` runs are visible, and the newest comple
 
 Model strings are stored and looked up exactly as given (pass
 :func:`bridgex_chain.models.model_key`); languages are normalised with
-:func:`bridgex_chain.languages.normalize`.
+:func:`bridgex_chain.languages.normalize`. Recording runs and the JSON import and export are
+the methods of :class:`~bridgex_chain.store.table_runs.TableRuns`.
 
 Example:
     >>> from bridgex_chain.store.table import BridgeTable
@@ -25,19 +26,17 @@ Example:
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import replace
 
 from sqlalchemy import Connection, Engine
 
 from bridgex_chain.errors import NoBridgeFound
 from bridgex_chain.languages import normalize
 from bridgex_chain.paths import default_database_url
-from bridgex_chain.store import precomputed, queries, runs
+from bridgex_chain.store import queries
 from bridgex_chain.store.engine import (
     create_store_engine,
     database_errors,
@@ -45,13 +44,13 @@ from bridgex_chain.store.engine import (
     write_connection,
 )
 from bridgex_chain.store.migrate import check_current, upgrade
-from bridgex_chain.store.records import Bridge, RankedBridge, RunRecord, ScoreRow
-from bridgex_chain.store.schema import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
+from bridgex_chain.store.records import Bridge, RankedBridge
+from bridgex_chain.store.table_runs import TableRuns
 
 __all__ = ["BridgeTable"]
 
 
-class BridgeTable:
+class BridgeTable(TableRuns):
     """The bridge table in a SQLite or PostgreSQL database.
 
     Args:
@@ -163,13 +162,7 @@ class BridgeTable:
             ...
             bridgex_chain.errors.NoBridgeFound: No bridge for model 'demo/model' ...
         """
-        self._expire()
-        s = normalize(src)
-        key = (model, s, s if trg is None else normalize(trg))
-        entry = self._entries.get(key)
-        if entry is None:
-            entry = self._load(key)
-        return entry.best
+        return self._entry(model, src, trg).best
 
     def ranking(self, model: str, src: str, trg: str | None = None) -> list[RankedBridge]:
         """Return every scored candidate bridge, best first (ties share a rank).
@@ -183,13 +176,7 @@ class BridgeTable:
             ...
             bridgex_chain.errors.NoBridgeFound: No bridge for model 'demo/model' ...
         """
-        self._expire()
-        s = normalize(src)
-        key = (model, s, s if trg is None else normalize(trg))
-        entry = self._entries.get(key)
-        if entry is None:
-            entry = self._load(key)
-        return list(entry.ranking)
+        return list(self._entry(model, src, trg).ranking)
 
     def models(self) -> list[str]:
         """Return the models that have at least one complete run, sorted."""
@@ -208,6 +195,14 @@ class BridgeTable:
     def languages(self, model: str) -> list[str]:
         """Return the source languages a model has entries for, sorted."""
         return sorted({src for src, _ in self.pairs(model)})
+
+    def _entry(self, model: str, src: str, trg: str | None) -> queries.Entry:
+        """The read path of :meth:`best` and :meth:`ranking`: the cache, else the database."""
+        self._expire()
+        s = normalize(src)
+        key = (model, s, s if trg is None else normalize(trg))
+        entry = self._entries.get(key)
+        return entry if entry is not None else self._load(key)
 
     def _expire(self) -> None:
         # One read of the deadline: another thread's refresh() may reset it to None meanwhile.
@@ -241,181 +236,3 @@ class BridgeTable:
             pairs = self._pairs.get(model, ())
             known = [] if pairs else self.models()
             raise NoBridgeFound(queries.missing_message(self.url, model, src, trg, pairs, known))
-
-    # ------------------------------------------------------------------ runs
-    def runs(self, model: str | None = None) -> list[RunRecord]:
-        """Return every run (any status), oldest first, optionally of one model."""
-        with self._read() as conn:
-            return queries.run_records(conn, model)
-
-    def scores(self, run_id: int) -> list[ScoreRow]:
-        """Return every score row of a run (per-layer rows, then aggregates)."""
-        with self._read() as conn:
-            return queries.run_scores(conn, run_id)
-
-    def begin_run(self, run: RunRecord) -> int:
-        """Record a run as ``running`` and return its id (also set on ``run.run_id``).
-
-        Starting a run whose identity (:func:`~bridgex_chain.store.runs.run_identity`) is already
-        stored resumes it: a failed or running run goes back to running with its scores kept; a
-        complete run is left as it is and ``run.status`` says ``"complete"``.
-
-        Example:
-            >>> from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
-            >>> table = BridgeTable("sqlite://")
-            >>> run = RunRecord(ModelProfile("m/x", "r", "llama", 2, 8), "starter", "h",
-            ...                 ["swh_Latn"], ["eng_Latn", "fra_Latn"], {})
-            >>> run_id = table.begin_run(run)
-            >>> table.write_scores(run_id, [ScoreRow("sw", "sw", "fr", 0, 0.5)], final=False)
-            >>> table.complete_run(run_id, [ScoreRow("sw", "sw", "fr", None, 0.5),
-            ...                             ScoreRow("sw", "sw", "en", None, 0.25)])
-            >>> [(r.bridge, r.rank, r.layers_scored) for r in table.ranking("m/x", "sw")]
-            [('fra_Latn', 1, 1), ('eng_Latn', 2, 0)]
-        """
-        run.status = STATUS_RUNNING
-        record = replace(runs.prepare_run(run), finished_at=None, error=None)
-        identity = runs.run_identity(record)
-        with self._write() as conn:
-            profile_id = runs.ensure_profile(conn, record.profile)
-            found = runs.find_run(conn, identity)
-            if found is None:
-                run_id, status = runs.insert_run(conn, record, identity, profile_id), STATUS_RUNNING
-            else:
-                run_id, status = found
-                if status != STATUS_COMPLETE:
-                    runs.set_status(conn, run_id, STATUS_RUNNING, finished_at=None)
-                    status = STATUS_RUNNING
-        run.run_id, run.status = run_id, status
-        return run_id
-
-    def write_scores(self, run_id: int, rows: Sequence[ScoreRow], *, final: bool) -> None:
-        """Write (insert or overwrite) score rows of a running run; ``final`` completes it.
-
-        Rows and the status change commit in one transaction, so readers never see a complete
-        run with missing rows.
-        """
-        clean = runs.normalized_rows(rows)
-        with self._write() as conn:
-            runs.require_status(conn, run_id, (STATUS_RUNNING,))
-            runs.write_score_rows(conn, run_id, clean)
-            if final:
-                runs.set_status(conn, run_id, STATUS_COMPLETE, finished_at=runs.utc_now())
-
-    def complete_run(self, run_id: int, rows: Sequence[ScoreRow] = ()) -> None:
-        """Write the last rows and mark the run complete, in one transaction."""
-        self.write_scores(run_id, rows, final=True)
-
-    def fail_run(self, run_id: int, error: str) -> None:
-        """Mark a running run failed with the reason (its partial scores stay for resumption)."""
-        with self._write() as conn:
-            runs.require_status(conn, run_id, (STATUS_RUNNING, STATUS_FAILED))
-            runs.set_status(conn, run_id, STATUS_FAILED, finished_at=runs.utc_now(), error=error)
-
-    def upsert_run(self, run: RunRecord, scores: Sequence[ScoreRow]) -> int:
-        """Store a profile, a run (status as given) and its scores in one transaction.
-
-        Idempotent: storing a run with the same identity again replaces its metadata and scores
-        instead of adding a run. Missing start/finish times are filled in on ``run``.
-
-        Returns:
-            The run id (also set on ``run.run_id``).
-        """
-        record = runs.prepare_run(run)
-        identity = runs.run_identity(record)
-        rows = runs.normalized_rows(scores)
-        with self._write() as conn:
-            run_id = self._store(conn, record, identity, rows, replace_existing=True)
-        run.run_id = run_id
-        return run_id
-
-    @staticmethod
-    def _store(
-        conn: Connection,
-        record: RunRecord,
-        identity: str,
-        rows: Sequence[ScoreRow],
-        *,
-        replace_existing: bool,
-    ) -> int:
-        profile_id = runs.ensure_profile(conn, record.profile)
-        found = runs.find_run(conn, identity)
-        if found is None:
-            run_id = runs.insert_run(conn, record, identity, profile_id)
-        else:
-            run_id, status = found
-            if status == STATUS_COMPLETE and not replace_existing:
-                return run_id
-            runs.replace_run(conn, run_id, record, identity, profile_id)
-        runs.write_score_rows(conn, run_id, rows)
-        return run_id
-
-    # ------------------------------------------------------------------ JSON
-    def export_json(self, path: str | os.PathLike[str], model: str | None = None) -> int:
-        """Write every complete run (of ``model``) to a bridge-table JSON file.
-
-        Returns:
-            The number of runs written.
-        """
-        from bridgex_chain import __version__
-
-        with self._read() as conn:
-            complete = queries.run_records(conn, model, status=STATUS_COMPLETE)
-            stored = [(r, queries.run_scores(conn, r.run_id or 0)) for r in complete]
-        precomputed.write_table_file(path, stored, tool_version=__version__)
-        return len(stored)
-
-    def import_json(self, path: str | os.PathLike[str]) -> list[int]:
-        """Import a bridge-table JSON file in one transaction; runs already stored are kept.
-
-        The whole file is validated before anything is written.
-
-        Returns:
-            The ids of the file's runs, in file order.
-
-        Raises:
-            SchemaError: The file is invalid (the message names the field path).
-        """
-        return self._import(precomputed.read_table_file(path))
-
-    def _import(
-        self, stored: Sequence[tuple[RunRecord, list[ScoreRow]]], model: str | None = None
-    ) -> list[int]:
-        prepared = [
-            (record, runs.run_identity(record), rows)
-            for record, rows in stored
-            if model is None or record.profile.model == model
-        ]
-        if not prepared:
-            return []
-        with self._write() as conn:
-            return [
-                self._store(conn, record, identity, rows, replace_existing=False)
-                for record, identity, rows in prepared
-            ]
-
-    def import_shipped(
-        self, model: str | None = None, *, directory: str | os.PathLike[str] | None = None
-    ) -> list[int]:
-        """Import the bridge tables shipped with the package (idempotent).
-
-        Args:
-            model: Only this model's runs.
-            directory: Read tables from here instead of ``bridgex_chain._precomputed``.
-
-        Returns:
-            The ids of the imported (or already present) runs.
-        """
-        ids: list[int] = []
-        for table in precomputed.shipped_tables(directory):
-            if model is None or model in table.models:
-                ids.extend(self._import(precomputed.read_table_file(table.path), model))
-        return ids
-
-    def ensure_shipped(self) -> list[int]:
-        """Import the shipped tables once per object (later calls return ``[]`` at no cost)."""
-        with self._lock:
-            if self._shipped_done:
-                return []
-            ids = self.import_shipped()
-            self._shipped_done = True
-            return ids

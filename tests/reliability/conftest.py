@@ -1,9 +1,8 @@
 """Fixtures of the reliability tests: the store fixtures, seeded tables and table snapshots.
 
 The store fixtures (``sqlite_url``, ``postgres_server``, ``postgres_url``, ``store_url``,
-``make_sample_run``) are the ones of tests/unit/conftest.py, loaded by path like
-tests/integration/conftest.py does; the throw-away PostgreSQL cluster is shared through the pytest
-plugin manager, so a session starts at most one.
+``make_sample_run``) come from tests/store_fixtures.py, which tests/conftest.py registers as a
+plugin for every test directory, so a session starts at most one PostgreSQL cluster.
 
 Own fixtures
 ------------
@@ -18,26 +17,12 @@ Own fixtures
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-_PATH = Path(__file__).resolve().parents[1] / "unit" / "conftest.py"
-_SPEC = importlib.util.spec_from_file_location("_bridgex_rel_store_fixtures", _PATH)
-assert _SPEC is not None and _SPEC.loader is not None
-store_fixtures = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(store_fixtures)
-
-sqlite_url = store_fixtures.sqlite_url
-postgres_server = store_fixtures.postgres_server
-postgres_url = store_fixtures.postgres_url
-store_url = store_fixtures.store_url
-make_sample_run = store_fixtures.make_sample_run
 
 #: Tables whose rows a fault must never change.
 TABLES = (
@@ -81,13 +66,13 @@ def snapshot() -> Callable[[str], dict[str, list[tuple[Any, ...]]]]:
     return take_snapshot
 
 
-def seed(url: str) -> None:
+def seed(url: str, make_sample_run: Callable[..., tuple[Any, list[Any]]]) -> None:
     """Store two complete runs of ``demo/model`` and one of ``other/model``."""
     from bridgex_chain.store.table import BridgeTable
 
     with BridgeTable(url) as table:
         for seed_no, model in ((0, "demo/model"), (1, "demo/model"), (2, "other/model")):
-            run, rows = store_fixtures.sample_run(
+            run, rows = make_sample_run(
                 model,
                 seed=seed_no,
                 started_at=f"2025-01-0{seed_no + 1}T00:00:00+00:00",
@@ -97,20 +82,22 @@ def seed(url: str) -> None:
 
 
 @pytest.fixture
-def seeded_url(store_url: str) -> str:
+def seeded_url(store_url: str, make_sample_run: Callable[..., tuple[Any, list[Any]]]) -> str:
     """A database of each backend holding three complete runs (see the module docstring)."""
-    seed(store_url)
+    seed(store_url, make_sample_run)
     return store_url
 
 
 @pytest.fixture
-def seeded_sqlite_url(sqlite_url: str) -> str:
+def seeded_sqlite_url(
+    sqlite_url: str, make_sample_run: Callable[..., tuple[Any, list[Any]]]
+) -> str:
     """Like ``seeded_url``, SQLite only, with the WAL checkpointed into the main file."""
     import sqlite3
 
     from sqlalchemy.engine import make_url
 
-    seed(sqlite_url)
+    seed(sqlite_url, make_sample_run)
     con = sqlite3.connect(str(make_url(sqlite_url).database))
     try:
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

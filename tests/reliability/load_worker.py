@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-#: Candidate bridges of every run the load test stores (tests/unit/conftest.py sample_run).
+#: Candidate bridges of every run the load test stores (tests/store_fixtures.py sample_run).
 BRIDGES_PER_ENTRY = 4
 
 

@@ -139,12 +139,10 @@ def interrupt(child: Child, sig: int, stop: Callable[[Child], bool]) -> int:
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory, make_tiny_lm: Any) -> Path:
-    model, tokenizer, _ = make_tiny_lm("llama")
-    path = tmp_path_factory.mktemp("tiny-llama-model")
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+def model_dir(
+    tmp_path_factory: pytest.TempPathFactory, save_tiny_lm: Callable[[str, Path], Path]
+) -> Path:
+    return save_tiny_lm("llama", tmp_path_factory.mktemp("tiny-llama-model"))
 
 
 def table_rows(url: str, model: str) -> list[tuple[Any, ...]]:

@@ -1,280 +1,88 @@
-"""Store fixtures: fresh SQLite databases and a throw-away PostgreSQL cluster.
+"""Fixtures of the unit tests: a small bridge table holding one complete run.
+
+The store fixtures (``sqlite_url``, ``postgres_server``, ``postgres_url``, ``store_url``,
+``make_sample_run``) come from tests/store_fixtures.py, which tests/conftest.py registers as a
+plugin for every test directory.
 
 Fixtures
 --------
-``sqlite_url``
-    URL of a new, empty SQLite file in the test's tmp dir.
-``postgres_server`` (session)
-    A :class:`ThrowawayPostgres` started from the server binaries under
-    ``/usr/lib/postgresql/*/bin`` (or on ``PATH``), listening only on a Unix socket in a private
-    tmp dir, stopped and deleted at the end of the session. Running as root, the server runs as
-    the ``postgres`` user (PostgreSQL refuses root). Skips with the reason when no binaries exist
-    (``bash tools/ensure_postgres.sh`` installs them) or the cluster cannot start.
-``postgres_url``
-    URL of a new, empty database on that server.
-``store_url`` (parametrised ``sqlite`` / ``postgres``)
-    A new, empty database of each backend: the store tests run against both. The ``postgres``
-    case carries the ``postgres`` marker (``-m "not postgres"`` deselects it).
-``make_sample_run``
-    :func:`sample_run`: a deterministic run record with per-layer and aggregate score rows.
+``make_bridge_db``
+    ``make(model, scores, **run_fields) -> url``: a SQLite file in the test's tmp dir holding one
+    complete run of ``model`` with the given aggregate scores (see :func:`write_complete_run`).
 
-tests/integration/conftest.py loads this module by path and re-exports the fixtures; the cluster
-is shared through the pytest plugin manager, so one session starts at most one server.
-``benchmarks/bench_lookup.py`` reuses :class:`ThrowawayPostgres` the same way.
+Example::
+
+    def test_route(make_bridge_db):
+        url = make_bridge_db("google/gemma-3-270m", {("swh_Latn", "swh_Latn"): {"fra_Latn": 0.41}})
+        with BridgeTable(url) as table:
+            assert table.best("google/gemma-3-270m", "swh_Latn").bridge == "fra_Latn"
 """
 
 from __future__ import annotations
 
-import glob
-import itertools
-import os
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-_PLUGIN_NAME = "bridgex-throwaway-postgres"
+#: ``{(src, trg): {bridge: aggregate score}}``, in the order the rows are written.
+Scores = Mapping[tuple[str, str], Mapping[str, float]]
+
+#: Revision, architecture, layers and intermediate size stored for google/gemma-3-270m.
+GEMMA_PROFILE = ("gguf-test", "gemma3_text", 18, 2048)
 
 
-def find_postgres_bindir() -> Path | None:
-    """Return the directory holding initdb and pg_ctl (newest major version), or None."""
-    dirs = sorted(
-        (Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")),
-        key=lambda d: int(d.parent.name) if d.parent.name.isdigit() else 0,
-    )
-    if dirs:
-        return dirs[-1]
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if initdb and pg_ctl and Path(initdb).parent == Path(pg_ctl).parent:
-        return Path(pg_ctl).parent
-    return None
+def _unique(codes: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(codes))
 
 
-class ThrowawayPostgres:
-    """A private PostgreSQL cluster in a tmp dir, reachable only through its Unix socket."""
-
-    def __init__(self, bindir: Path, port: int = 5432) -> None:
-        self.bindir = bindir
-        self.port = port
-        self.root = Path(tempfile.mkdtemp(prefix="bridgex-pg-"))
-        self.data = self.root / "data"
-        self.log = self.root / "server.log"
-        self._run_as: list[str] = []
-        self._counter = itertools.count(1)
-        self.started = False
-
-    def _cmd(self, *args: str) -> list[str]:
-        return [*self._run_as, *args]
-
-    def start(self) -> None:
-        """Initialise the cluster and start the server (raises RuntimeError on failure)."""
-        if os.geteuid() == 0:
-            import pwd
-
-            try:
-                user = pwd.getpwnam("postgres")
-            except KeyError as err:
-                raise RuntimeError("running as root and no 'postgres' user exists") from err
-            runuser = shutil.which("runuser")
-            if runuser is None:
-                raise RuntimeError("running as root and no runuser to drop privileges")
-            self._run_as = [runuser, "-u", "postgres", "--"]
-            os.chown(self.root, user.pw_uid, user.pw_gid)
-        env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
-        init = subprocess.run(
-            self._cmd(
-                str(self.bindir / "initdb"),
-                "-D",
-                str(self.data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--no-sync",
-            ),
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        if init.returncode != 0:
-            raise RuntimeError(f"initdb failed: {init.stderr.strip()[-2000:]}")
-        with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write(
-                "\nlisten_addresses = ''\n"
-                f"unix_socket_directories = '{self.root}'\n"
-                f"port = {self.port}\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                "shared_buffers = 16MB\nmax_connections = 200\n"
-            )
-        start = subprocess.run(
-            self._cmd(
-                str(self.bindir / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.log),
-                "-w",
-                "start",
-            ),
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        if start.returncode != 0:
-            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-            raise RuntimeError(f"pg_ctl start failed: {start.stderr.strip()} {log}")
-        self.started = True
-
-    def url(self, database: str = "postgres") -> str:
-        """Return the SQLAlchemy URL of ``database`` on this server."""
-        from sqlalchemy.engine import URL
-
-        return URL.create(
-            "postgresql+psycopg",
-            username="postgres",
-            database=database,
-            query={"host": str(self.root), "port": str(self.port)},
-        ).render_as_string(hide_password=False)
-
-    def create_database(self, prefix: str = "bridgex_test") -> str:
-        """Create a new empty database and return its URL."""
-        import psycopg
-
-        name = f"{prefix}_{os.getpid()}_{next(self._counter)}"
-        with psycopg.connect(
-            host=str(self.root), port=self.port, user="postgres", dbname="postgres", autocommit=True
-        ) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
-
-    def stop(self) -> None:
-        """Stop the server and delete the cluster."""
-        if self.started:
-            subprocess.run(
-                self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"),
-                capture_output=True,
-                check=False,
-            )
-            self.started = False
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'sqlite-fixture.db'}"
-
-
-@pytest.fixture(scope="session")
-def postgres_server(request: pytest.FixtureRequest) -> ThrowawayPostgres:
-    manager = request.config.pluginmanager
-    shared = manager.get_plugin(_PLUGIN_NAME)
-    if shared is None:
-        shared = SimpleNamespace(server=None, reason=_start_postgres())
-        if isinstance(shared.reason, ThrowawayPostgres):
-            shared.server, shared.reason = shared.reason, None
-            request.config.add_cleanup(shared.server.stop)
-        manager.register(shared, name=_PLUGIN_NAME)
-    if shared.server is None:
-        pytest.skip(shared.reason)
-    return shared.server  # type: ignore[no-any-return]
-
-
-def _start_postgres() -> ThrowawayPostgres | str:
-    """Start a cluster, or return why not."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        return "psycopg is not installed (pip install 'bridgex-chain[postgres]')"
-    bindir = find_postgres_bindir()
-    if bindir is None:
-        return (
-            "no PostgreSQL server binaries (initdb/pg_ctl under /usr/lib/postgresql/*/bin); "
-            "run `bash tools/ensure_postgres.sh`"
-        )
-    server = ThrowawayPostgres(bindir)
-    try:
-        server.start()
-    except (RuntimeError, OSError) as err:
-        server.stop()
-        return f"could not start a throw-away PostgreSQL cluster: {err}"
-    return server
-
-
-@pytest.fixture
-def postgres_url(postgres_server: ThrowawayPostgres) -> str:
-    return postgres_server.create_database()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store-fixture.db'}"
-    else:
-        server: ThrowawayPostgres = request.getfixturevalue("postgres_server")
-        yield server.create_database()
-
-
-# ---------------------------------------------------------------------------------- sample runs
-#: Languages and bridges of the sample runs (FLORES-200 codes).
-SAMPLE_SOURCES = ("swh_Latn", "yor_Latn", "hau_Latn")
-SAMPLE_BRIDGES = ("eng_Latn", "fra_Latn", "spa_Latn", "deu_Latn")
-
-
-def sample_run(
-    model: str = "demo/model",
+def write_complete_run(
+    url: str,
+    model: str,
+    scores: Scores,
     *,
-    started_at: str = "2025-01-01T00:00:00+00:00",
-    finished_at: str | None = "2025-01-01T01:00:00+00:00",
-    status: str = "complete",
-    seed: int = 0,
-    layers: int = 4,
-    sources: tuple[str, ...] = SAMPLE_SOURCES,
-    bridges: tuple[str, ...] = SAMPLE_BRIDGES,
-) -> tuple[Any, list[Any]]:
-    """A run record and its score rows (per-layer + aggregates), deterministic per ``seed``.
+    profile: tuple[str, str, int, int] = GEMMA_PROFILE,
+    probe_set_hash: str = "h1",
+    languages: list[str] | None = None,
+    bridges: list[str] | None = None,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Store one complete run of ``model`` (probe set ``unit``) holding only aggregate scores.
 
-    Entries: (src, src) for every source and (src, eng_Latn). Scores are distinct and derived
-    from the seed, so the best bridge differs between seeds.
+    ``languages`` defaults to every source and target, then every bridge not listed yet;
+    ``bridges`` to every bridge; both in order of first appearance in ``scores``.
     """
-    import random
-
     from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+    from bridgex_chain.store.table import BridgeTable
 
-    rng = random.Random(seed)
+    rows = [
+        ScoreRow(src, trg, bridge, None, score)
+        for (src, trg), by_bridge in scores.items()
+        for bridge, score in by_bridge.items()
+    ]
+    pair_codes = [code for pair in scores for code in pair]
+    bridge_codes = _unique(row.bridge for row in rows)
     run = RunRecord(
-        profile=ModelProfile(model, "rev-1", "llama", layers, 64),
-        probe_set="starter",
-        probe_set_hash=f"sha256:{seed:08x}",
-        languages=[*sources, *bridges],
-        bridges=list(bridges),
-        params={"top_rate": 0.01, "window": [1, layers - 1], "seed": seed},
-        status=status,
-        tool_version="0.1.0",
-        started_at=started_at,
-        finished_at=finished_at,
+        ModelProfile(model, *profile),
+        "unit",
+        probe_set_hash,
+        languages if languages is not None else _unique([*pair_codes, *bridge_codes]),
+        bridges if bridges is not None else bridge_codes,
+        params if params is not None else {},
+        status="complete",
     )
-    rows: list[ScoreRow] = []
-    for src in sources:
-        for trg in (src, "eng_Latn"):
-            for bridge in bridges:
-                per_layer = [rng.random() for _ in range(layers)]
-                rows.extend(ScoreRow(src, trg, bridge, i, v) for i, v in enumerate(per_layer))
-                window = per_layer[1:]
-                rows.append(
-                    ScoreRow(src, trg, bridge, None, sum(window) / len(window), len(window))
-                )
-    return run, rows
+    with BridgeTable(url) as table:
+        table.upsert_run(run, rows)
 
 
 @pytest.fixture
-def make_sample_run() -> Any:
-    """The :func:`sample_run` factory."""
-    return sample_run
+def make_bridge_db(tmp_path: Path) -> Callable[..., str]:
+    """Return ``make(model, scores, **run_fields) -> url`` (see :func:`write_complete_run`)."""
+
+    def make(model: str, scores: Scores, **run_fields: Any) -> str:
+        url = f"sqlite:///{tmp_path}/t.db"
+        write_complete_run(url, model, scores, **run_fields)
+        return url
+
+    return make

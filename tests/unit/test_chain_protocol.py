@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from langchain_core.runnables.history import RunnableWithMessageHistory
 from bridgex_chain.chain import BridgeXChain
 from bridgex_chain.chain_inputs import parse_input
 from bridgex_chain.detect import Detection
-from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
 GEMMA = "google/gemma-3-270m"
@@ -31,27 +29,12 @@ DEPRECATED_HISTORY = pytest.mark.filterwarnings("ignore:.*deprecated:Deprecation
 
 
 @pytest.fixture
-def table(tmp_path: Path) -> BridgeTable:
-    table = BridgeTable(f"sqlite:///{tmp_path}/t.db")
-    run = RunRecord(
-        ModelProfile(GEMMA, "gguf-test", "gemma3_text", 18, 2048),
-        "unit",
-        "h1",
-        ["swh_Latn", "ind_Latn", "fra_Latn", "eng_Latn"],
-        ["fra_Latn", "eng_Latn"],
-        {},
-        status="complete",
-    )
-    table.upsert_run(
-        run,
-        [
-            ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.41),
-            ScoreRow("swh_Latn", "swh_Latn", "eng_Latn", None, 0.38),
-            ScoreRow("ind_Latn", "ind_Latn", "eng_Latn", None, 0.33),
-            ScoreRow("ind_Latn", "ind_Latn", "fra_Latn", None, 0.31),
-        ],
-    )
-    return table
+def table(make_bridge_db: Callable[..., str]) -> BridgeTable:
+    scores = {
+        ("swh_Latn", "swh_Latn"): {"fra_Latn": 0.41, "eng_Latn": 0.38},
+        ("ind_Latn", "ind_Latn"): {"eng_Latn": 0.33, "fra_Latn": 0.31},
+    }
+    return BridgeTable(make_bridge_db(GEMMA, scores))
 
 
 def by_keyword(text: str) -> Detection:

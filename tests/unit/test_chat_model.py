@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,26 +19,14 @@ from bridgex_chain.chain import BridgeXChain
 from bridgex_chain.chat_model import BridgeXChatModel
 from bridgex_chain.detect import Detection
 from bridgex_chain.errors import BridgeXError
-from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
 GEMMA = "google/gemma-3-270m"
 
 
 @pytest.fixture
-def table(tmp_path: Path) -> BridgeTable:
-    table = BridgeTable(f"sqlite:///{tmp_path}/t.db")
-    run = RunRecord(
-        ModelProfile(GEMMA, "gguf-test", "gemma3_text", 18, 2048),
-        "unit",
-        "h1",
-        ["swh_Latn", "fra_Latn"],
-        ["fra_Latn"],
-        {},
-        status="complete",
-    )
-    table.upsert_run(run, [ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.41)])
-    return table
+def table(make_bridge_db: Callable[..., str]) -> BridgeTable:
+    return BridgeTable(make_bridge_db(GEMMA, {("swh_Latn", "swh_Latn"): {"fra_Latn": 0.41}}))
 
 
 def swahili(text: str) -> Detection:

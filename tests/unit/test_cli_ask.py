@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,8 +13,6 @@ from typer.testing import CliRunner
 
 from bridgex_chain import llm as llm_mod
 from bridgex_chain.cli.main import app
-from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
-from bridgex_chain.store.table import BridgeTable
 
 MODEL = "tiny/test-model"  # a key no shipped table uses
 SWAHILI = "Ninataka kujua hali ya hewa ya kesho katika mji wa Mombasa."
@@ -22,20 +20,9 @@ ENV = {"COLUMNS": "200", "HF_HUB_OFFLINE": "1", "NO_COLOR": "1"}
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/t.db"
-    run = RunRecord(
-        ModelProfile(MODEL, "r1", "llama", 3, 64),
-        "unit",
-        "h1",
-        ["swh_Latn", "fra_Latn"],
-        ["fra_Latn"],
-        {},
-        status="complete",
-    )
-    with BridgeTable(url) as table:
-        table.upsert_run(run, [ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.412)])
-    return url
+def db(make_bridge_db: Callable[..., str]) -> str:
+    scores = {("swh_Latn", "swh_Latn"): {"fra_Latn": 0.412}}
+    return make_bridge_db(MODEL, scores, profile=("r1", "llama", 3, 64))
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -18,12 +18,10 @@ runner = CliRunner(env={"COLUMNS": "200", "HF_HUB_OFFLINE": "1"})
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory, make_tiny_lm: Any) -> Path:
-    model, tokenizer, _ = make_tiny_lm("qwen2")
-    path = tmp_path_factory.mktemp("tiny-qwen2")
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+def model_dir(
+    tmp_path_factory: pytest.TempPathFactory, save_tiny_lm: Callable[[str, Path], Path]
+) -> Path:
+    return save_tiny_lm("qwen2", tmp_path_factory.mktemp("tiny-qwen2"))
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,8 +16,6 @@ from langchain_core.runnables import RunnableLambda
 
 from bridgex_chain import llm as llm_mod
 from bridgex_chain.chain import BridgeXChain
-from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
-from bridgex_chain.store.table import BridgeTable
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 GEMMA = "google/gemma-3-270m"
@@ -32,24 +31,12 @@ def load(name: str) -> ModuleType:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/t.db"
-    run = RunRecord(
-        ModelProfile(GEMMA, "r", "gemma3_text", 18, 2048),
-        "unit",
-        "h",
-        ["swh_Latn", "ind_Latn", "fra_Latn", "eng_Latn"],
-        ["fra_Latn", "eng_Latn"],
-        {},
-        status="complete",
-    )
-    rows = [
-        ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.41),
-        ScoreRow("ind_Latn", "ind_Latn", "eng_Latn", None, 0.39),
-    ]
-    with BridgeTable(url) as table:
-        table.upsert_run(run, rows)
-    return url
+def db(make_bridge_db: Callable[..., str]) -> str:
+    scores = {
+        ("swh_Latn", "swh_Latn"): {"fra_Latn": 0.41},
+        ("ind_Latn", "ind_Latn"): {"eng_Latn": 0.39},
+    }
+    return make_bridge_db(GEMMA, scores, profile=("r", "gemma3_text", 18, 2048), probe_set_hash="h")
 
 
 def fake_reply(prompt: Any) -> str:

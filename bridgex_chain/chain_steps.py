@@ -1,0 +1,113 @@
+"""The traced steps of :class:`~bridgex_chain.chain.BridgeXChain`: one child chain run per step.
+
+Each step (``detect``, ``lookup``, ``rewrite``) runs as a child of the chain's root run, and
+the calls it makes nest under it; its output is traced in a readable form (the detection's
+fields, the route's metadata, the answer prompt with its rendering and demonstrations).
+
+Example:
+    >>> from langchain_core.callbacks import CallbackManager
+    >>> root = CallbackManager(handlers=[]).on_chain_start(None, {"query": "Habari?"})
+    >>> run_step(root, {}, "detect", {"query": "Habari?"}, lambda config: "swh_Latn")
+    'swh_Latn'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from langchain_core.callbacks import CallbackManagerForChainRun
+from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import patch_config
+
+from bridgex_chain import chain_inputs as ci
+from bridgex_chain.detect import Detection
+from bridgex_chain.prompting.templates import PromptPlan
+
+__all__ = ["arun_step", "detection_fields", "run_step", "tagged"]
+
+T = TypeVar("T")
+
+
+def detection_fields(detection: Detection) -> dict[str, Any]:
+    """What a step trace shows of a detection.
+
+    Example:
+        >>> detection_fields(Detection("swh_Latn", 0.9))
+        {'lang': 'swh_Latn', 'confidence': 0.9, 'source': 'fasttext'}
+    """
+    return {"lang": detection.lang, "confidence": detection.confidence, "source": detection.source}
+
+
+def tagged(config: RunnableConfig, tag: str) -> RunnableConfig:
+    """A copy of ``config`` with ``tag`` added to its tags.
+
+    Example:
+        >>> tagged({"tags": ["mine"]}, "bridgex:answer")["tags"]
+        ['mine', 'bridgex:answer']
+    """
+    result: RunnableConfig = {**config, "tags": [*config.get("tags", []), tag]}
+    return result
+
+
+def _trace_output(value: Any) -> Any:
+    if isinstance(value, Detection):
+        return detection_fields(value)
+    if isinstance(value, ci.Route):
+        return value.metadata({})
+    if isinstance(value, tuple) and value and isinstance(value[0], PromptPlan):
+        plan = value[0]
+        return {"prompt": plan.answer.prompt, "rendering": plan.rendering, "demos": plan.demo_ids}
+    return value
+
+
+def run_step(
+    run: CallbackManagerForChainRun,
+    config: RunnableConfig,
+    name: str,
+    inputs: dict[str, Any],
+    fn: Callable[[RunnableConfig], T],
+) -> T:
+    """Run ``fn`` as a child chain run named ``name`` (its own calls nest under it).
+
+    Example: see the module docstring.
+    """
+    step = run.get_child().on_chain_start(None, inputs, name=name)
+    try:
+        result = fn(patch_config(config, callbacks=step.get_child()))
+    except BaseException as err:
+        step.on_chain_error(err)
+        raise
+    step.on_chain_end(_trace_output(result))
+    return result
+
+
+async def arun_step(
+    run: AsyncCallbackManagerForChainRun,
+    config: RunnableConfig,
+    name: str,
+    inputs: dict[str, Any],
+    fn: Callable[[RunnableConfig], Awaitable[T]],
+) -> T:
+    """Async :func:`run_step`.
+
+    Example:
+        >>> import asyncio
+        >>> from langchain_core.callbacks import AsyncCallbackManager
+        >>> async def detect(config: RunnableConfig) -> str:
+        ...     return "swh_Latn"
+        >>> async def main() -> str:
+        ...     root = await AsyncCallbackManager(handlers=[]).on_chain_start(None, {})
+        ...     return await arun_step(root, {}, "detect", {}, detect)
+        >>> asyncio.run(main())
+        'swh_Latn'
+    """
+    step = await run.get_child().on_chain_start(None, inputs, name=name)
+    try:
+        result = await fn(patch_config(config, callbacks=step.get_child()))
+    except BaseException as err:
+        await step.on_chain_error(err)
+        raise
+    await step.on_chain_end(_trace_output(result))
+    return result
