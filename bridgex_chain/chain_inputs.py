@@ -39,6 +39,7 @@ from langchain_core.prompt_values import PromptValue
 
 from bridgex_chain.detect import Detection
 from bridgex_chain.errors import InvalidInput
+from bridgex_chain.languages import bridging_code
 from bridgex_chain.prompting.templates import StopFilter, clean_completion, parse_choice
 from bridgex_chain.store.records import Bridge
 
@@ -229,6 +230,7 @@ class Route:
             "model": self.model,
             "bridge": bridge.bridge if bridge else None,
             "bridge_name": names.get(bridge.bridge) if bridge else None,
+            "bridge_via": via if bridge and (via := bridge.src) != bridging_code(d.lang) else None,
             "score": bridge.score if bridge else None,
             "margin": bridge.margin if bridge else None,
             "run_id": bridge.run_id if bridge else None,

@@ -37,7 +37,7 @@ from langchain_core.runnables.base import coerce_to_runnable
 from bridgex_chain import chain_inputs as ci
 from bridgex_chain.detect import UNKNOWN, Detection, as_detector
 from bridgex_chain.errors import ModelNotAvailable, NoBridgeFound
-from bridgex_chain.languages import bridging_code, language_name, normalize
+from bridgex_chain.languages import bridging_code, close_languages, language_name, normalize
 from bridgex_chain.prompting.demos import Demo, DemoPool, load_demo_pool
 from bridgex_chain.prompting.tasks import Planner, plan_prompts
 from bridgex_chain.prompting.templates import (
@@ -52,6 +52,7 @@ from bridgex_chain.prompting.templates import (
 
 if TYPE_CHECKING:
     from bridgex_chain.chain import BridgeXChain
+    from bridgex_chain.store.records import Bridge
 
 __all__ = ["Prepared", "Router"]
 
@@ -275,13 +276,31 @@ class Router:
         try:
             bridge = self.table().best(key, src, bridging_code(answer))
         except NoBridgeFound as err:
-            return ci.Route(detection, answer, key, None, ci.FALLBACK_NO_BRIDGE, str(err))
+            bridge = self._close_language_bridge(key, src, bridging_code(answer))
+            if bridge is None:
+                return ci.Route(detection, answer, key, None, ci.FALLBACK_NO_BRIDGE, str(err))
+            logger.info("bridgex: no entry for %s; bridging like %s", src, bridge.src)
         if bridging_code(bridge.bridge) == src:
             detail = f"the best bridge for {src} is {bridge.bridge}, the query's own language"
             return ci.Route(
                 detection, answer, key, bridge, ci.FALLBACK_BRIDGE_IS_QUERY_LANGUAGE, detail
             )
         return ci.Route(detection, answer, key, bridge)
+
+    def _close_language_bridge(self, key: str, src: str, trg: str) -> Bridge | None:
+        """The bridge of a close language (Malay for Indonesian ...) when ``src`` has no entry.
+
+        Detectors confuse near-identical written languages, and a table rarely holds both; the
+        close language's bridge is the best guess. The route's bridge row keeps that language
+        as its ``src`` (the metadata's ``bridge_via``).
+        """
+        for close in sorted(close_languages(src)):
+            try:
+                bridge: Bridge = self.table().best(key, close, close if trg == src else trg)
+            except NoBridgeFound:
+                continue
+            return bridge
+        return None
 
     # ------------------------------------------------------------------ rewrite
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -18,41 +18,28 @@ from bridgex_chain.chain import BridgeXChain
 from bridgex_chain.detect import Detection
 from bridgex_chain.errors import BridgeXError
 from bridgex_chain.prompting.demos import Demo
-from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
 GEMMA = "google/gemma-3-270m"
 
 
-def make_table(tmp_path: Path) -> BridgeTable:
-    """A table with realistic aggregate scores for the embedded model."""
-    table = BridgeTable(f"sqlite:///{tmp_path}/t.db")
-    run = RunRecord(
-        ModelProfile(GEMMA, "gguf-test", "gemma3_text", 18, 2048),
-        "unit",
-        "h1",
-        ["swh_Latn", "ind_Latn", "eng_Latn", "fra_Latn"],
-        ["eng_Latn", "fra_Latn", "ind_Latn"],
-        {"layers": [6, 11]},
-        status="complete",
-    )
-    table.upsert_run(
-        run,
-        [
-            ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.412),
-            ScoreRow("swh_Latn", "swh_Latn", "eng_Latn", None, 0.377),
-            ScoreRow("swh_Latn", "eng_Latn", "fra_Latn", None, 0.398),
-            ScoreRow("swh_Latn", "eng_Latn", "eng_Latn", None, 0.352),
-            ScoreRow("ind_Latn", "ind_Latn", "ind_Latn", None, 0.5),
-            ScoreRow("ind_Latn", "ind_Latn", "eng_Latn", None, 0.3),
-        ],
-    )
-    return table
-
-
 @pytest.fixture
-def table(tmp_path: Path) -> BridgeTable:
-    return make_table(tmp_path)
+def table(make_bridge_db: Callable[..., str]) -> BridgeTable:
+    """A table with realistic aggregate scores for the embedded model."""
+    scores = {
+        ("swh_Latn", "swh_Latn"): {"fra_Latn": 0.412, "eng_Latn": 0.377},
+        ("swh_Latn", "eng_Latn"): {"fra_Latn": 0.398, "eng_Latn": 0.352},
+        ("ind_Latn", "ind_Latn"): {"ind_Latn": 0.5, "eng_Latn": 0.3},
+    }
+    return BridgeTable(
+        make_bridge_db(
+            GEMMA,
+            scores,
+            languages=["swh_Latn", "ind_Latn", "eng_Latn", "fra_Latn"],
+            bridges=["eng_Latn", "fra_Latn", "ind_Latn"],
+            params={"layers": [6, 11]},
+        )
+    )
 
 
 def detector(lang: str, confidence: float = 0.93) -> Any:
@@ -156,6 +143,7 @@ def test_bridged_chat_completion_prompts_output_and_metadata(table: BridgeTable)
         "model": GEMMA,
         "bridge": "fra_Latn",
         "bridge_name": "French",
+        "bridge_via": None,
         "score": pytest.approx(0.412),
         "margin": pytest.approx(0.035),
         "run_id": 1,
@@ -336,6 +324,21 @@ def test_bridge_equal_to_query_language_goes_direct(table: BridgeTable, caplog: 
     meta = reply.response_metadata["bridgex"]
     assert meta["fallback"] == "bridge_is_query_language" and meta["bridge"] is None
     assert len(rec.prompts) == 1
+
+
+def test_language_without_entry_uses_the_bridge_of_a_close_language(
+    table: BridgeTable, caplog: Any
+) -> None:
+    # Malay has no entry; Indonesian, its close language, has one (best bridge: Indonesian).
+    chain = completion_chain(table, [" Apa khabar?\n", " Baik."], detector=detector("zsm_Latn"))
+    reply, rec = _fallback_case(chain, caplog, "Apa khabar?")
+    meta = reply.response_metadata["bridgex"]
+    assert (meta["lang"], meta["fallback"]) == ("zsm_Latn", None)
+    assert (meta["bridge"], meta["bridge_via"]) == ("ind_Latn", "ind_Latn")
+    assert len(rec.prompts) == 2  # rendered into the bridge, then answered
+    assert "no entry for zsm_Latn; bridging like ind_Latn" in caplog.text
+    direct = completion_chain(table, [" Sawa."], detector=detector("swh_Latn"))
+    assert direct.invoke("Habari?").response_metadata["bridgex"]["bridge_via"] is None
 
 
 def test_unnamed_external_model_goes_direct(table: BridgeTable, caplog: Any) -> None:
