@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +48,7 @@ from bridgex_chain.prompting.templates import (
     PromptStyle,
     TemplateLibrary,
 )
+from bridgex_chain.render_cache import RenderCache
 
 if TYPE_CHECKING:
     from bridgex_chain.chain import BridgeXChain
@@ -83,7 +83,7 @@ class Router:
         self.s = settings
         self._lock = threading.RLock()
         self._built: dict[str, Any] = {}
-        self._renders: OrderedDict[Any, str] = OrderedDict()
+        self._renders = RenderCache(settings.render_cache_size)
         self._warned: set[tuple[str | None, ...]] = set()
 
     def shared_with(self, settings: BridgeXChain) -> Router:
@@ -349,51 +349,25 @@ class Router:
             return {"stop": list(prompt.stop)}
         return {}
 
-    def _render_key(self, prompt: ModelPrompt) -> Any:
-        if isinstance(prompt.prompt, str):
-            return (prompt.prompt, prompt.stop)
-        return (tuple((m.type, m.text) for m in prompt.prompt), prompt.stop)
-
-    def _cached(self, prompt: ModelPrompt, info: dict[str, Any]) -> str | None:
-        """Count a rendering call in ``info``; return its cached text when there is one."""
-        info["model_calls"] += 1
-        with self._lock:
-            key = self._render_key(prompt)
-            if key in self._renders:
-                self._renders.move_to_end(key)
-                info["renders_cached"] += 1
-                return self._renders[key]
-        return None
-
-    def _store(self, prompt: ModelPrompt, output: Any) -> str:
-        text = ci.message_text(output)
-        if self.s.render_cache_size > 0:
-            with self._lock:
-                self._renders[self._render_key(prompt)] = text
-                while len(self._renders) > self.s.render_cache_size:
-                    self._renders.popitem(last=False)
-        return text
-
     def render(self, prompt: ModelPrompt, config: RunnableConfig, info: dict[str, Any]) -> str:
         """A rendering call (cached); counts calls in ``info``."""
-        cached = self._cached(prompt, info)
+        cached = self._renders.get(prompt, info)
         if cached is not None:
             return cached
         llm = self.llm()
-        return self._store(
-            prompt, llm.invoke(prompt.prompt, config, **self.call_kwargs(llm, prompt))
-        )
+        output = llm.invoke(prompt.prompt, config, **self.call_kwargs(llm, prompt))
+        return self._renders.put(prompt, ci.message_text(output))
 
     async def arender(
         self, prompt: ModelPrompt, config: RunnableConfig, info: dict[str, Any]
     ) -> str:
         """Async :meth:`render`."""
-        cached = self._cached(prompt, info)
+        cached = self._renders.get(prompt, info)
         if cached is not None:
             return cached
         llm = self.llm()
-        kwargs = self.call_kwargs(llm, prompt)
-        return self._store(prompt, await llm.ainvoke(prompt.prompt, config, **kwargs))
+        output = await llm.ainvoke(prompt.prompt, config, **self.call_kwargs(llm, prompt))
+        return self._renders.put(prompt, ci.message_text(output))
 
     def prepared(
         self,

@@ -59,7 +59,7 @@ def _install_tee() -> None:
 
 
 def _install_hold() -> None:
-    from bridgex_chain.store import runs, table
+    from bridgex_chain.store import runs, table_runs
 
     real = runs.write_score_rows
 
@@ -71,7 +71,7 @@ def _install_hold() -> None:
         return written
 
     runs.write_score_rows = write_score_rows  # type: ignore[assignment]
-    assert table.runs is runs  # BridgeTable calls runs.write_score_rows through the module
+    assert table_runs.runs is runs  # BridgeTable's run methods call it through the module
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import bridgex_chain
 
@@ -45,3 +46,18 @@ def test_version_flag() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"bridgex-chain {bridgex_chain.__version__}"
+
+
+def test_every_library_package_is_listed_for_the_wheel() -> None:
+    """pyproject lists packages explicitly: a new sub-package left out breaks installed copies."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    on_disk = {
+        ".".join(init.parent.relative_to(root).parts)
+        for init in (root / "bridgex_chain").rglob("__init__.py")
+    }
+    assert on_disk <= listed, sorted(on_disk - listed)
