@@ -42,10 +42,15 @@ def test_detect_json_is_one_object() -> None:
 
 def test_detect_allowed_and_lang_hint() -> None:
     for flag in ("--allowed", "--lang-hint"):
-        result = runner.invoke(app, ["detect", INDONESIAN, flag, "ms, Malay", "--json"])
+        result = runner.invoke(app, ["detect", INDONESIAN, flag, "ms, Indonesian", "--json"])
         assert result.exit_code == 0, result.output
         payload = json.loads(result.output)
-        assert payload["lang"] == "zsm_Latn"
+        assert payload["lang"] == "ind_Latn"
+        assert {c["lang"] for c in payload["candidates"]} <= {"ind_Latn", "zsm_Latn"}
+        # Only Malay allowed: the text is surely Indonesian, so Malay stays below the floor.
+        result = runner.invoke(app, ["detect", INDONESIAN, flag, "ms, Malay", "--json"])
+        payload = json.loads(result.output)
+        assert (payload["lang"], payload["reason"]) == ("unknown", "not-allowed")
         assert [c["lang"] for c in payload["candidates"]] == ["zsm_Latn"]
 
 

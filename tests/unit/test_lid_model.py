@@ -81,19 +81,15 @@ def test_labels_match_every_sib200_language(model: Any) -> None:
 
 @pytest.mark.parametrize(("lang", "text"), sorted(SENTENCES.items()))
 def test_classifies_clear_sentences(model: Any, lang: str, text: str) -> None:
-    if lang == "ind_Latn":
-        # Known confusion (MODEL_CARD.md): formal Indonesian is labelled Malay ~5 % of the time,
-        # this sentence among them; the chain routes Malay through a close language's bridge.
-        assert top_label(model, text) in {"ind_Latn", "zsm_Latn"}
-        return
     assert top_label(model, text) == lang
 
 
 def test_chat_messages_of_benchmarks_data() -> None:
     """A floor on the hand-written chat messages (benchmarks/data/chat_queries.tsv).
 
-    Measured with this model: 59 of 66 right, Indonesian 8 of 12 (the model trained on SIB-200
-    alone got 46 and 1; lid.176 lite gets 55 and 11, Swahili 0 of 6).
+    Measured with this model: 55 of 66 right, informal Indonesian 11 of 12, Malay 0 of 6 (it is
+    answered Indonesian); the model trained on SIB-200 alone got 46, 1 and 3; lid.176 lite gets
+    55, 11 and 3, Swahili 0 of 6.
     """
     import csv
 
@@ -105,9 +101,9 @@ def test_chat_messages_of_benchmarks_data() -> None:
     detector = FastTextDetector()
     right = [(row["lang"], detector.detect(row["text"]).lang == row["lang"]) for row in rows]
     assert len(rows) == 66
-    assert sum(ok for _, ok in right) >= 59
-    assert sum(ok for lang, ok in right if lang == "ind_Latn") >= 8
-    for lang in ("eng_Latn", "spa_Latn", "fra_Latn", "deu_Latn", "por_Latn", "tgl_Latn"):
+    assert sum(ok for _, ok in right) >= 55
+    assert sum(ok for lang, ok in right if lang == "ind_Latn") >= 11
+    for lang in ("eng_Latn", "spa_Latn", "fra_Latn", "por_Latn", "ita_Latn", "tgl_Latn"):
         assert all(ok for code, ok in right if code == lang), lang
 
 
@@ -270,7 +266,7 @@ def test_chat_words_drop_numbers_and_english_mixed_into_other_languages() -> Non
         assert {w.lower() for w in line.rstrip("?.!").split()} <= set(words)
     assert chat.chat_lines({"tgl_Latn"}, 0, 10, 2, 5, rng) == {}
     assert chat.WORDFREQ_TO_FLORES["id"] == "ind_Latn"
-    assert chat.WORDFREQ_TO_FLORES["ms"] == "zsm_Latn"
+    assert "ms" not in chat.WORDFREQ_TO_FLORES  # Malay lines sent plain Indonesian to Malay
     assert all(FLORES_CODE.match(code) for code in chat.WORDFREQ_TO_FLORES.values())
 
 
