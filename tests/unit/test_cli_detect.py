@@ -91,3 +91,15 @@ def test_help_states_the_real_default_threshold() -> None:
     result = runner.invoke(app, ["detect", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert f"default {DEFAULT_THRESHOLD}" in result.output
+
+
+def test_model_option_takes_lite_or_a_file() -> None:
+    lite = json.loads(runner.invoke(app, ["detect", FRENCH, "--model", "lite", "--json"]).output)
+    assert lite["lang"] == "fra_Latn"
+    from bridgex_chain.detect import bundled_model_path
+
+    path = str(bundled_model_path())
+    own = json.loads(runner.invoke(app, ["detect", FRENCH, "--model", path, "--json"]).output)
+    assert own["lang"] == "fra_Latn"
+    wide = runner.invoke(app, ["detect", "--help"], env={"COLUMNS": "200"}).output
+    assert "bundled SIB-200" in wide and "'lite' for lid.176 lite" in wide

@@ -190,11 +190,11 @@ def test_cantonese_text_with_the_real_model(detector: FastTextDetector) -> None:
 
 def test_close_languages_share_the_threshold() -> None:
     malay_or_indonesian = with_fake_model(
-        [("__label__id", 0.30), ("__label__ms", 0.25), ("__label__en", 0.10)]
+        [("__label__id", 0.35), ("__label__ms", 0.30), ("__label__en", 0.10)]
     )
     result = malay_or_indonesian.detect("some text here")
-    assert result.lang == "ind_Latn" and result.confidence == pytest.approx(0.30)
-    unrelated = with_fake_model([("__label__id", 0.30), ("__label__en", 0.25)])
+    assert result.lang == "ind_Latn" and result.confidence == pytest.approx(0.35)
+    unrelated = with_fake_model([("__label__id", 0.35), ("__label__en", 0.30)])
     assert unrelated.detect("some text here").reason == "below-threshold"
 
 
