@@ -9,8 +9,8 @@ run tagged ``bridgex:answer``.
 1. **detect** — the caller's ``lang`` wins; otherwise the detector (fastText by default).
 2. **lookup** — ``BridgeTable.best(model, query language, answer language)``; the answer
    language defaults to the query's. A language without an entry borrows the bridge of a close
-   language that has one (Malay ~ Indonesian, which detectors confuse; ``bridge_via`` in the
-   metadata names it).
+   language that has one, or of a close language's close language (Malay ~ Indonesian, which
+   detectors confuse; Minangkabau ~ Malay; ``bridge_via`` in the metadata names it).
 3. **rewrite** — the task's bridged X-ICL prompts (:mod:`bridgex_chain.prompting.tasks`): the
    model renders the query (or passage) in the bridge language; demonstrations, when a pool is
    given, are chosen by similarity.

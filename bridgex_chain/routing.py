@@ -291,10 +291,13 @@ class Router:
         """The bridge of a close language (Malay for Indonesian ...) when ``src`` has no entry.
 
         Detectors confuse near-identical written languages, and a table rarely holds both; the
-        close language's bridge is the best guess. The route's bridge row keeps that language
-        as its ``src`` (the metadata's ``bridge_via``).
+        close language's bridge is the best guess. Close languages are tried first, then theirs
+        (Minangkabau is close to Malay, Malay to Indonesian). The route's bridge row keeps the
+        language it was found for as its ``src`` (the metadata's ``bridge_via``).
         """
-        for close in sorted(close_languages(src)):
+        near = sorted(close_languages(src))
+        further = sorted({c for n in near for c in close_languages(n)} - {src, *near})
+        for close in near + further:
             try:
                 bridge: Bridge = self.table().best(key, close, close if trg == src else trg)
             except NoBridgeFound:

@@ -339,6 +339,14 @@ def test_language_without_entry_uses_the_bridge_of_a_close_language(
     assert "no entry for zsm_Latn; bridging like ind_Latn" in caplog.text
     direct = completion_chain(table, [" Sawa."], detector=detector("swh_Latn"))
     assert direct.invoke("Habari?").response_metadata["bridgex"]["bridge_via"] is None
+    # Minangkabau is close to Malay, which has no entry either: Indonesian is one step further.
+    chain = completion_chain(table, [" Apo kaba?\n", " Baik."], detector=detector("min_Latn"))
+    meta = chain.invoke("Apo kaba?").response_metadata["bridgex"]
+    assert (meta["lang"], meta["bridge"]) == ("min_Latn", "ind_Latn")
+    assert meta["bridge_via"] == "ind_Latn"
+    # Amharic has no close language with an entry: direct, as before.
+    chain = completion_chain(table, [" Selam."], detector=detector("amh_Ethi"))
+    assert chain.invoke("ሰላም").response_metadata["bridgex"]["fallback"] == "no_bridge"
 
 
 def test_unnamed_external_model_goes_direct(table: BridgeTable, caplog: Any) -> None:
