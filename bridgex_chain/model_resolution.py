@@ -33,7 +33,8 @@ from types import MappingProxyType
 from typing import Literal
 
 from bridgex_chain.errors import ModelNotAvailable
-from bridgex_chain.model_cache import EMBEDDED_HF_ID, embedded_model_path, hub_snapshot, read_marker
+from bridgex_chain.hub_cache import hub_snapshot
+from bridgex_chain.model_cache import EMBEDDED_HF_ID, embedded_model_path, read_marker
 
 __all__ = [
     "DEFAULT_MODEL",

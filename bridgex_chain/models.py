@@ -33,17 +33,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bridgex_chain.errors import MissingDependency, ModelNotAvailable
-from bridgex_chain.model_cache import (
+from bridgex_chain.hub_cache import (
     cached_hub_config,
     config_revision,
-    drop_quantizer,
-    embedded_gguf_sha256,
-    embedded_model_dir,
-    embedded_model_path,
     file_sha256,
     hf_hub_cache,
     hf_offline,
     hub_snapshot,
+)
+from bridgex_chain.model_cache import (
+    drop_quantizer,
+    embedded_gguf_sha256,
+    embedded_model_dir,
+    embedded_model_path,
     is_embedded_model_cached,
     read_marker,
 )

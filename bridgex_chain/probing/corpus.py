@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bridgex_chain.errors import ProbeDataError, UnknownLanguage
+from bridgex_chain.hub_cache import file_sha256
 from bridgex_chain.languages import normalize
 from bridgex_chain.probing.lexicon import ProbeSet
 
@@ -125,14 +126,6 @@ def _read_tsv(path: Path) -> Iterator[str]:
         raise _not_utf8(path, err) from err
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class Corpus:
     """Where the texts of each language come from.
@@ -193,5 +186,5 @@ class Corpus:
         digest = hashlib.sha256()
         for lang, paths in sorted(self.files.items()):
             for path in paths:
-                digest.update(f"{lang}/{path.name}:{_file_sha256(path)}\n".encode())
+                digest.update(f"{lang}/{path.name}:{file_sha256(path)}\n".encode())
         return {"source": "directory", "name": self.directory.name, "sha256": digest.hexdigest()}

@@ -237,7 +237,7 @@ def _shape_and_tokenizer(model: str | LoadedModel | None) -> tuple[ModelShape, A
     elif spec.source == "local" and spec.path is not None and spec.path.is_dir():
         folder = spec.path
     elif spec.source == "hub":
-        from bridgex_chain.model_cache import cached_hub_config
+        from bridgex_chain.hub_cache import cached_hub_config
 
         config_path = cached_hub_config(str(spec.hf_id))
         folder = config_path.parent if config_path is not None else None

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bridgex_chain import model_cache
+from bridgex_chain import hub_cache, model_cache
 from bridgex_chain.errors import MissingDependency, ModelNotAvailable
 from bridgex_chain.models import (
     DEFAULT_MODEL,
@@ -235,14 +235,14 @@ def test_load_local_directory(make_tiny_lm: Callable[..., Any], tmp_path: Path, 
 
 def test_revision_changes_with_config(make_tiny_lm: Callable[..., Any], tmp_path: Path) -> None:
     directory = save_tiny(make_tiny_lm, "llama", tmp_path / "tiny")
-    before = model_cache.config_revision(directory / "config.json")
+    before = hub_cache.config_revision(directory / "config.json")
     config = json.loads((directory / "config.json").read_text())
     config["transformers_version"] = "0.0.1"  # ignored: a re-save by another version
     (directory / "config.json").write_text(json.dumps(config, indent=4))
-    assert model_cache.config_revision(directory / "config.json") == before
+    assert hub_cache.config_revision(directory / "config.json") == before
     config["rms_norm_eps"] = 0.5
     (directory / "config.json").write_text(json.dumps(config))
-    assert model_cache.config_revision(directory / "config.json") != before
+    assert hub_cache.config_revision(directory / "config.json") != before
 
 
 def test_dtype_mapping(make_tiny_lm: Callable[..., Any], tmp_path: Path) -> None:
