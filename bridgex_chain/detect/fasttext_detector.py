@@ -174,7 +174,7 @@ class FastTextDetector:
         elif str(model_path) == "lite":
             model_path = lite_model_path()
         self.model_path = Path(model_path)
-        if self.model_path is not None and not self.model_path.is_file():
+        if not self.model_path.is_file():
             raise DetectorError(missing_model_message(self.model_path))
         self.threshold = threshold
         self.min_chars = min_chars
