@@ -27,7 +27,7 @@ from typing import Any
 from langchain_core.language_models import FakeListLLM
 
 from bridgex_chain.chain import BridgeXChain
-from bridgex_chain.chain_inputs import parse_input
+from bridgex_chain.chain.request import parse_input
 from bridgex_chain.detect import FastTextDetector
 from bridgex_chain.prompting.demos import DemoPool
 from bridgex_chain.prompting.tasks import plan_prompts

@@ -52,7 +52,7 @@ def main() -> None:
 
     print(f"{'import torch+transformers':<28} {time.perf_counter() - started:7.1f} s")
 
-    from bridgex_chain import model_cache
+    from bridgex_chain.models import embedded as model_cache
 
     cold: float | None = None
     tmp: str | None = None

@@ -33,7 +33,7 @@ from bridgex_chain.errors import (
 
 if TYPE_CHECKING:
     from bridgex_chain.chain import BridgeXChain
-    from bridgex_chain.chat_model import BridgeXChatModel
+    from bridgex_chain.chain.chat_model import BridgeXChatModel
     from bridgex_chain.detect import Detection, FastTextDetector, LanguageDetector
     from bridgex_chain.languages import Language, get_language, language_name, normalize
     from bridgex_chain.models import load_causal_lm, model_key, resolve_model
@@ -49,7 +49,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 # Public name -> module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
     "BridgeXChain": "bridgex_chain.chain",
-    "BridgeXChatModel": "bridgex_chain.chat_model",
+    "BridgeXChatModel": "bridgex_chain.chain",
     "Detection": "bridgex_chain.detect",
     "FastTextDetector": "bridgex_chain.detect",
     "LanguageDetector": "bridgex_chain.detect",

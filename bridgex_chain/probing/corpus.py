@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from bridgex_chain.errors import ProbeDataError, UnknownLanguage
-from bridgex_chain.hub_cache import file_sha256
 from bridgex_chain.languages import normalize
+from bridgex_chain.models.hub_cache import file_sha256
 from bridgex_chain.probing.lexicon import ProbeSet
 
 __all__ = ["Corpus", "corpus_files"]

@@ -231,13 +231,13 @@ def _shape_and_tokenizer(model: str | LoadedModel | None) -> tuple[ModelShape, A
     spec = resolve_model(model)
     folder: Path | None = None
     if spec.source == "embedded":
-        from bridgex_chain.model_cache import embedded_model_dir
+        from bridgex_chain.models.embedded import embedded_model_dir
 
         folder = embedded_model_dir(build=True)
     elif spec.source == "local" and spec.path is not None and spec.path.is_dir():
         folder = spec.path
     elif spec.source == "hub":
-        from bridgex_chain.hub_cache import cached_hub_config
+        from bridgex_chain.models.hub_cache import cached_hub_config
 
         config_path = cached_hub_config(str(spec.hf_id))
         folder = config_path.parent if config_path is not None else None

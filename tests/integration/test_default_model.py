@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bridgex_chain import model_cache
 from bridgex_chain.models import (
     LoadedModel,
     has_chat_template,
     load_causal_lm,
     resolve_model,
 )
+from bridgex_chain.models import embedded as model_cache
 from bridgex_chain.paths import cache_dir
 
 pytestmark = pytest.mark.slow

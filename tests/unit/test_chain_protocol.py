@@ -18,7 +18,7 @@ from langchain_core.runnables import RunnableLambda
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from bridgex_chain.chain import BridgeXChain
-from bridgex_chain.chain_inputs import parse_input
+from bridgex_chain.chain.request import parse_input
 from bridgex_chain.detect import Detection
 from bridgex_chain.store.table import BridgeTable
 

@@ -16,7 +16,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
 from bridgex_chain.chain import BridgeXChain
-from bridgex_chain.chat_model import BridgeXChatModel
+from bridgex_chain.chain.chat_model import BridgeXChatModel
 from bridgex_chain.detect import Detection
 from bridgex_chain.errors import BridgeXError
 from bridgex_chain.store.table import BridgeTable

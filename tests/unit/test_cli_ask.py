@@ -11,8 +11,8 @@ import pytest
 from langchain_core.runnables import RunnableLambda
 from typer.testing import CliRunner
 
-from bridgex_chain import llm as llm_mod
 from bridgex_chain.cli.main import app
+from bridgex_chain.models import langchain as llm_mod
 
 MODEL = "tiny/test-model"  # a key no shipped table uses
 SWAHILI = "Ninataka kujua hali ya hewa ya kesho katika mji wa Mombasa."

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from langchain_core.runnables import RunnableLambda
 
-from bridgex_chain import llm as llm_mod
 from bridgex_chain.chain import BridgeXChain
+from bridgex_chain.models import langchain as llm_mod
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 GEMMA = "google/gemma-3-270m"

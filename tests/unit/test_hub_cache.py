@@ -1,4 +1,4 @@
-"""Tests for bridgex_chain.hub_cache: the local Hugging Face cache, read offline."""
+"""Tests for bridgex_chain.models.hub_cache: the local Hugging Face cache, read offline."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bridgex_chain.errors import ModelNotAvailable
-from bridgex_chain.hub_cache import (
+from bridgex_chain.models.hub_cache import (
     cached_hub_config,
     config_revision,
     file_sha256,

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 
-from bridgex_chain import llm as llm_mod
 from bridgex_chain.chain import BridgeXChain
 from bridgex_chain.detect import Detection
 from bridgex_chain.errors import ModelCallError
-from bridgex_chain.llm import HFGenerator, LocalHFChatModel, LocalHFLLM, local_model
+from bridgex_chain.models import langchain as llm_mod
+from bridgex_chain.models.langchain import HFGenerator, LocalHFChatModel, LocalHFLLM, local_model
 
 PROMPT = 'Swahili:"maji"→English:'
 CHAT_TEMPLATE = (

@@ -1,4 +1,4 @@
-"""Unit tests of bridgex_chain.models and bridgex_chain.model_cache (offline, tiny models)."""
+"""Unit tests of bridgex_chain.models and bridgex_chain.models.embedded (offline, tiny models)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from bridgex_chain import hub_cache, model_cache
 from bridgex_chain.errors import MissingDependency, ModelNotAvailable
 from bridgex_chain.models import (
     DEFAULT_MODEL,
@@ -23,10 +22,12 @@ from bridgex_chain.models import (
     LoadedModel,
     ModelSpec,
     has_chat_template,
+    hub_cache,
     load_causal_lm,
     model_key,
     resolve_model,
 )
+from bridgex_chain.models import embedded as model_cache
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -287,7 +288,7 @@ FAKE_BUILD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from bridgex_chain import model_cache
+    from bridgex_chain.models import embedded as model_cache
 
     def fake_assemble(output_path):
         output_path = Path(output_path)

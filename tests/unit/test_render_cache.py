@@ -1,4 +1,4 @@
-"""Tests for bridgex_chain.render_cache: the LRU cache of bridge renderings."""
+"""Tests for bridgex_chain.chain.render_cache: the LRU cache of bridge renderings."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import threading
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from bridgex_chain.chain.render_cache import RenderCache
 from bridgex_chain.prompting.templates import ModelPrompt
-from bridgex_chain.render_cache import RenderCache
 
 
 def counters() -> dict[str, int]:

@@ -4,8 +4,8 @@ A chat model here is two hooks over one :class:`ChatCall` (what LangChain passed
 ``_generate``/``_stream``): :meth:`ChatAdapter._reply`, the whole answer, and
 :meth:`ChatAdapter._reply_pieces`, the answer piece by piece. :class:`ChatAdapter` wraps them in
 LangChain's results and chunks and reports each streamed token to the run's callbacks.
-:class:`~bridgex_chain.llm.LocalHFChatModel` and
-:class:`~bridgex_chain.chat_model.BridgeXChatModel` are built on it.
+:class:`~bridgex_chain.models.langchain.LocalHFChatModel` and
+:class:`~bridgex_chain.chain.chat_model.BridgeXChatModel` are built on it.
 
 Example:
     >>> class Echo(ChatAdapter):
@@ -66,7 +66,7 @@ class ChatAdapter(BaseChatModel):
     """A chat model made of :meth:`_reply` and :meth:`_reply_pieces` (see the module docstring).
 
     Example:
-        >>> from bridgex_chain.llm import LocalHFChatModel
+        >>> from bridgex_chain.models.langchain import LocalHFChatModel
         >>> issubclass(LocalHFChatModel, ChatAdapter)
         True
     """

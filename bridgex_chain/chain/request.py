@@ -44,7 +44,7 @@ from bridgex_chain.prompting.templates import StopFilter, clean_completion, pars
 from bridgex_chain.store.records import Bridge
 
 if TYPE_CHECKING:
-    from bridgex_chain.routing import Prepared
+    from bridgex_chain.chain.router import Prepared
 
 __all__ = [
     "FALLBACK_BRIDGE_IS_QUERY_LANGUAGE",

@@ -35,8 +35,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridgex_chain.chat_adapter import ChatAdapter, ChatCall
 from bridgex_chain.errors import ModelCallError, PromptTooLong
+from bridgex_chain.models.chat_adapter import ChatAdapter, ChatCall
 from bridgex_chain.prompting.templates import StopFilter
 
 __all__ = ["HFGenerator", "LocalHFChatModel", "LocalHFLLM", "local_model"]

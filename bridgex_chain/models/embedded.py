@@ -21,7 +21,7 @@ The second half of the module finds Hub models in the local Hugging Face cache, 
 and computes revisions (commit hash, config hash, file sha256) without importing torch.
 
 Example:
-    >>> from bridgex_chain.model_cache import embedded_model_path
+    >>> from bridgex_chain.models.embedded import embedded_model_path
     >>> embedded_model_path().name
     'gemma-3-270m-f32'
 """

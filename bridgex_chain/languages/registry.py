@@ -1,18 +1,15 @@
 """One language registry: normalise any language code to FLORES-200 style and describe it.
 
 Languages are FLORES-200 style codes ``<ISO 639-3>_<ISO 15924>`` (``swh_Latn``).
-:func:`normalize` (defined in :mod:`bridgex_chain.language_codes`, which documents the mapping,
-and re-exported here) accepts ISO 639-1/2/3, BCP-47, FLORES, fastText labels and English or
-native names. This module describes languages (:class:`Language`: names, ISO codes, family)
-and holds the study's language lists.
+:func:`~bridgex_chain.languages.codes.normalize` (which documents the mapping) accepts ISO
+639-1/2/3, BCP-47, FLORES, fastText labels and English or native names. This module describes
+languages (:class:`Language`: names, ISO codes, family) and holds the study's language lists.
 
 fastText answers ``yue``/``wuu`` for short Mandarin: :func:`bridging_code` looks Cantonese and
 Wu up as ``zho_Hans`` while :func:`normalize` stays faithful, so detection keeps the original
 among its candidates. :func:`close_languages` relates Malay ~ Indonesian and the like.
 
 Example:
-    >>> normalize("sw"), normalize("pt-BR"), normalize("__label__tl"), normalize("Chinese")
-    ('swh_Latn', 'por_Latn', 'tgl_Latn', 'zho_Hans')
     >>> language_name("zho_Hant"), get_language("sw").native_name
     ('Chinese (Traditional)', 'Kiswahili')
 """
@@ -28,28 +25,18 @@ from typing import Final
 import langcodes
 from langcodes.data_dicts import LANGUAGE_ALPHA3, LANGUAGE_REPLACEMENTS
 
-from bridgex_chain.errors import UnknownLanguage
-from bridgex_chain.language_codes import (
-    flores_codes,
-    likely_script,
-    normalize,
-    normalize_many,
-    registry_codes,
-)
+from bridgex_chain.languages.codes import flores_codes, likely_script, normalize, registry_codes
 
 __all__ = [
     "BRIDGING_ALIASES",
     "DEFAULT_BRIDGES",
     "STUDY_LANGUAGES",
     "Language",
-    "UnknownLanguage",
     "all_languages",
     "bridging_code",
     "close_languages",
     "get_language",
     "language_name",
-    "normalize",
-    "normalize_many",
 ]
 
 STUDY_LANGUAGES: Final[tuple[str, ...]] = (

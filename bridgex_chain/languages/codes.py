@@ -18,8 +18,7 @@ list in ``data/flores200.json``:
    labels that are Wikipedia codes are translated first (``__label__als`` is Alemannic →
    ``gsw_Latn``; a bare ``als`` is Tosk Albanian, as in FLORES).
 
-:mod:`bridgex_chain.languages` (the language registry) re-exports :func:`normalize` and
-:func:`normalize_many`.
+The package :mod:`bridgex_chain.languages` exports these names with the registry's.
 
 Example:
     >>> normalize("sw"), normalize("pt-BR"), normalize("__label__tl"), normalize("Chinese")

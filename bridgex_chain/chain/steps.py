@@ -21,7 +21,7 @@ from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import patch_config
 
-from bridgex_chain import chain_inputs as ci
+from bridgex_chain.chain import request as ci
 from bridgex_chain.detect import Detection
 from bridgex_chain.prompting.templates import PromptPlan
 

@@ -3,7 +3,7 @@
 ``BridgeXChain`` is a LangChain ``RunnableSerializable`` built like langchain-core's own wrappers
 (``RunnableWithFallbacks``): one root run per call with the threaded ``RunnableConfig``, a child
 run per step — ``detect``, ``lookup``, ``rewrite`` (holding the model's rendering calls, tagged
-``bridgex:render``; see :mod:`bridgex_chain.chain_steps`) — and the answer call as a child LLM
+``bridgex:render``; see :mod:`bridgex_chain.chain.steps`) — and the answer call as a child LLM
 run tagged ``bridgex:answer``.
 
 1. **detect** — the caller's ``lang`` wins; otherwise the detector (fastText by default).
@@ -59,11 +59,11 @@ from langchain_core.runnables.config import (
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
-from bridgex_chain import chain_inputs as ci
-from bridgex_chain.chain_steps import arun_step, detection_fields, run_step, tagged
+from bridgex_chain.chain import request as ci
+from bridgex_chain.chain.router import Prepared, Router
+from bridgex_chain.chain.steps import arun_step, detection_fields, run_step, tagged
 from bridgex_chain.detect import Detection
 from bridgex_chain.prompting.templates import TASKS, PromptPlan
-from bridgex_chain.routing import Prepared, Router
 
 __all__ = ["BridgeXChain"]
 
@@ -331,13 +331,13 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
     ) -> BaseTool:
         """A tool answering a message in any language through the chain.
 
-        See :func:`bridgex_chain.chat_model.chain_tool`; ``arg_types`` is not used.
+        See :func:`bridgex_chain.chain.chat_model.chain_tool`; ``arg_types`` is not used.
 
         Example:
             >>> BridgeXChain().as_tool().name
             'bridgex_ask'
         """
-        from bridgex_chain.chat_model import chain_tool
+        from bridgex_chain.chain.chat_model import chain_tool
 
         return chain_tool(self, args_schema, name=name, description=description)
 
@@ -345,7 +345,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
 class _StreamedAnswer:
     """The chunks ``stream``/``astream`` yield after routing, and their sum (the run's output).
 
-    ``total`` starts as the routing chunk (:func:`~bridgex_chain.chain_inputs.head_chunk`); each
+    ``total`` starts as the routing chunk (:func:`~bridgex_chain.chain.request.head_chunk`); each
     chunk the shaper returns for the model's pieces is added to it.
     """
 

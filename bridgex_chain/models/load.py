@@ -1,11 +1,10 @@
 """Loading a causal LM from an alias, a Hugging Face id or a local path.
 
-Names are resolved by :mod:`bridgex_chain.model_resolution` (light: no torch, no network), whose
-public names are re-exported here; loading (:func:`load_causal_lm`) imports torch and
-transformers lazily.
+Names are resolved by :mod:`bridgex_chain.models.resolve` (light: no torch, no network);
+loading (:func:`load_causal_lm`) imports torch and transformers lazily.
 
 * ``None``, ``"gemma-3-270m"`` and ``"gemma"`` load the **embedded** Gemma-3-270m, cached as
-  float32 under ``cache_dir()/models`` on first use (see :mod:`bridgex_chain.model_cache`).
+  float32 under ``cache_dir()/models`` on first use (see :mod:`bridgex_chain.models.embedded`).
 * ``mistral``, ``llama`` and ``qwen`` are aliases of Hub ids (aliases are case-insensitive).
 * An existing path is **local**: a directory holding ``config.json`` or a ``.gguf`` file.
 * ``org/name`` is a **hub** id, loaded from the local Hugging Face cache. ``HF_HUB_OFFLINE=1``
@@ -17,10 +16,7 @@ embedded model and ``google/gemma-3-270m`` share the key; :attr:`LoadedModel.rev
 their weights apart).
 
 Example:
-    >>> from bridgex_chain.models import model_key, resolve_model
-    >>> resolve_model("Mistral").hf_id
-    'mistralai/Mistral-7B-Instruct-v0.3'
-    >>> model_key()
+    >>> load_causal_lm("gemma-3-270m").spec.key  # doctest: +SKIP
     'google/gemma-3-270m'
 """
 
@@ -33,7 +29,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bridgex_chain.errors import MissingDependency, ModelNotAvailable
-from bridgex_chain.hub_cache import (
+from bridgex_chain.models.embedded import (
+    drop_quantizer,
+    embedded_gguf_sha256,
+    embedded_model_dir,
+    is_embedded_model_cached,
+    read_marker,
+)
+from bridgex_chain.models.hub_cache import (
     cached_hub_config,
     config_revision,
     file_sha256,
@@ -41,38 +44,12 @@ from bridgex_chain.hub_cache import (
     hf_offline,
     hub_snapshot,
 )
-from bridgex_chain.model_cache import (
-    drop_quantizer,
-    embedded_gguf_sha256,
-    embedded_model_dir,
-    embedded_model_path,
-    is_embedded_model_cached,
-    read_marker,
-)
-from bridgex_chain.model_resolution import (
-    DEFAULT_MODEL,
-    MODEL_ALIASES,
-    ModelSpec,
-    model_key,
-    resolve_model,
-)
+from bridgex_chain.models.resolve import ModelSpec, resolve_model
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = [
-    "DEFAULT_MODEL",
-    "DTYPES",
-    "MODEL_ALIASES",
-    "LoadedModel",
-    "ModelSpec",
-    "embedded_model_dir",
-    "embedded_model_path",
-    "has_chat_template",
-    "load_causal_lm",
-    "model_key",
-    "resolve_model",
-]
+__all__ = ["DTYPES", "LoadedModel", "has_chat_template", "load_causal_lm"]
 
 DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16", "auto")
 """The ``dtype`` strings :func:`load_causal_lm` accepts."""

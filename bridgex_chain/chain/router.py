@@ -33,7 +33,8 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, RunnableLambda
 from langchain_core.runnables.base import coerce_to_runnable
 
-from bridgex_chain import chain_inputs as ci
+from bridgex_chain.chain import request as ci
+from bridgex_chain.chain.render_cache import RenderCache
 from bridgex_chain.detect import UNKNOWN, Detection, as_detector
 from bridgex_chain.errors import ModelNotAvailable, NoBridgeFound
 from bridgex_chain.languages import bridging_code, close_languages, language_name, normalize
@@ -48,10 +49,9 @@ from bridgex_chain.prompting.templates import (
     PromptStyle,
     TemplateLibrary,
 )
-from bridgex_chain.render_cache import RenderCache
 
 if TYPE_CHECKING:
-    from bridgex_chain.chain import BridgeXChain
+    from bridgex_chain.chain.runnable import BridgeXChain
     from bridgex_chain.store.records import Bridge
 
 __all__ = ["Prepared", "Router"]
@@ -111,7 +111,7 @@ class Router:
         if isinstance(llm, Runnable):
             return llm
         if llm is None or isinstance(llm, str | Path):
-            from bridgex_chain.llm import local_model
+            from bridgex_chain.models.langchain import local_model
 
             name = None if llm is None else str(llm)
             return local_model(name, max_new_tokens=self.s.max_new_tokens)

