@@ -22,7 +22,7 @@ from bridgex_chain.prompting.embedders import (
     make_embedder,
 )
 
-SIB200 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sib200"
+SIB200 = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sib200"
 
 SPORTS = {"swh_Latn": "Timu ilishinda mechi ya mpira jana", "fra_Latn": "L'équipe a gagné"}
 POLITICS = {"swh_Latn": "Bunge lilipitisha sheria mpya", "fra_Latn": "Le parlement a voté"}

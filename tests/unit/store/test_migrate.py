@@ -28,7 +28,7 @@ from bridgex_chain.store.migrate import (
 )
 from bridgex_chain.store.table import BridgeTable
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_fresh_database_upgrades_to_head(store_url: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SIB200 = ROOT.parent / "shared" / "data" / "sib200"
 LID_DIR = Path(str(importlib.resources.files("bridgex_chain") / "data" / "lid"))
 MODEL = LID_DIR / "bridgex-lid-sib200.ftz"

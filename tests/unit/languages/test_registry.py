@@ -26,7 +26,7 @@ from bridgex_chain.languages import (
     normalize_many,
 )
 
-SIB200 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sib200"
+SIB200 = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sib200"
 
 # (FLORES code, ISO 639-1, ISO 639-3, English name, family) of the 15 study languages.
 STUDY = [

@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableLambda
 from bridgex_chain.chain import BridgeXChain
 from bridgex_chain.models import langchain as llm_mod
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 GEMMA = "google/gemma-3-270m"
 
 

@@ -29,7 +29,7 @@ from bridgex_chain.models import (
 )
 from bridgex_chain.models import embedded as model_cache
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)
