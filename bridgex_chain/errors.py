@@ -22,6 +22,7 @@ __all__ = [
     "DatabaseReadOnly",
     "DetectorError",
     "InvalidInput",
+    "InvalidOption",
     "MissingDependency",
     "ModelCallError",
     "ModelNotAvailable",
@@ -111,6 +112,18 @@ class PromptTooLong(BridgeXError):
 
 class InvalidInput(BridgeXError, ValueError):
     """The chain was given an input it cannot route (no query text, or an unsupported type)."""
+
+
+class InvalidOption(BridgeXError, ValueError):
+    """An argument or option has a value the library cannot use (the message names valid ones).
+
+    It is a ``ValueError`` too, so callers (and pydantic validators) that catch ``ValueError``
+    keep working.
+
+    Example:
+        >>> isinstance(InvalidOption("top_rate must be in (0, 1], got 2"), ValueError)
+        True
+    """
 
 
 class ModelCallError(BridgeXError):

@@ -52,7 +52,7 @@ def test_every_library_package_is_listed_for_the_wheel() -> None:
     """pyproject lists packages explicitly: a new sub-package left out breaks installed copies."""
     import tomllib
 
-    root = Path(__file__).resolve().parents[3]
+    root = Path(__file__).resolve().parents[2]
     listed = set(
         tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     )
