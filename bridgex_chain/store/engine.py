@@ -38,6 +38,8 @@ __all__ = [
     "create_store_engine",
     "database_errors",
     "describe_url",
+    "guarded_read",
+    "guarded_write",
     "normalize_url",
     "write_connection",
 ]
@@ -250,3 +252,36 @@ def database_errors(url: str | URL, action: str) -> Iterator[None]:
         yield
     except DBAPIError as err:
         raise _classified(url, action, err) from err
+
+
+@contextmanager
+def guarded_read(engine: Engine) -> Iterator[Connection]:
+    """Open a connection for reads whose driver errors raise :class:`DatabaseError`.
+
+    The errors are classified as in :func:`database_errors`.
+
+    Example:
+        >>> from sqlalchemy import text
+        >>> with guarded_read(create_store_engine("sqlite://")) as conn:
+        ...     conn.execute(text("SELECT 1")).scalar()
+        1
+    """
+    with database_errors(engine.url, "read"), engine.connect() as conn:
+        yield conn
+
+
+@contextmanager
+def guarded_write(engine: Engine) -> Iterator[Connection]:
+    """Like :func:`write_connection`, but driver errors raise :class:`DatabaseError`.
+
+    Example:
+        >>> from sqlalchemy import text
+        >>> engine = create_store_engine("sqlite://")
+        >>> with guarded_write(engine) as conn:
+        ...     conn.execute(text("SELEC 1"))
+        Traceback (most recent call last):
+        ...
+        bridgex_chain.errors.DatabaseError: Cannot write the bridge table at sqlite://: ...
+    """
+    with database_errors(engine.url, "write"), write_connection(engine) as conn:
+        yield conn

@@ -32,6 +32,7 @@ from bridgex_chain.languages import normalize
 from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
 from bridgex_chain.store.schema import (
     RUN_STATUSES,
+    STATUS_COMPLETE,
     STATUS_RUNNING,
     AggregateScoreRow,
     LayerScoreRow,
@@ -51,6 +52,7 @@ __all__ = [
     "require_status",
     "run_identity",
     "set_status",
+    "store_run",
     "utc_now",
     "write_score_rows",
 ]
@@ -239,6 +241,33 @@ def replace_run(
     )
     conn.execute(delete(LayerScoreRow).where(LayerScoreRow.run_id == run_id))
     conn.execute(delete(AggregateScoreRow).where(AggregateScoreRow.run_id == run_id))
+
+
+def store_run(
+    conn: Connection,
+    record: RunRecord,
+    identity: str,
+    rows: Sequence[ScoreRow],
+    *,
+    replace_existing: bool,
+) -> int:
+    """Store a prepared run and its normalised rows; return the run id.
+
+    A run whose identity is new is inserted. A stored run is replaced (metadata and scores) when
+    ``replace_existing``; otherwise a stored complete run is kept as it is (an import of a table
+    already present changes nothing) and any other is replaced.
+    """
+    profile_id = ensure_profile(conn, record.profile)
+    found = find_run(conn, identity)
+    if found is None:
+        run_id = insert_run(conn, record, identity, profile_id)
+    else:
+        run_id, status = found
+        if status == STATUS_COMPLETE and not replace_existing:
+            return run_id
+        replace_run(conn, run_id, record, identity, profile_id)
+    write_score_rows(conn, run_id, rows)
+    return run_id
 
 
 def set_status(

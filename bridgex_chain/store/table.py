@@ -9,7 +9,8 @@ or pass ``cache_ttl``. Only ``complete`` runs are visible, and the newest comple
 Model strings are stored and looked up exactly as given (pass
 :func:`bridgex_chain.models.model_key`); languages are normalised with
 :func:`bridgex_chain.languages.normalize`. Recording runs and the JSON import and export are
-the methods of :class:`~bridgex_chain.store.table_runs.TableRuns`.
+done by the table's :class:`~bridgex_chain.store.table_runs.TableRuns`, which the run methods
+below forward to.
 
 Example:
     >>> from bridgex_chain.store.table import BridgeTable
@@ -26,12 +27,12 @@ Example:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Sequence
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from bridgex_chain.errors import NoBridgeFound
 from bridgex_chain.languages import normalize
@@ -41,16 +42,16 @@ from bridgex_chain.store.engine import (
     create_store_engine,
     database_errors,
     describe_url,
-    write_connection,
+    guarded_read,
 )
 from bridgex_chain.store.migrate import check_current, upgrade
-from bridgex_chain.store.records import Bridge, RankedBridge
+from bridgex_chain.store.records import Bridge, RankedBridge, RunRecord, ScoreRow
 from bridgex_chain.store.table_runs import TableRuns
 
 __all__ = ["BridgeTable"]
 
 
-class BridgeTable(TableRuns):
+class BridgeTable:
     """The bridge table in a SQLite or PostgreSQL database.
 
     Args:
@@ -88,9 +89,9 @@ class BridgeTable(TableRuns):
         self._pairs: dict[str, tuple[tuple[str, str], ...]] = {}
         self._models: list[str] | None = None
         self._deadline: float | None = None
-        self._shipped_done = False
+        self._runs = TableRuns(self._engine, self._lock, on_write=self.refresh)
         try:
-            with self._db_errors("open"):
+            with database_errors(self._engine.url, "open"):
                 if migrate:
                     upgrade(self._engine)
                 else:
@@ -118,22 +119,6 @@ class BridgeTable(TableRuns):
     def engine(self) -> Engine:
         """The SQLAlchemy engine."""
         return self._engine
-
-    def _db_errors(self, action: str) -> AbstractContextManager[None]:
-        return database_errors(self._engine.url, action)
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._db_errors("read"), self._engine.connect() as conn:
-            yield conn
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self._db_errors("write"), write_connection(self._engine) as conn:
-                yield conn
-        finally:
-            self.refresh()
 
     # ------------------------------------------------------------------ lookups
     def refresh(self) -> None:
@@ -182,7 +167,7 @@ class BridgeTable(TableRuns):
         """Return the models that have at least one complete run, sorted."""
         with self._lock:
             if self._models is None:
-                with self._read() as conn:
+                with guarded_read(self._engine) as conn:
                     self._models = queries.complete_models(conn)
                 self._start_clock()
             return list(self._models)
@@ -217,7 +202,7 @@ class BridgeTable(TableRuns):
     def _load_model(self, model: str) -> tuple[tuple[str, str], ...]:
         pairs = self._pairs.get(model)
         if pairs is None:
-            with self._read() as conn:
+            with guarded_read(self._engine) as conn:
                 entries = queries.model_entries(conn, model)
             for (src, trg), entry in entries.items():
                 self._entries[(model, src, trg)] = entry
@@ -236,3 +221,167 @@ class BridgeTable(TableRuns):
             pairs = self._pairs.get(model, ())
             known = [] if pairs else self.models()
             raise NoBridgeFound(queries.missing_message(self.url, model, src, trg, pairs, known))
+
+    # ------------------------------------------------------------------ runs (see TableRuns)
+    def runs(self, model: str | None = None) -> list[RunRecord]:
+        """Return every run (any status), oldest first, optionally of one model.
+
+        Example:
+            >>> BridgeTable("sqlite://").runs("demo/model")
+            []
+        """
+        return self._runs.runs(model)
+
+    def scores(self, run_id: int) -> list[ScoreRow]:
+        """Return every score row of a run (per-layer rows, then aggregates).
+
+        Example:
+            >>> BridgeTable("sqlite://").scores(1)
+            []
+        """
+        return self._runs.scores(run_id)
+
+    def begin_run(self, run: RunRecord) -> int:
+        """Record a run as ``running`` and return its id (also set on ``run.run_id``).
+
+        Starting a run whose identity (:func:`~bridgex_chain.store.runs.run_identity`) is already
+        stored resumes it: a failed or running run goes back to running with its scores kept; a
+        complete run is left as it is and ``run.status`` says ``"complete"``.
+
+        Example:
+            >>> from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+            >>> table = BridgeTable("sqlite://")
+            >>> run = RunRecord(ModelProfile("m/x", "r", "llama", 2, 8), "starter", "h",
+            ...                 ["swh_Latn"], ["eng_Latn", "fra_Latn"], {})
+            >>> run_id = table.begin_run(run)
+            >>> table.write_scores(run_id, [ScoreRow("sw", "sw", "fr", 0, 0.5)], final=False)
+            >>> table.complete_run(run_id, [ScoreRow("sw", "sw", "fr", None, 0.5),
+            ...                             ScoreRow("sw", "sw", "en", None, 0.25)])
+            >>> [(r.bridge, r.rank, r.layers_scored) for r in table.ranking("m/x", "sw")]
+            [('fra_Latn', 1, 1), ('eng_Latn', 2, 0)]
+        """
+        return self._runs.begin_run(run)
+
+    def write_scores(self, run_id: int, rows: Sequence[ScoreRow], *, final: bool) -> None:
+        """Write (insert or overwrite) score rows of a running run; ``final`` completes it.
+
+        Rows and the status change commit in one transaction, so readers never see a complete
+        run with missing rows.
+
+        Raises:
+            DatabaseError: The run does not exist or is not running.
+            SchemaError: A score is not finite, or a layer count is negative.
+
+        Example:
+            >>> BridgeTable("sqlite://").write_scores(7, [], final=False)
+            Traceback (most recent call last):
+            ...
+            bridgex_chain.errors.DatabaseError: No probe run with id 7; start one with begin_run().
+        """
+        self._runs.write_scores(run_id, rows, final=final)
+
+    def complete_run(self, run_id: int, rows: Sequence[ScoreRow] = ()) -> None:
+        """Write the last rows and mark the run complete, in one transaction.
+
+        Example:
+            >>> BridgeTable("sqlite://").complete_run(7)
+            Traceback (most recent call last):
+            ...
+            bridgex_chain.errors.DatabaseError: No probe run with id 7; start one with begin_run().
+        """
+        self._runs.write_scores(run_id, rows, final=True)
+
+    def fail_run(self, run_id: int, error: str) -> None:
+        """Mark a running run failed with the reason (its partial scores stay for resumption).
+
+        Example:
+            >>> from bridgex_chain.store.records import ModelProfile, RunRecord
+            >>> table = BridgeTable("sqlite://")
+            >>> run_id = table.begin_run(RunRecord(ModelProfile("m/x", "r", "llama", 2, 8),
+            ...                                    "starter", "h", ["swh_Latn"], ["eng_Latn"], {}))
+            >>> table.fail_run(run_id, "out of memory")
+            >>> [(r.status, r.error) for r in table.runs()]
+            [('failed', 'out of memory')]
+        """
+        self._runs.fail_run(run_id, error)
+
+    def upsert_run(self, run: RunRecord, scores: Sequence[ScoreRow]) -> int:
+        """Store a profile, a run (status as given) and its scores in one transaction.
+
+        Idempotent: storing a run with the same identity again replaces its metadata and scores
+        instead of adding a run. Missing start/finish times are filled in on ``run``.
+
+        Returns:
+            The run id (also set on ``run.run_id``).
+
+        Example:
+            >>> from bridgex_chain.store.records import ModelProfile, RunRecord
+            >>> table = BridgeTable("sqlite://")
+            >>> run = RunRecord(ModelProfile("m/x", "r", "llama", 2, 8), "starter", "h",
+            ...                 ["swh_Latn"], ["eng_Latn"], {}, status="complete")
+            >>> table.upsert_run(run, []) == table.upsert_run(run, [])
+            True
+        """
+        return self._runs.upsert_run(run, scores)
+
+    def export_json(self, path: str | os.PathLike[str], model: str | None = None) -> int:
+        """Write every complete run (of ``model``) to a bridge-table JSON file.
+
+        Returns:
+            The number of runs written.
+
+        Example:
+            >>> import tempfile
+            >>> with tempfile.TemporaryDirectory() as tmp:
+            ...     BridgeTable("sqlite://").export_json(f"{tmp}/empty.json")
+            0
+        """
+        return self._runs.export_json(path, model)
+
+    def import_json(self, path: str | os.PathLike[str]) -> list[int]:
+        """Import a bridge-table JSON file in one transaction; runs already stored are kept.
+
+        The whole file is validated before anything is written.
+
+        Returns:
+            The ids of the file's runs, in file order.
+
+        Raises:
+            SchemaError: The file is invalid (the message names the field path).
+
+        Example:
+            >>> BridgeTable("sqlite://").import_json("/nonexistent.json")
+            Traceback (most recent call last):
+            ...
+            bridgex_chain.errors.SchemaError: Cannot read bridge table /nonexistent.json: ...
+        """
+        return self._runs.import_json(path)
+
+    def import_shipped(
+        self, model: str | None = None, *, directory: str | os.PathLike[str] | None = None
+    ) -> list[int]:
+        """Import the bridge tables shipped with the package (idempotent).
+
+        Args:
+            model: Only this model's runs.
+            directory: Read tables from here instead of ``bridgex_chain._precomputed``.
+
+        Returns:
+            The ids of the imported (or already present) runs.
+
+        Example:
+            >>> BridgeTable("sqlite://").import_shipped(model="nobody/none")
+            []
+        """
+        return self._runs.import_shipped(model, directory=directory)
+
+    def ensure_shipped(self) -> list[int]:
+        """Import the shipped tables once per object (later calls return ``[]`` at no cost).
+
+        Example:
+            >>> table = BridgeTable("sqlite://")
+            >>> _ = table.ensure_shipped()
+            >>> table.ensure_shipped()
+            []
+        """
+        return self._runs.ensure_shipped()

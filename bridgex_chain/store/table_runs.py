@@ -1,83 +1,102 @@
-"""TableRuns: the run records of :class:`~bridgex_chain.store.table.BridgeTable`.
+"""TableRuns: the run records of a bridge table (the write side of ``BridgeTable``).
 
-A mixin of ``BridgeTable`` (use the methods through a table): recording a probe run and its
-scores (begin, write, complete or fail, or all at once with ``upsert_run``), listing runs, and
-moving complete runs in and out as bridge-table JSON files
+:class:`~bridgex_chain.store.table.BridgeTable` owns one and forwards its run methods to it:
+recording a probe run and its scores (begin, write, complete or fail, or all at once with
+``upsert_run``), listing runs, and moving complete runs in and out as bridge-table JSON files
 (:mod:`bridgex_chain.store.precomputed`), the tables shipped with the package among them. Each
 write is one transaction; the SQL is in :mod:`bridgex_chain.store.runs`.
 
+It is given everything it uses: the engine, the lock that guards the table's cache, and what to
+call after each write (the table drops its cached lookups).
+
 Example:
-    >>> from bridgex_chain.store.table import BridgeTable
-    >>> with BridgeTable("sqlite://") as table:
-    ...     table.runs(), table.import_shipped(model="nobody/none")
-    ([], [])
+    >>> import threading
+    >>> from bridgex_chain.store.engine import create_store_engine
+    >>> from bridgex_chain.store.migrate import upgrade
+    >>> engine = create_store_engine("sqlite://")
+    >>> _ = upgrade(engine)
+    >>> writes = []
+    >>> log = TableRuns(engine, threading.RLock(), on_write=lambda: writes.append(1))
+    >>> log.runs(), log.import_shipped(model="nobody/none"), writes
+    ([], [], [])
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from bridgex_chain.store import precomputed, queries, runs
+from bridgex_chain.store.engine import guarded_read, guarded_write
 from bridgex_chain.store.records import RunRecord, ScoreRow
 from bridgex_chain.store.schema import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
 
 __all__ = ["TableRuns"]
 
 
+def _nothing() -> None:
+    return None
+
+
 class TableRuns:
-    """Run-record methods, mixed into :class:`~bridgex_chain.store.table.BridgeTable`.
+    """Records probe runs and moves them in and out as JSON, on one engine.
+
+    The methods are documented where users call them, on
+    :class:`~bridgex_chain.store.table.BridgeTable`.
+
+    Args:
+        engine: The database (already at the schema head).
+        lock: Held while the shipped tables are imported once (:meth:`ensure_shipped`); pass the
+            lock of the owner's cache so lookups wait for the import.
+        on_write: Called after every write transaction, committed or not.
 
     Example:
+        >>> import threading
         >>> from bridgex_chain.store.table import BridgeTable
-        >>> issubclass(BridgeTable, TableRuns)
-        True
+        >>> table = BridgeTable("sqlite://")
+        >>> TableRuns(table.engine, threading.RLock()).runs("demo/model")
+        []
     """
 
-    if TYPE_CHECKING:  # provided by BridgeTable: its lock and transactions
-        _lock: threading.RLock
-        _shipped_done: bool
+    def __init__(
+        self,
+        engine: Engine,
+        lock: threading.RLock,
+        *,
+        on_write: Callable[[], None] = _nothing,
+    ) -> None:
+        self._engine = engine
+        self._lock = lock
+        self._on_write = on_write
+        self._shipped_done = False
 
-        def _read(self) -> AbstractContextManager[Connection]: ...
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with guarded_write(self._engine) as conn:
+                yield conn
+        finally:
+            self._on_write()
 
-        def _write(self) -> AbstractContextManager[Connection]: ...
-
+    # ------------------------------------------------------------------ reads
     def runs(self, model: str | None = None) -> list[RunRecord]:
         """Return every run (any status), oldest first, optionally of one model."""
-        with self._read() as conn:
+        with guarded_read(self._engine) as conn:
             return queries.run_records(conn, model)
 
     def scores(self, run_id: int) -> list[ScoreRow]:
         """Return every score row of a run (per-layer rows, then aggregates)."""
-        with self._read() as conn:
+        with guarded_read(self._engine) as conn:
             return queries.run_scores(conn, run_id)
 
+    # ------------------------------------------------------------------ writes
     def begin_run(self, run: RunRecord) -> int:
-        """Record a run as ``running`` and return its id (also set on ``run.run_id``).
-
-        Starting a run whose identity (:func:`~bridgex_chain.store.runs.run_identity`) is already
-        stored resumes it: a failed or running run goes back to running with its scores kept; a
-        complete run is left as it is and ``run.status`` says ``"complete"``.
-
-        Example:
-            >>> from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
-            >>> from bridgex_chain.store.table import BridgeTable
-            >>> table = BridgeTable("sqlite://")
-            >>> run = RunRecord(ModelProfile("m/x", "r", "llama", 2, 8), "starter", "h",
-            ...                 ["swh_Latn"], ["eng_Latn", "fra_Latn"], {})
-            >>> run_id = table.begin_run(run)
-            >>> table.write_scores(run_id, [ScoreRow("sw", "sw", "fr", 0, 0.5)], final=False)
-            >>> table.complete_run(run_id, [ScoreRow("sw", "sw", "fr", None, 0.5),
-            ...                             ScoreRow("sw", "sw", "en", None, 0.25)])
-            >>> [(r.bridge, r.rank, r.layers_scored) for r in table.ranking("m/x", "sw")]
-            [('fra_Latn', 1, 1), ('eng_Latn', 2, 0)]
-        """
+        """Record a run as running (or resume the stored run of the same identity)."""
         run.status = STATUS_RUNNING
         record = replace(runs.prepare_run(run), finished_at=None, error=None)
         identity = runs.run_identity(record)
@@ -95,11 +114,7 @@ class TableRuns:
         return run_id
 
     def write_scores(self, run_id: int, rows: Sequence[ScoreRow], *, final: bool) -> None:
-        """Write (insert or overwrite) score rows of a running run; ``final`` completes it.
-
-        Rows and the status change commit in one transaction, so readers never see a complete
-        run with missing rows.
-        """
+        """Write score rows of a running run, and complete it when ``final`` (one transaction)."""
         clean = runs.normalized_rows(rows)
         with self._write() as conn:
             runs.require_status(conn, run_id, (STATUS_RUNNING,))
@@ -107,80 +122,35 @@ class TableRuns:
             if final:
                 runs.set_status(conn, run_id, STATUS_COMPLETE, finished_at=runs.utc_now())
 
-    def complete_run(self, run_id: int, rows: Sequence[ScoreRow] = ()) -> None:
-        """Write the last rows and mark the run complete, in one transaction."""
-        self.write_scores(run_id, rows, final=True)
-
     def fail_run(self, run_id: int, error: str) -> None:
-        """Mark a running run failed with the reason (its partial scores stay for resumption)."""
+        """Mark a running (or failed) run failed with the reason."""
         with self._write() as conn:
             runs.require_status(conn, run_id, (STATUS_RUNNING, STATUS_FAILED))
             runs.set_status(conn, run_id, STATUS_FAILED, finished_at=runs.utc_now(), error=error)
 
     def upsert_run(self, run: RunRecord, scores: Sequence[ScoreRow]) -> int:
-        """Store a profile, a run (status as given) and its scores in one transaction.
-
-        Idempotent: storing a run with the same identity again replaces its metadata and scores
-        instead of adding a run. Missing start/finish times are filled in on ``run``.
-
-        Returns:
-            The run id (also set on ``run.run_id``).
-        """
+        """Store a profile, a run and its scores in one transaction; return the run id."""
         record = runs.prepare_run(run)
         identity = runs.run_identity(record)
         rows = runs.normalized_rows(scores)
         with self._write() as conn:
-            run_id = self._store(conn, record, identity, rows, replace_existing=True)
+            run_id = runs.store_run(conn, record, identity, rows, replace_existing=True)
         run.run_id = run_id
-        return run_id
-
-    @staticmethod
-    def _store(
-        conn: Connection,
-        record: RunRecord,
-        identity: str,
-        rows: Sequence[ScoreRow],
-        *,
-        replace_existing: bool,
-    ) -> int:
-        profile_id = runs.ensure_profile(conn, record.profile)
-        found = runs.find_run(conn, identity)
-        if found is None:
-            run_id = runs.insert_run(conn, record, identity, profile_id)
-        else:
-            run_id, status = found
-            if status == STATUS_COMPLETE and not replace_existing:
-                return run_id
-            runs.replace_run(conn, run_id, record, identity, profile_id)
-        runs.write_score_rows(conn, run_id, rows)
         return run_id
 
     # ------------------------------------------------------------------ JSON
     def export_json(self, path: str | os.PathLike[str], model: str | None = None) -> int:
-        """Write every complete run (of ``model``) to a bridge-table JSON file.
-
-        Returns:
-            The number of runs written.
-        """
+        """Write every complete run (of ``model``) to a bridge-table JSON file; return the count."""
         from bridgex_chain import __version__
 
-        with self._read() as conn:
+        with guarded_read(self._engine) as conn:
             complete = queries.run_records(conn, model, status=STATUS_COMPLETE)
             stored = [(r, queries.run_scores(conn, r.run_id or 0)) for r in complete]
         precomputed.write_table_file(path, stored, tool_version=__version__)
         return len(stored)
 
     def import_json(self, path: str | os.PathLike[str]) -> list[int]:
-        """Import a bridge-table JSON file in one transaction; runs already stored are kept.
-
-        The whole file is validated before anything is written.
-
-        Returns:
-            The ids of the file's runs, in file order.
-
-        Raises:
-            SchemaError: The file is invalid (the message names the field path).
-        """
+        """Validate a bridge-table JSON file, then import it in one transaction."""
         return self._import(precomputed.read_table_file(path))
 
     def _import(
@@ -195,22 +165,14 @@ class TableRuns:
             return []
         with self._write() as conn:
             return [
-                self._store(conn, record, identity, rows, replace_existing=False)
+                runs.store_run(conn, record, identity, rows, replace_existing=False)
                 for record, identity, rows in prepared
             ]
 
     def import_shipped(
         self, model: str | None = None, *, directory: str | os.PathLike[str] | None = None
     ) -> list[int]:
-        """Import the bridge tables shipped with the package (idempotent).
-
-        Args:
-            model: Only this model's runs.
-            directory: Read tables from here instead of ``bridgex_chain._precomputed``.
-
-        Returns:
-            The ids of the imported (or already present) runs.
-        """
+        """Import the shipped bridge tables (of ``model``), idempotently; return the run ids."""
         ids: list[int] = []
         for table in precomputed.shipped_tables(directory):
             if model is None or model in table.models:
@@ -218,7 +180,7 @@ class TableRuns:
         return ids
 
     def ensure_shipped(self) -> list[int]:
-        """Import the shipped tables once per object (later calls return ``[]`` at no cost)."""
+        """Import the shipped tables once per object (later calls return ``[]``)."""
         with self._lock:
             if self._shipped_done:
                 return []
