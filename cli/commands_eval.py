@@ -58,7 +58,7 @@ def _open_table(database_url: str | None, table_json: Path | None) -> BridgeLook
 def _results_table(results: dict[str, Any], task: str, rendering: str) -> Table:
     from rich.table import Table
 
-    from bridgex_chain.eval.report import (
+    from bridgex_chain.eval.cells import (
         CONDITION_ORDER,
         condition_cells,
         entry_name,

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bridgex_chain.eval.report import CONDITION_ORDER, entry_name, short, task_rows
+from bridgex_chain.eval.cells import CONDITION_ORDER, entry_name, short, task_rows
 
 __all__ = ["draw_plots"]
 

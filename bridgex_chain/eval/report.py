@@ -1,100 +1,33 @@
 """The human-readable report of an evaluation run: ``report.md`` with PNG plots.
 
+The cells of its tables come from :mod:`bridgex_chain.eval.cells` (the CLI shows the same
+cells); :func:`write_report` draws the plots with :func:`bridgex_chain.eval.plots.draw_plots`.
+
 Example:
-    >>> fmt_score({"score": 61.9, "low": 47.6, "high": 76.2})
-    '61.9 [47.6, 76.2]'
+    >>> config = {"renderings": ["self"], "tasks": ["classify"], "limit": 4, "seed": 0,
+    ...           "conditions": ["direct"], "bridges": ["fra_Latn"]}
+    >>> markdown_report({"model": "demo/model", "config": config, "entries": []}).splitlines()[0]
+    '# bridgex-chain eval — demo/model'
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "CONDITION_ORDER",
-    "condition_cells",
-    "entry_name",
-    "fmt_score",
-    "markdown_report",
-    "rank_cells",
-    "short",
-    "task_rows",
-    "write_report",
-]
+from bridgex_chain.eval.cells import (
+    CONDITION_ORDER,
+    condition_cells,
+    entry_name,
+    fmt_score,
+    rank_cells,
+    short,
+    task_rows,
+)
+from bridgex_chain.eval.plots import draw_plots
 
-logger = logging.getLogger(__name__)
-
-CONDITION_ORDER: tuple[str, ...] = ("direct", "english", "table", "random", "oracle")
-
-
-def short(code: str | None) -> str:
-    """Return the language part of a FLORES code (``fra_Latn`` → ``fra``)."""
-    return "—" if not code else code.split("_", 1)[0]
-
-
-def fmt_score(result: Mapping[str, Any] | None) -> str:
-    """Format a score with its interval (``—`` when absent)."""
-    if not result or result.get("score") is None or result["score"] != result["score"]:
-        return "—"
-    return f"{result['score']:.1f} [{result['low']:.1f}, {result['high']:.1f}]"
-
-
-def condition_cells(entry: Mapping[str, Any], rendering: str) -> dict[str, str]:
-    """Return the formatted cell of each condition of one entry (or pooled row) and rendering."""
-    rend = entry["renderings"].get(rendering, {})
-    conds = dict(rend.get("conditions", {}))
-    oracle = rend.get("oracle_bridge")
-    if oracle is not None and "oracle" not in conds:
-        tied = "=".join(short(b) for b in rend.get("oracle_bridges", [oracle]))
-        conds["oracle"] = {**rend["bridges"][oracle], "bridge": tied}
-    cells = {"direct": fmt_score(entry.get("direct"))}
-    for name in CONDITION_ORDER[1:]:
-        if name in conds:
-            bridge = conds[name].get("bridge")
-            label = bridge if name == "oracle" else short(bridge)
-            cells[name] = fmt_score(conds[name]) + (f" ({label})" if bridge else "")
-            if "direct_same_entries" in conds[name]:
-                found = conds[name]
-                cells[name] += (
-                    f" ({found['entries']} of {entry['entries']} entries; direct on them "
-                    f"{found['direct_same_entries']:.1f})"
-                )
-        elif name in entry.get("unavailable", {}):
-            reason = entry["unavailable"][name]
-            cells[name] = "pending" if reason.startswith("pending") else "n/a"
-        else:
-            cells[name] = "—"
-    return cells
-
-
-def rank_cells(entry: Mapping[str, Any], rendering: str) -> tuple[str, str]:
-    """Return the table-rank and Spearman cells of one entry (means for a pooled row)."""
-    rend = entry["renderings"].get(rendering, {})
-    if entry["src"] == "pooled":
-        rank, rho = rend.get("mean_table_rank"), rend.get("mean_spearman")
-        return ("—" if rank is None else f"{rank:.1f} (mean)"), (
-            "—" if rho is None else f"{rho:+.2f} (mean)"
-        )
-    rank, rho = rend.get("table_rank"), rend.get("spearman")
-    return ("—" if rank is None else f"{rank}/{len(entry['candidates'])}"), (
-        "—" if rho is None else f"{rho:+.2f}"
-    )
-
-
-def task_rows(results: Mapping[str, Any], task: str) -> list[Mapping[str, Any]]:
-    """Return a task's entries followed by its pooled row."""
-    rows = [e for e in results["entries"] if e["task"] == task]
-    return rows + [p for p in results.get("pooled", []) if p["task"] == task]
-
-
-def entry_name(entry: Mapping[str, Any]) -> str:
-    """Return how an entry is named in tables (``swh_Latn``, ``swh_Latn→eng_Latn``, pooled)."""
-    src, trg = entry["src"], entry["trg"]
-    if src == "pooled":
-        return f"all {entry['entries']} pooled"
-    return src if src == trg else f"{src}→{trg}"
+__all__ = ["markdown_report", "write_report"]
 
 
 def _task_section(
@@ -226,7 +159,19 @@ def _summary_lines(results: Mapping[str, Any], renderings: Sequence[str]) -> lis
 
 
 def markdown_report(results: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
-    """Return the markdown report of a results dictionary."""
+    """Return the markdown report of a results dictionary.
+
+    Args:
+        results: The evaluation results (as in ``results.json``).
+        plots: Paths of plot images, relative to the report, to link at the end.
+
+    Example:
+        >>> config = {"renderings": [], "tasks": [], "limit": 1, "seed": 0, "conditions": [],
+        ...           "bridges": []}
+        >>> "![plots/a.png](plots/a.png)" in markdown_report(
+        ...     {"model": "m", "config": config, "entries": []}, ["plots/a.png"])
+        True
+    """
     config = results["config"]
     renderings = list(config["renderings"])
     entries = results["entries"]
@@ -267,11 +212,18 @@ def markdown_report(results: Mapping[str, Any], plots: Sequence[str] = ()) -> st
 
 
 def write_report(results: Mapping[str, Any], out_dir: Path, *, plots: bool = True) -> Path:
-    """Write ``report.md`` (and PNG plots under ``plots/`` when ``plots``); return its path."""
+    """Write ``report.md`` (and PNG plots under ``plots/`` when ``plots``); return its path.
+
+    Example:
+        >>> import tempfile
+        >>> config = {"renderings": [], "tasks": [], "limit": 1, "seed": 0, "conditions": [],
+        ...           "bridges": []}
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     write_report({"model": "m", "config": config, "entries": []}, Path(tmp)).name
+        'report.md'
+    """
     names: list[str] = []
     if plots:
-        from bridgex_chain.eval.plots import draw_plots
-
         names = [str(p.relative_to(out_dir)) for p in draw_plots(results, out_dir / "plots")]
     path = out_dir / "report.md"
     path.write_text(markdown_report(results, names), encoding="utf-8")
