@@ -36,13 +36,13 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict
 
 from bridgex_chain.chain.runnable import BridgeXChain
 from bridgex_chain.errors import BridgeXError
 from bridgex_chain.models.chat_adapter import ChatAdapter, ChatCall, generation_chunk
 
-__all__ = ["BridgeXChatModel", "BridgeXToolArgs", "chain_tool"]
+__all__ = ["BridgeXChatModel"]
 
 
 def _config(run_manager: Any) -> RunnableConfig:
@@ -140,51 +140,3 @@ class BridgeXChatModel(ChatAdapter):
             kwargs["tool_choice"] = tool_choice
         bound = inner.bind_tools(tools, **kwargs)
         return self.model_copy(update={"chain": self.chain.with_answer_llm(bound)})
-
-
-class BridgeXToolArgs(BaseModel):
-    """Arguments of the tool made by :func:`chain_tool` (``BridgeXChain.as_tool``)."""
-
-    query: str = Field(description="The user's message or question, in any language.")
-    lang: str | None = Field(None, description="The user's language if known, e.g. 'sw'.")
-    answer_language: str | None = Field(None, description="The answer language if not the user's.")
-
-
-def chain_tool(
-    chain: BridgeXChain,
-    args_schema: type[BaseModel] | None = None,
-    *,
-    name: str | None = None,
-    description: str | None = None,
-) -> BaseTool:
-    """A tool answering ``query`` (any language) through ``chain``.
-
-    The tool's content is the answer text; its artifact (``ToolMessage.artifact`` when the tool
-    is called with a tool call) is the ``bridgex`` routing metadata.
-
-    Example:
-        >>> chain_tool(BridgeXChain(), name="ask_in_any_language").name
-        'ask_in_any_language'
-    """
-    from langchain_core.tools import StructuredTool
-
-    def given(args: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in args.items() if v}
-
-    def run(callbacks: Any = None, **args: Any) -> tuple[str, dict[str, Any]]:
-        reply = chain.invoke(given(args), {"callbacks": callbacks})
-        return reply.text, reply.response_metadata["bridgex"]
-
-    async def arun(callbacks: Any = None, **args: Any) -> tuple[str, dict[str, Any]]:
-        reply = await chain.ainvoke(given(args), {"callbacks": callbacks})
-        return reply.text, reply.response_metadata["bridgex"]
-
-    return StructuredTool.from_function(
-        func=run,
-        coroutine=arun,
-        name=name or "bridgex_ask",
-        description=description
-        or "Answer a user's message in their own language, whatever the language.",
-        args_schema=args_schema or BridgeXToolArgs,
-        response_format="content_and_artifact",
-    )

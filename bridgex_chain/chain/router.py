@@ -1,22 +1,29 @@
-"""What a :class:`~bridgex_chain.chain.BridgeXChain` does before the answer call.
+"""The parts a chain builds once, and the steps before the answer call.
 
-:class:`Router` owns the chain's lazily built parts (model, detector, bridge table, demonstration
-pool, templates, rendering cache) and the three steps the chain traces as child runs:
+A :class:`Router` is made from :class:`RouterSettings` — plain values copied from the chain's
+fields, no pointer back to the chain — and builds each part on first use, once, under one lock:
+the model, the language detector, the bridge table, the template library, the demonstration
+pool, the model key and the prompt style. Its steps take what varies per call as arguments:
 
 1. :meth:`Router.detect` — the caller's ``lang`` wins, else the detector (on the passage for
    ``reading``);
-2. :meth:`Router.lookup` — ``BridgeTable.best(model, query language, answer language)`` (languages
-   through :func:`~bridgex_chain.languages.bridging_code`, so Cantonese-labelled Chinese finds
-   Chinese's bridge), or a fallback to direct prompting, logged and recorded;
-3. :meth:`Router.prompt_request` + :func:`~bridgex_chain.prompting.tasks.plan_prompts` — the
-   rewrite; rendering calls go through :meth:`Router.render` (cached per chain, since an agent
-   loop or a retry sends the same message again).
+2. :meth:`Router.lookup` — the route policy (:func:`~bridgex_chain.chain.route.lookup_route`);
+   every fallback is logged (set-up problems warn once per language pair);
+3. :meth:`Router.plan` — the task planner over :func:`prompt_request`; its rendering calls go
+   through :meth:`Router.render` (cached, since an agent loop or a retry sends the same message
+   again);
+4. :meth:`Router.answer_model` — the model of the answer call, or a choice scorer;
+5. :meth:`Router.prepared` — the request with its ``bridgex`` metadata.
+
+Two chains whose settings are equal (a copy that differs only in ``answer_llm``) share one router
+and so its parts and its rendering cache.
 
 Example:
-    >>> from bridgex_chain.chain import BridgeXChain
-    >>> router = Router(BridgeXChain(model="gemma-3-270m"))
+    >>> router = Router(RouterSettings(model="gemma-3-270m"))
     >>> router.model_key()
     'google/gemma-3-270m'
+    >>> router.built_parts()
+    ('model_key',)
 """
 
 from __future__ import annotations
@@ -24,20 +31,30 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from langchain_core.language_models import BaseChatModel, BaseLanguageModel
 from langchain_core.messages import AIMessage
-from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableBinding, RunnableLambda
 from langchain_core.runnables.base import coerce_to_runnable
 
-from bridgex_chain.chain import request as ci
+from bridgex_chain.chain.output import message_text
 from bridgex_chain.chain.render_cache import RenderCache
-from bridgex_chain.detect import UNKNOWN, Detection, as_detector
-from bridgex_chain.errors import ModelNotAvailable, NoBridgeFound
-from bridgex_chain.languages import bridging_code, close_languages, language_name, normalize
+from bridgex_chain.chain.request import ChainRequest
+from bridgex_chain.chain.route import (
+    BridgeLookup,
+    Fallback,
+    Prepared,
+    Route,
+    RouteRule,
+    lookup_route,
+)
+from bridgex_chain.detect import UNKNOWN, Detection, DetectionSource, LanguageDetector, as_detector
+from bridgex_chain.errors import ModelNotAvailable
+from bridgex_chain.languages import bridging_code, language_name, normalize
+from bridgex_chain.models.choices import best_choice
 from bridgex_chain.prompting.demos import Demo, DemoPool, load_demo_pool
 from bridgex_chain.prompting.tasks import Planner, plan_prompts
 from bridgex_chain.prompting.templates import (
@@ -50,148 +67,161 @@ from bridgex_chain.prompting.templates import (
     TemplateLibrary,
 )
 
-if TYPE_CHECKING:
-    from bridgex_chain.chain.runnable import BridgeXChain
-    from bridgex_chain.store.records import Bridge
-
-__all__ = ["Prepared", "Router"]
+__all__ = ["Router", "RouterSettings", "call_kwargs", "prompt_request"]
 
 logger = logging.getLogger("bridgex_chain.chain")
 T = TypeVar("T")
 _MODEL_ATTRS = ("model_name", "model_id", "model")
-# Fallbacks that point at the set-up (not at one query): a warning the first time per language
-# pair, then INFO (a busy chatbot would otherwise repeat the same warning for every message).
-_SETUP_FALLBACKS = frozenset({ci.FALLBACK_NO_BRIDGE, ci.FALLBACK_NO_MODEL_KEY})
 
 
-@dataclass
-class Prepared:
-    """A request after detect, lookup and rewrite: all the answer call needs."""
+@dataclass(frozen=True)
+class RouterSettings:
+    """What a router builds its parts from (the chain's fields of the same names).
 
-    request: ci.ChainRequest
-    task: str
-    style: PromptStyle
-    route: ci.Route
-    plan: PromptPlan
-    info: dict[str, Any] = field(default_factory=dict)
+    Compared by value (field by field, identity first) to tell whether a chain copy can keep
+    its router.
+
+    Example:
+        >>> RouterSettings(model="mistral") == RouterSettings(model="mistral")
+        True
+    """
+
+    llm: Any = None
+    detector: Any = None
+    table: BridgeLookup | None = None
+    database_url: str | None = None
+    model: str | None = None
+    demos: Any = None
+    embedder: Any = None
+    prompt_style: Literal["auto", "completion", "chat"] = "auto"
+    templates: str | Path | None = None
+    max_new_tokens: int = 128
+    render_cache_size: int = 256
+
+
+class _Once(Generic[T]):
+    """A value built on first use, exactly once, under a lock shared by the router's parts."""
+
+    __slots__ = ("_build", "_done", "_lock", "_value", "name")
+
+    def __init__(self, name: str, build: Callable[[], T], lock: threading.RLock) -> None:
+        self.name, self._build, self._lock = name, build, lock
+        self._done = False
+        self._value: T | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def get(self) -> T:
+        if not self._done:
+            with self._lock:
+                if not self._done:
+                    self._value = self._build()
+                    self._done = True
+        return self._value  # type: ignore[return-value]
 
 
 class Router:
-    """Lazily built parts and pre-answer steps of one chain (thread-safe)."""
+    """The lazily built parts and pre-answer steps of a chain (thread-safe).
 
-    def __init__(self, settings: BridgeXChain) -> None:
-        self.s = settings
-        self._lock = threading.RLock()
-        self._built: dict[str, Any] = {}
+    Args:
+        settings: What the parts are built from.
+    """
+
+    def __init__(self, settings: RouterSettings) -> None:
+        self.settings = settings
+        lock = threading.RLock()
+        self._lock = lock
+        self._llm = _Once("llm", self._build_llm, lock)
+        self._detector = _Once("detector", self._build_detector, lock)
+        self._table = _Once("table", self._build_table, lock)
+        self._library = _Once("templates", lambda: TemplateLibrary.load(settings.templates), lock)
+        self._pool = _Once("pool", self._build_pool, lock)
+        self._model_key = _Once("model_key", self._find_model_key, lock)
+        self._style = _Once("style", self._build_style, lock)
         self._renders = RenderCache(settings.render_cache_size)
         self._warned: set[tuple[str | None, ...]] = set()
 
-    def shared_with(self, settings: BridgeXChain) -> Router:
-        """A router for a copy of the chain that differs only in ``answer_llm``."""
-        router = Router(settings)
-        router._lock, router._built, router._renders = self._lock, self._built, self._renders
-        router._warned = self._warned
-        return router
+    def built_parts(self) -> tuple[str, ...]:
+        """Names of the parts built so far (the others are still unbuilt, e.g. an unloaded model).
 
-    def _lazy(self, key: str, build: Callable[[], T]) -> T:
-        if key not in self._built:
-            with self._lock:
-                if key not in self._built:
-                    self._built[key] = build()
-        return self._built[key]  # type: ignore[no-any-return]
+        Example:
+            >>> Router(RouterSettings()).built_parts()
+            ()
+        """
+        parts = (
+            self._llm,
+            self._detector,
+            self._table,
+            self._library,
+            self._pool,
+            self._model_key,
+            self._style,
+        )
+        return tuple(part.name for part in parts if part.done)
 
     # ------------------------------------------------------------------ parts
 
     def llm(self) -> Runnable[Any, Any]:
         """The model, built (for a local model: loaded) on first use."""
-        return self._lazy("llm", self._build_llm)
+        return self._llm.get()
 
     def _build_llm(self) -> Runnable[Any, Any]:
-        llm = self.s.llm
+        llm = self.settings.llm
         if isinstance(llm, Runnable):
             return llm
         if llm is None or isinstance(llm, str | Path):
             from bridgex_chain.models.langchain import local_model
 
             name = None if llm is None else str(llm)
-            return local_model(name, max_new_tokens=self.s.max_new_tokens)
+            return local_model(name, max_new_tokens=self.settings.max_new_tokens)
         runnable: Runnable[Any, Any] = coerce_to_runnable(llm)
         return runnable
 
-    def answer_llm(self) -> Runnable[Any, Any]:
-        """The model of the answer call (``answer_llm``, e.g. bound to tools, else the model)."""
-        answer: Runnable[Any, Any] = (
-            self.s.answer_llm if self.s.answer_llm is not None else self.llm()
-        )
-        return answer
+    def detector(self) -> LanguageDetector:
+        """The language detector (the bundled fastText model unless one was given)."""
+        return self._detector.get()
 
-    def answer_model(self, plan: PromptPlan) -> Runnable[Any, Any]:
-        """What makes the answer call: the model, or for choices a scorer when it can score.
+    def _build_detector(self) -> LanguageDetector:
+        if self.settings.detector is not None:
+            return as_detector(self.settings.detector)
+        from bridgex_chain.detect import FastTextDetector
 
-        A model with ``score_choices`` (the local Hugging Face adapter) picks a label or option
-        by calibrated log-likelihood (``choice_scoring="auto"``); others generate and the text is
-        parsed to a choice.
-        """
-        llm = self.answer_llm()
-        score = getattr(llm, "score_choices", None)
-        if not (plan.choices and plan.content_free and callable(score)):
-            return llm
-        if self.s.choice_scoring != "auto":
-            return llm
-        shown = [LETTERS[i] for i in range(len(plan.choices))] if plan.letters else plan.choices
+        return FastTextDetector()
 
-        def choose(prompt: str) -> AIMessage:
-            scores = score(prompt, shown, content_free=plan.content_free)
-            best = max(range(len(scores)), key=lambda i: (scores[i], -i))
-            meta = {"choice_method": "logprob", "choice_scores": [round(x, 4) for x in scores]}
-            return AIMessage(plan.choices[best], response_metadata=meta)
-
-        return RunnableLambda(choose, name="score_choices")
-
-    def detector(self) -> Any:
-        """The language detector (fastText's lite model unless one was given)."""
-
-        def build() -> Any:
-            if self.s.detector is not None:
-                return as_detector(self.s.detector)
-            from bridgex_chain.detect import FastTextDetector
-
-            return FastTextDetector()
-
-        return self._lazy("detector", build)
-
-    def table(self) -> Any:
+    def table(self) -> BridgeLookup:
         """The bridge table: the one given, else ``database_url`` with the shipped tables added."""
+        return self._table.get()
 
-        def build() -> Any:
-            if self.s.table is not None:
-                return self.s.table
-            from bridgex_chain.store.table import BridgeTable
+    def _build_table(self) -> BridgeLookup:
+        if self.settings.table is not None:
+            return self.settings.table
+        from bridgex_chain.store.table import BridgeTable
 
-            table = BridgeTable(self.s.database_url)
-            table.ensure_shipped()  # the precomputed tables that ship with the package
-            return table
-
-        return self._lazy("table", build)
+        table = BridgeTable(self.settings.database_url)
+        table.ensure_shipped()  # the precomputed tables that ship with the package
+        return table
 
     def library(self) -> TemplateLibrary:
         """The templates (packaged, or overridden from ``templates``)."""
-        return self._lazy("templates", lambda: TemplateLibrary.load(self.s.templates))
+        return self._library.get()
 
     def pool(self) -> DemoPool | None:
         """The demonstration pool, or None without ``demos``."""
-        if self.s.demos is None:
-            return None
-        return self._lazy("pool", lambda: load_demo_pool(self.s.demos, embedder=self.s.embedder))
+        return None if self.settings.demos is None else self._pool.get()
+
+    def _build_pool(self) -> DemoPool:
+        return load_demo_pool(self.settings.demos, embedder=self.settings.embedder)
 
     def model_key(self) -> str | None:
         """The key bridges are looked up under: ``model=``, the local model's, or the client's."""
-        return self._lazy("model_key", self._find_model_key) or None
+        return self._model_key.get() or None
 
     def _find_model_key(self) -> str:
         from bridgex_chain.models import model_key
 
-        name, llm = self.s.model, self.s.llm
+        name, llm = self.settings.model, self.settings.llm
         if name is None and (llm is None or isinstance(llm, str | Path)):
             return model_key(None if llm is None else str(llm))
         if name is None:
@@ -207,63 +237,49 @@ class Router:
 
     def style(self) -> PromptStyle:
         """Chat messages for chat models, one completion text otherwise (unless forced)."""
+        return self._style.get()
 
-        def build() -> PromptStyle:
-            if self.s.prompt_style != "auto":
-                return self.s.prompt_style
-            llm = self.llm()
-            target = llm.bound if isinstance(llm, RunnableBinding) else llm
-            return "chat" if isinstance(target, BaseChatModel) else "completion"
+    def _build_style(self) -> PromptStyle:
+        if self.settings.prompt_style != "auto":
+            return self.settings.prompt_style
+        llm = self.llm()
+        target = llm.bound if isinstance(llm, RunnableBinding) else llm
+        return "chat" if isinstance(target, BaseChatModel) else "completion"
 
-        return self._lazy("style", build)
+    # ------------------------------------------------------------------ steps
 
-    # ------------------------------------------------------------------ detect, lookup
-
-    def detect(self, request: ci.ChainRequest, task: str) -> Detection:
+    def detect(self, request: ChainRequest, task: str) -> Detection:
         """Step 1: the caller's language, or the detector's answer."""
         if request.lang:
             code = normalize(request.lang)
-            return Detection(code, 1.0, ((code, 1.0),), source="override", reason="explicit")
+            source = DetectionSource.OVERRIDE
+            return Detection(code, 1.0, ((code, 1.0),), source=source, reason="explicit")
         passage = str(request.fields.get("passage") or "") if task == "reading" else ""
-        return self.detector().detect(passage or request.query)  # type: ignore[no-any-return]
+        return self.detector().detect(passage or request.query)
 
-    def lookup(self, request: ci.ChainRequest, detection: Detection) -> ci.Route:
-        """Step 2: the bridge for (model, query language, answer language), or a fallback."""
+    def lookup(
+        self, request: ChainRequest, detection: Detection, *, min_confidence: float = 0.0
+    ) -> Route:
+        """Step 2: the route policy for (model, query language, answer language); logged."""
         answer = normalize(request.answer_language) if request.answer_language else None
-        key = self.model_key()
-        if detection.is_unknown:
-            reason = detection.reason or "no reason given"
-            route = ci.Route(
-                detection,
-                answer,
-                key,
-                None,
-                ci.FALLBACK_UNKNOWN_LANGUAGE,
-                f"the detector abstained ({reason})",
-            )
-        elif detection.confidence < self.s.min_confidence:
-            detail = (
-                f"{detection.lang} detected with confidence {detection.confidence:.2f} < "
-                f"min_confidence {self.s.min_confidence:.2f}"
-            )
-            route = ci.Route(
-                detection, answer or detection.lang, key, None, ci.FALLBACK_LOW_CONFIDENCE, detail
-            )
-        elif key is None:
-            detail = "the model is unnamed: pass model= (its bridge-table key) with an external llm"
-            route = ci.Route(
-                detection, answer or detection.lang, None, None, ci.FALLBACK_NO_MODEL_KEY, detail
-            )
-        else:
-            route = self._table_route(detection, answer or detection.lang, key)
+        route = lookup_route(
+            detection,
+            answer,
+            open_table=self.table,
+            model_key=self.model_key(),
+            min_confidence=min_confidence,
+        )
         if route.fallback is not None:
             self._log_fallback(route)
+        elif route.rule is RouteRule.CLOSE_LANGUAGE and route.bridge is not None:
+            src = bridging_code(route.detection.lang)
+            logger.info("bridgex: no entry for %s; bridging like %s", src, route.bridge.src)
         return route
 
-    def _log_fallback(self, route: ci.Route) -> None:
+    def _log_fallback(self, route: Route) -> None:
         """Log a fallback: set-up problems (no row, no model key) warn once per language pair."""
         level = logging.INFO
-        if route.fallback in _SETUP_FALLBACKS:
+        if route.fallback is not None and route.fallback.points_at_setup:
             seen = (route.fallback, route.detection.lang, route.answer_language)
             with self._lock:
                 if seen not in self._warned:
@@ -271,116 +287,82 @@ class Router:
                     level = logging.WARNING
         logger.log(level, "bridgex: direct prompting (%s): %s", route.fallback, route.detail)
 
-    def _table_route(self, detection: Detection, answer: str, key: str) -> ci.Route:
-        src = bridging_code(detection.lang)
-        try:
-            bridge = self.table().best(key, src, bridging_code(answer))
-        except NoBridgeFound as err:
-            bridge = self._close_language_bridge(key, src, bridging_code(answer))
-            if bridge is None:
-                return ci.Route(detection, answer, key, None, ci.FALLBACK_NO_BRIDGE, str(err))
-            logger.info("bridgex: no entry for %s; bridging like %s", src, bridge.src)
-        if bridging_code(bridge.bridge) == src:
-            detail = f"the best bridge for {src} is {bridge.bridge}, the query's own language"
-            return ci.Route(
-                detection, answer, key, bridge, ci.FALLBACK_BRIDGE_IS_QUERY_LANGUAGE, detail
-            )
-        return ci.Route(detection, answer, key, bridge)
-
-    def _close_language_bridge(self, key: str, src: str, trg: str) -> Bridge | None:
-        """The bridge of a close language (Malay for Indonesian ...) when ``src`` has no entry.
-
-        Detectors confuse near-identical written languages, and a table rarely holds both; the
-        close language's bridge is the best guess. Close languages are tried first, then theirs
-        (Minangkabau is close to Malay, Malay to Indonesian). The route's bridge row keeps the
-        language it was found for as its ``src`` (the metadata's ``bridge_via``).
-        """
-        near = sorted(close_languages(src))
-        further = sorted({c for n in near for c in close_languages(n)} - {src, *near})
-        for close in near + further:
-            try:
-                bridge: Bridge = self.table().best(key, close, close if trg == src else trg)
-            except NoBridgeFound:
-                continue
-            return bridge
-        return None
-
-    # ------------------------------------------------------------------ rewrite
-
-    def prompt_request(self, request: ci.ChainRequest, task: str, route: ci.Route) -> PromptRequest:
-        """What the task planner needs: languages, task fields and a demonstration source."""
-        d = route.detection
-        src = None if d.is_unknown else Lang(d.lang, language_name(d.lang))
-        ans = route.answer_language
-        bridge = route.bridge.bridge if route.bridged and route.bridge else None
-        fields = dict(request.fields)
-        pool = self.pool()
-        if task == "classify" and not fields.get("labels"):
-            fields["labels"] = self.s.labels or (pool.labels() if pool is not None else ())
-        explicit = fields.pop("demos", None)
-        demos: Callable[[str, Sequence[str], bool], list[Demo]] | None = None
-        if explicit is not None:  # the caller's demonstrations, used as given
-            given = load_demo_pool(explicit)
-            demos = lambda _t, langs, labelled: given.matching(langs, labelled=labelled)  # noqa: E731
-        elif pool is not None:
-            query_lang, k = (src.code if src else None), self.s.num_demos
-            demos = lambda text, langs, labelled: pool.select(  # noqa: E731
-                text, k, langs=langs, labelled=labelled, query_lang=query_lang
-            )
-        return PromptRequest(
-            task=task,
-            style=self.style(),
-            query=request.query,
-            history=request.history,
-            trailing=request.trailing,
-            src=src,
-            answer=Lang(ans, language_name(ans)) if ans else None,
-            bridge=Lang(bridge, language_name(bridge)) if bridge else None,
-            fields=fields,
-            demos=demos,
-        )
-
-    def plan(self, request: ci.ChainRequest, task: str, route: ci.Route) -> Planner:
+    def plan(
+        self,
+        request: ChainRequest,
+        task: str,
+        route: Route,
+        *,
+        labels: Sequence[str] | None = None,
+        num_demos: int = 3,
+    ) -> Planner:
         """Step 3's generator (see :func:`~bridgex_chain.prompting.tasks.plan_prompts`)."""
-        return plan_prompts(self.prompt_request(request, task, route), self.library())
+        prompts = prompt_request(
+            request,
+            task,
+            route,
+            style=self.style(),
+            pool=self.pool(),
+            labels=labels,
+            num_demos=num_demos,
+        )
+        return plan_prompts(prompts, self.library())
 
-    @staticmethod
-    def call_kwargs(llm: Runnable[Any, Any], prompt: ModelPrompt) -> dict[str, Any]:
-        """``stop=`` for LangChain models (other Runnables get the text cut afterwards)."""
-        target = llm.bound if isinstance(llm, RunnableBinding) else llm
-        if prompt.stop and isinstance(target, BaseLanguageModel):
-            return {"stop": list(prompt.stop)}
-        return {}
-
-    def render(self, prompt: ModelPrompt, config: RunnableConfig, info: dict[str, Any]) -> str:
+    def render(self, prompt: ModelPrompt, config: Any, info: dict[str, Any]) -> str:
         """A rendering call (cached); counts calls in ``info``."""
         cached = self._renders.get(prompt, info)
         if cached is not None:
             return cached
         llm = self.llm()
-        output = llm.invoke(prompt.prompt, config, **self.call_kwargs(llm, prompt))
-        return self._renders.put(prompt, ci.message_text(output))
+        output = llm.invoke(prompt.prompt, config, **call_kwargs(llm, prompt))
+        return self._renders.put(prompt, message_text(output))
 
-    async def arender(
-        self, prompt: ModelPrompt, config: RunnableConfig, info: dict[str, Any]
-    ) -> str:
+    async def arender(self, prompt: ModelPrompt, config: Any, info: dict[str, Any]) -> str:
         """Async :meth:`render`."""
         cached = self._renders.get(prompt, info)
         if cached is not None:
             return cached
         llm = self.llm()
-        output = await llm.ainvoke(prompt.prompt, config, **self.call_kwargs(llm, prompt))
-        return self._renders.put(prompt, ci.message_text(output))
+        output = await llm.ainvoke(prompt.prompt, config, **call_kwargs(llm, prompt))
+        return self._renders.put(prompt, message_text(output))
+
+    def answer_model(
+        self,
+        plan: PromptPlan,
+        answer_llm: Runnable[Any, Any] | None = None,
+        *,
+        choice_scoring: Literal["auto", "generate"] = "auto",
+    ) -> Runnable[Any, Any]:
+        """Step 4: what makes the answer call — the model, or for choices a scorer.
+
+        ``answer_llm`` (e.g. the model bound to tools) replaces the model for this call only.
+        A model with ``score_choices`` (the local Hugging Face adapter) picks a label or option
+        by calibrated log-likelihood (``choice_scoring="auto"``); others generate and the text is
+        parsed to a choice.
+        """
+        llm = answer_llm if answer_llm is not None else self.llm()
+        score = getattr(llm, "score_choices", None)
+        if choice_scoring != "auto" or not (plan.choices and plan.content_free and callable(score)):
+            return llm
+        shown = [LETTERS[i] for i in range(len(plan.choices))] if plan.letters else plan.choices
+
+        def choose(prompt: str) -> AIMessage:
+            scores = score(prompt, shown, content_free=plan.content_free)
+            best = best_choice(scores)
+            meta = {"choice_method": "logprob", "choice_scores": [round(x, 4) for x in scores]}
+            return AIMessage(plan.choices[best], response_metadata=meta)
+
+        return RunnableLambda(choose, name="score_choices")
 
     def prepared(
         self,
-        request: ci.ChainRequest,
+        request: ChainRequest,
         task: str,
-        route: ci.Route,
+        route: Route,
         plan: PromptPlan,
         info: dict[str, Any],
     ) -> Prepared:
-        """Bundle a rewritten request with its ``bridgex`` metadata."""
+        """Step 5: bundle a rewritten request with its ``bridgex`` metadata."""
         codes = [route.detection.lang, route.answer_language]
         if route.bridge is not None:
             codes.append(route.bridge.bridge)
@@ -388,8 +370,81 @@ class Router:
         meta: dict[str, Any] = {"task": task, "prompt_style": self.style()}
         meta.update(route.metadata(names))
         if plan.note is not None:
-            meta["fallback"] = plan.note
+            meta["fallback"] = str(Fallback(plan.note))
             meta["fallback_detail"] = "the model's rendering in the bridge language was empty"
             logger.info("bridgex: direct prompting (%s)", plan.note)
         meta.update(rendering=plan.rendering, demos=list(plan.demo_ids), **info)
         return Prepared(request, task, self.style(), route, plan, meta)
+
+
+def prompt_request(
+    request: ChainRequest,
+    task: str,
+    route: Route,
+    *,
+    style: PromptStyle,
+    pool: DemoPool | None = None,
+    labels: Sequence[str] | None = None,
+    num_demos: int = 3,
+) -> PromptRequest:
+    """What the task planner needs: languages, task fields and a demonstration source.
+
+    Args:
+        request: The parsed input.
+        task: The task to plan.
+        route: Where the request goes (its bridge, if any).
+        style: Completion text or chat messages.
+        pool: Demonstrations chosen by similarity, if any (the request's own ``demos`` win).
+        labels: The classify task's labels when the request gives none (else the pool's).
+        num_demos: Demonstrations per prompt.
+
+    Example:
+        >>> from bridgex_chain.detect import Detection
+        >>> req = prompt_request(ChainRequest("Habari?"), "chat",
+        ...                      Route(Detection("swh_Latn", 0.9)), style="completion")
+        >>> req.src.name, req.bridge
+        ('Swahili', None)
+    """
+    d = route.detection
+    src = None if d.is_unknown else Lang(d.lang, language_name(d.lang))
+    ans = route.answer_language
+    bridge = route.bridge.bridge if route.bridged and route.bridge else None
+    fields = dict(request.fields)
+    if task == "classify" and not fields.get("labels"):
+        fields["labels"] = labels or (pool.labels() if pool is not None else ())
+    explicit = fields.pop("demos", None)
+    demos: Callable[[str, Sequence[str], bool], list[Demo]] | None = None
+    if explicit is not None:  # the caller's demonstrations, used as given
+        given = load_demo_pool(explicit)
+        demos = lambda _t, langs, labelled: given.matching(langs, labelled=labelled)  # noqa: E731
+    elif pool is not None:
+        query_lang = src.code if src else None
+        demos = lambda text, langs, labelled: pool.select(  # noqa: E731
+            text, num_demos, langs=langs, labelled=labelled, query_lang=query_lang
+        )
+    return PromptRequest(
+        task=task,
+        style=style,
+        query=request.query,
+        history=request.history,
+        trailing=request.trailing,
+        src=src,
+        answer=Lang(ans, language_name(ans)) if ans else None,
+        bridge=Lang(bridge, language_name(bridge)) if bridge else None,
+        fields=fields,
+        demos=demos,
+    )
+
+
+def call_kwargs(llm: Runnable[Any, Any], prompt: ModelPrompt) -> dict[str, Any]:
+    """``stop=`` for LangChain models (other Runnables get the text cut afterwards).
+
+    Example:
+        >>> from langchain_core.language_models import FakeListLLM
+        >>> call_kwargs(FakeListLLM(responses=["x"]), ModelPrompt("Q:", stop=("User:",)))
+        {'stop': ['User:']}
+    """
+    target = llm.bound if isinstance(llm, RunnableBinding) else llm
+    if prompt.stop and isinstance(target, BaseLanguageModel):
+        return {"stop": list(prompt.stop)}
+    return {}

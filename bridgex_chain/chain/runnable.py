@@ -41,14 +41,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForChainRun
 from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
-from langchain_core.messages import AIMessage, AIMessageChunk
-from langchain_core.runnables import RunnableConfig, RunnableSerializable
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import (
     ensure_config,
     get_async_callback_manager_for_config,
@@ -59,13 +59,22 @@ from langchain_core.runnables.config import (
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
-from bridgex_chain.chain import request as ci
-from bridgex_chain.chain.router import Prepared, Router
+from bridgex_chain.chain.output import StreamedAnswer, finish_message
+from bridgex_chain.chain.request import ChainRequest, parse_input
+from bridgex_chain.chain.route import BridgeLookup, Prepared, Route
+from bridgex_chain.chain.router import Router, RouterSettings, call_kwargs
 from bridgex_chain.chain.steps import arun_step, detection_fields, run_step, tagged
-from bridgex_chain.detect import Detection
-from bridgex_chain.prompting.templates import TASKS, PromptPlan
+from bridgex_chain.chain.tool import chain_tool
+from bridgex_chain.detect import Detection, LanguageDetector
+from bridgex_chain.errors import InvalidOption
+from bridgex_chain.prompting.templates import TASKS, PromptPlan, TaskKind
 
 __all__ = ["BridgeXChain"]
+
+LLMLike = Runnable[Any, Any] | Callable[..., Any] | str | Path | None
+"""What ``llm=`` takes: a LangChain model or Runnable, a function, a local model name, or None."""
+DetectorLike = LanguageDetector | Callable[[str], Detection | str] | None
+"""What ``detector=`` takes: a :class:`~bridgex_chain.detect.LanguageDetector` or a callable."""
 
 
 class BridgeXChain(RunnableSerializable[Any, AIMessage]):
@@ -76,8 +85,9 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             Hub id or path (``None``: the embedded Gemma-3-270m, loaded on first use).
         detector: A ``LanguageDetector`` or a callable ``text -> Detection | code``
             (default: :class:`~bridgex_chain.detect.FastTextDetector`).
-        table: A ``BridgeTable`` (anything with ``best(model, src, trg)``); default: one opened on
-            ``database_url`` (default: :func:`~bridgex_chain.paths.default_database_url`).
+        table: A :class:`~bridgex_chain.chain.route.BridgeLookup` such as ``BridgeTable``
+            (anything with ``best(model, src, trg)``); default: one opened on ``database_url``
+            (default: :func:`~bridgex_chain.paths.default_database_url`).
         database_url: SQLAlchemy URL of the bridge table.
         model: The model key for table lookups; needed when ``llm`` is an external client.
         task: Default task: ``chat``, ``translate``, ``classify`` or ``reading``.
@@ -105,12 +115,12 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    llm: Any = None
-    detector: Any = None
-    table: Any = None
+    llm: LLMLike = None
+    detector: DetectorLike = None
+    table: BridgeLookup | None = None
     database_url: str | None = None
     model: str | None = None
-    task: str = "chat"
+    task: TaskKind = "chat"
     demos: Any = None
     num_demos: int = 3
     embedder: Any = None
@@ -119,27 +129,48 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
     templates: str | Path | None = None
     min_confidence: float = 0.0
     max_new_tokens: int = 128
-    answer_llm: Any = None
+    answer_llm: Runnable[Any, Any] | None = None
     render_cache_size: int = 256
     choice_scoring: Literal["auto", "generate"] = "auto"
 
     _router: Router | None = PrivateAttr(default=None)
 
-    @field_validator("task")
+    @field_validator("task", mode="before")
     @classmethod
-    def _known_task(cls, value: str) -> str:
+    def _known_task(cls, value: Any) -> Any:
         if value not in TASKS:
-            raise ValueError(f"Unknown task {value!r}; use one of {', '.join(TASKS)}.")
+            raise InvalidOption(f"Unknown task {value!r}; use one of {', '.join(TASKS)}.")
         return value
+
+    def _router_settings(self) -> RouterSettings:
+        return RouterSettings(
+            llm=self.llm,
+            detector=self.detector,
+            table=self.table,
+            database_url=self.database_url,
+            model=self.model,
+            demos=self.demos,
+            embedder=self.embedder,
+            prompt_style=self.prompt_style,
+            templates=self.templates,
+            max_new_tokens=self.max_new_tokens,
+            render_cache_size=self.render_cache_size,
+        )
 
     @property
     def router(self) -> Router:
-        """The lazily built parts (model, detector, table, pool) and pre-answer steps."""
-        if self._router is None or self._router.s is not self:  # new, or a pydantic copy
-            self._router = Router(self)
-        return self._router
+        """The parts built once (model, detector, table, pool) and the pre-answer steps.
 
-    def with_answer_llm(self, answer_llm: Any) -> BridgeXChain:
+        A copy of the chain with the same parts (e.g. :meth:`with_answer_llm`) shares the
+        router; a copy with other parts gets its own.
+        """
+        settings = self._router_settings()
+        router = self._router
+        if router is None or router.settings != settings:
+            router = self._router = Router(settings)
+        return router
+
+    def with_answer_llm(self, answer_llm: Runnable[Any, Any]) -> BridgeXChain:
         """A copy whose answer call uses ``answer_llm`` (e.g. the model bound to tools).
 
         Rendering calls keep the plain model, and the copy shares the parts already built
@@ -151,37 +182,43 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             >>> BridgeXChain(llm=chat).with_answer_llm(chat.bind(stop=["x"])).llm is chat
             True
         """
-        copy = self.model_copy(update={"answer_llm": answer_llm})
-        copy._router = self.router.shared_with(copy)
-        return copy
+        self.router  # noqa: B018 - build the router now, so the copy shares it
+        return self.model_copy(update={"answer_llm": answer_llm})
 
-    def route(self, input: Any) -> ci.Route:
+    def route(self, input: Any) -> Route:
         """Detect and look up only, without calling the model: where ``input`` would go.
 
         Example:
             >>> from bridgex_chain.detect import Detection
             >>> chain = BridgeXChain(detector=lambda text: Detection("unknown", 0.0))
             >>> chain.route("Habari?").fallback
-            'unknown_language'
+            <Fallback.UNKNOWN_LANGUAGE: 'unknown_language'>
         """
-        request = ci.parse_input(input)
-        task = request.task or self.task
-        return self.router.lookup(request, self.router.detect(request, task))
+        request = parse_input(input)
+        return self._lookup(request, self.router.detect(request, request.task or self.task))
 
     # ------------------------------------------------------------------ steps
+
+    def _lookup(self, request: ChainRequest, detection: Detection) -> Route:
+        return self.router.lookup(request, detection, min_confidence=self.min_confidence)
+
+    def _plan(self, request: ChainRequest, task: str, route: Route) -> Any:
+        return self.router.plan(request, task, route, labels=self.labels, num_demos=self.num_demos)
 
     def _prepare(
         self, input: Any, config: RunnableConfig, run: CallbackManagerForChainRun
     ) -> Prepared:
-        r, request = self.router, ci.parse_input(input)
+        r, request = self.router, parse_input(input)
         task = request.task or self.task
         query = {"query": request.query, "lang": request.lang}
         detection = run_step(run, config, "detect", query, lambda _: r.detect(request, task))
         detected = detection_fields(detection)
-        route = run_step(run, config, "lookup", detected, lambda _: r.lookup(request, detection))
+        route = run_step(
+            run, config, "lookup", detected, lambda _: self._lookup(request, detection)
+        )
 
         def rewrite(child: RunnableConfig) -> tuple[PromptPlan, dict[str, Any]]:
-            planner, info = r.plan(request, task, route), _counters()
+            planner, info = self._plan(request, task, route), _counters()
             render_config = tagged(child, "bridgex:render")
             try:
                 prompt = next(planner)
@@ -196,17 +233,17 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
     async def _aprepare(
         self, input: Any, config: RunnableConfig, run: AsyncCallbackManagerForChainRun
     ) -> Prepared:
-        r, request = self.router, ci.parse_input(input)
+        r, request = self.router, parse_input(input)
         task = request.task or self.task
 
         async def detect(_: RunnableConfig) -> Detection:
             return r.detect(request, task)
 
-        async def lookup(_: RunnableConfig) -> ci.Route:  # the table may be a remote database
-            return await run_in_executor(config, r.lookup, request, detection)
+        async def lookup(_: RunnableConfig) -> Route:  # the table may be a remote database
+            return await run_in_executor(config, self._lookup, request, detection)
 
         async def rewrite(child: RunnableConfig) -> tuple[PromptPlan, dict[str, Any]]:
-            planner, info = r.plan(request, task, route), _counters()
+            planner, info = self._plan(request, task, route), _counters()
             render_config = tagged(child, "bridgex:render")
             try:
                 prompt = next(planner)
@@ -222,10 +259,12 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         return r.prepared(request, task, route, plan, info)
 
     def _answer_call(self, prep: Prepared, config: RunnableConfig, run: Any) -> tuple[Any, Any]:
-        llm = self.router.answer_model(prep.plan)
+        llm = self.router.answer_model(
+            prep.plan, self.answer_llm, choice_scoring=self.choice_scoring
+        )
         answer = prep.plan.answer
         child = tagged(patch_config(config, callbacks=run.get_child()), "bridgex:answer")
-        return llm, (answer.prompt, child, self.router.call_kwargs(llm, answer))
+        return llm, (answer.prompt, child, call_kwargs(llm, answer))
 
     # ------------------------------------------------------------------ protocol
 
@@ -261,7 +300,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         try:
             prep = self._prepare(input, config, run)
             llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
-            output = ci.finish_message(prep, llm.invoke(prompt, child, **call_kwargs))
+            output = finish_message(prep, llm.invoke(prompt, child, **call_kwargs))
         except BaseException as err:
             run.on_chain_error(err)
             raise
@@ -276,7 +315,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         try:
             prep = await self._aprepare(input, config, run)
             llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
-            output = ci.finish_message(prep, await llm.ainvoke(prompt, child, **call_kwargs))
+            output = finish_message(prep, await llm.ainvoke(prompt, child, **call_kwargs))
         except BaseException as err:
             await run.on_chain_error(err)
             raise
@@ -289,7 +328,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         """Yield the routing chunk, then the answer as the model writes it."""
         config, run = self._start(input, config)
         try:
-            answer = _StreamedAnswer(self._prepare(input, config, run))
+            answer = StreamedAnswer(self._prepare(input, config, run))
             yield answer.total
             llm, (prompt, child, call_kwargs) = self._answer_call(answer.prep, config, run)
             for piece in llm.stream(prompt, child, **call_kwargs):
@@ -308,7 +347,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         """Async :meth:`stream`."""
         config, run = await self._astart(input, config)
         try:
-            answer = _StreamedAnswer(await self._aprepare(input, config, run))
+            answer = StreamedAnswer(await self._aprepare(input, config, run))
             yield answer.total
             llm, (prompt, child, call_kwargs) = self._answer_call(answer.prep, config, run)
             async for piece in llm.astream(prompt, child, **call_kwargs):
@@ -331,41 +370,13 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
     ) -> BaseTool:
         """A tool answering a message in any language through the chain.
 
-        See :func:`bridgex_chain.chain.chat_model.chain_tool`; ``arg_types`` is not used.
+        See :func:`bridgex_chain.chain.tool.chain_tool`; ``arg_types`` is not used.
 
         Example:
             >>> BridgeXChain().as_tool().name
             'bridgex_ask'
         """
-        from bridgex_chain.chain.chat_model import chain_tool
-
         return chain_tool(self, args_schema, name=name, description=description)
-
-
-class _StreamedAnswer:
-    """The chunks ``stream``/``astream`` yield after routing, and their sum (the run's output).
-
-    ``total`` starts as the routing chunk (:func:`~bridgex_chain.chain.request.head_chunk`); each
-    chunk the shaper returns for the model's pieces is added to it.
-    """
-
-    def __init__(self, prep: Prepared) -> None:
-        self.prep = prep
-        self.total = ci.head_chunk(prep)
-        self._shaper = ci.ChunkShaper(prep)
-
-    def feed(self, piece: Any) -> list[AIMessageChunk]:
-        """Shape one model chunk; return the chunks to yield now."""
-        return self._added(self._shaper.feed(piece))
-
-    def close(self) -> list[AIMessageChunk]:
-        """The model's stream ended: return the last chunks."""
-        return self._added(self._shaper.close())
-
-    def _added(self, chunks: list[AIMessageChunk]) -> list[AIMessageChunk]:
-        for chunk in chunks:
-            self.total += chunk
-        return chunks
 
 
 def _counters() -> dict[str, Any]:

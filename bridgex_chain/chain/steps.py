@@ -21,7 +21,7 @@ from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import patch_config
 
-from bridgex_chain.chain import request as ci
+from bridgex_chain.chain.route import Route
 from bridgex_chain.detect import Detection
 from bridgex_chain.prompting.templates import PromptPlan
 
@@ -37,7 +37,8 @@ def detection_fields(detection: Detection) -> dict[str, Any]:
         >>> detection_fields(Detection("swh_Latn", 0.9))
         {'lang': 'swh_Latn', 'confidence': 0.9, 'source': 'fasttext'}
     """
-    return {"lang": detection.lang, "confidence": detection.confidence, "source": detection.source}
+    source = str(detection.source)
+    return {"lang": detection.lang, "confidence": detection.confidence, "source": source}
 
 
 def tagged(config: RunnableConfig, tag: str) -> RunnableConfig:
@@ -54,7 +55,7 @@ def tagged(config: RunnableConfig, tag: str) -> RunnableConfig:
 def _trace_output(value: Any) -> Any:
     if isinstance(value, Detection):
         return detection_fields(value)
-    if isinstance(value, ci.Route):
+    if isinstance(value, Route):
         return value.metadata({})
     if isinstance(value, tuple) and value and isinstance(value[0], PromptPlan):
         plan = value[0]

@@ -15,7 +15,13 @@ Example:
 
 from __future__ import annotations
 
-from bridgex_chain.detect.base import UNKNOWN, Detection, LanguageDetector, as_detector
+from bridgex_chain.detect.base import (
+    UNKNOWN,
+    Detection,
+    DetectionSource,
+    LanguageDetector,
+    as_detector,
+)
 from bridgex_chain.detect.fasttext_detector import (
     DEFAULT_ALLOWED_FLOOR,
     DEFAULT_MAX_INPUT_CHARS,
@@ -32,6 +38,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "UNKNOWN",
     "Detection",
+    "DetectionSource",
     "FastTextDetector",
     "LanguageDetector",
     "as_detector",

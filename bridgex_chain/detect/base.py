@@ -12,15 +12,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final, Protocol, runtime_checkable
 
 from bridgex_chain.errors import DetectorError
 from bridgex_chain.languages import normalize
 
-__all__ = ["UNKNOWN", "Detection", "LanguageDetector", "as_detector"]
+__all__ = ["UNKNOWN", "Detection", "DetectionSource", "LanguageDetector", "as_detector"]
 
 UNKNOWN: Final = "unknown"
 """``Detection.lang`` when the detector abstains."""
+
+
+class DetectionSource(StrEnum):
+    """Who decided a :class:`Detection`'s language (a detector of your own may name itself).
+
+    Example:
+        >>> DetectionSource.OVERRIDE == "override"
+        True
+    """
+
+    FASTTEXT = "fasttext"
+    """The fastText model (:class:`~bridgex_chain.detect.FastTextDetector`)."""
+    OVERRIDE = "override"
+    """The caller named the language (``lang=``): no detection ran."""
+    CALLABLE = "callable"
+    """A plain callable adapted by :func:`as_detector`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +49,7 @@ class Detection:
         confidence: probability (0..1) of ``lang``; when abstaining, of the best guess.
         candidates: ``(FLORES code, probability)`` pairs, best first, faithful to the model
             (``yue_Hant`` stays Cantonese here even when ``lang`` is ``zho_Hans``).
-        source: who decided: ``"fasttext"``, ``"override"``, ``"callable"`` ...
+        source: who decided: a :class:`DetectionSource`, or a custom detector's own name.
         reason: ``None``, or why the detector abstained or was overridden (``"empty"``,
             ``"no-letters"``, ``"too-short"``, ``"below-threshold"``, ``"not-allowed"``,
             ``"explicit"``).
@@ -45,7 +62,7 @@ class Detection:
     lang: str
     confidence: float
     candidates: tuple[tuple[str, float], ...] = ()
-    source: str = "fasttext"
+    source: DetectionSource | str = DetectionSource.FASTTEXT
     reason: str | None = None
 
     @property
@@ -82,9 +99,11 @@ class _CallableDetector:
             return result
         if isinstance(result, str):
             if result.strip().lower() in (UNKNOWN, "und", ""):
-                return Detection(UNKNOWN, 0.0, (), source="callable", reason="abstained")
+                return Detection(
+                    UNKNOWN, 0.0, (), source=DetectionSource.CALLABLE, reason="abstained"
+                )
             code = normalize(result)
-            return Detection(code, 1.0, ((code, 1.0),), source="callable")
+            return Detection(code, 1.0, ((code, 1.0),), source=DetectionSource.CALLABLE)
         raise DetectorError(
             f"The detector callable {self._fn!r} returned {type(result).__name__}; "
             "it must return a Detection or a language code string."

@@ -60,7 +60,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from bridgex_chain.detect.base import UNKNOWN, Detection
+from bridgex_chain.detect.base import UNKNOWN, Detection, DetectionSource
 from bridgex_chain.detect.model_files import (
     bundled_model_path,
     lite_model_path,
@@ -295,7 +295,9 @@ class FastTextDetector:
         """
         if lang is not None:
             code = normalize(lang)
-            return Detection(code, 1.0, ((code, 1.0),), source="override", reason="explicit")
+            return Detection(
+                code, 1.0, ((code, 1.0),), source=DetectionSource.OVERRIDE, reason="explicit"
+            )
         if not isinstance(text, str):
             raise DetectorError(f"detect() needs a str, got {type(text).__name__}")
         clean = _prepare(text, self.max_input_chars)

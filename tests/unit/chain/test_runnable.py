@@ -147,6 +147,7 @@ def test_bridged_chat_completion_prompts_output_and_metadata(table: BridgeTable)
         "score": pytest.approx(0.412),
         "margin": pytest.approx(0.035),
         "run_id": 1,
+        "route_rule": "table",
         "fallback": None,
         "fallback_detail": None,
         "rendering": "Comment vas-tu ?",
@@ -387,7 +388,7 @@ def test_model_key_comes_from_the_client_or_the_local_name() -> None:
 def test_default_construction_loads_nothing() -> None:
     chain = BridgeXChain()
     assert chain.router.model_key() == GEMMA
-    assert set(chain.router._built) == {"model_key"}
+    assert chain.router.built_parts() == ("model_key",)
 
 
 # --------------------------------------------------------------------------- callbacks

@@ -1,0 +1,263 @@
+"""Where a request goes: the route policy over the bridge table, and what the answer call needs.
+
+The policy (:func:`lookup_route`), in order:
+
+1. the detector abstained → direct (:attr:`Fallback.UNKNOWN_LANGUAGE`);
+2. it answered below the chain's ``min_confidence`` → direct (:attr:`Fallback.LOW_CONFIDENCE`);
+3. the chain cannot name the model whose bridges to read → direct (:attr:`Fallback.NO_MODEL_KEY`);
+4. the table's best bridge for (model, query language, answer language)
+   (:attr:`RouteRule.TABLE`); languages go through
+   :func:`~bridgex_chain.languages.bridging_code`, so Cantonese-labelled Chinese finds Chinese's
+   bridge;
+5. else the bridge of a close language, or of a close language's close language
+   (:attr:`RouteRule.CLOSE_LANGUAGE`: Malay ~ Indonesian, Minangkabau ~ Malay; ``bridge_via`` in
+   the metadata names it);
+6. else direct (:attr:`Fallback.NO_BRIDGE`); a bridge that is the query's own language is not
+   taken either (:attr:`Fallback.BRIDGE_IS_QUERY_LANGUAGE`).
+
+:class:`BridgeLookup` is what the policy needs of a table (``best``); :class:`~bridgex_chain.store.
+table.BridgeTable` implements it, and tests or eval may pass a dict-backed one.
+
+Example:
+    >>> from bridgex_chain.detect import Detection
+    >>> route = lookup_route(Detection("unknown", 0.0, reason="empty"), None,
+    ...                      open_table=dict, model_key="google/gemma-3-270m")
+    >>> route.fallback, route.rule
+    (<Fallback.UNKNOWN_LANGUAGE: 'unknown_language'>, <RouteRule.DIRECT: 'direct'>)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from bridgex_chain.chain.request import ChainRequest
+from bridgex_chain.detect import Detection
+from bridgex_chain.errors import NoBridgeFound
+from bridgex_chain.languages import bridging_code, close_languages
+from bridgex_chain.prompting.templates import PromptPlan, PromptStyle
+from bridgex_chain.store.records import Bridge
+
+__all__ = ["BridgeLookup", "Fallback", "Prepared", "Route", "RouteRule", "lookup_route"]
+
+
+class Fallback(StrEnum):
+    """Why a request is prompted directly, not through a bridge (``metadata["fallback"]``).
+
+    Example:
+        >>> Fallback.NO_BRIDGE == "no_bridge"
+        True
+    """
+
+    UNKNOWN_LANGUAGE = "unknown_language"
+    """The detector abstained (empty, too short, below its threshold…)."""
+    LOW_CONFIDENCE = "low_confidence"
+    """The detector answered below the chain's ``min_confidence``."""
+    NO_MODEL_KEY = "no_model_key"
+    """The chain cannot tell which model's bridges to look up (pass ``model=``)."""
+    NO_BRIDGE = "no_bridge"
+    """The bridge table has no row for (model, query language, answer language)."""
+    BRIDGE_IS_QUERY_LANGUAGE = "bridge_is_query_language"
+    """The best bridge is the query's own language: bridging would change nothing."""
+    EMPTY_RENDERING = "empty_rendering"
+    """The model's rendering of the query in the bridge language came back empty."""
+
+    @property
+    def points_at_setup(self) -> bool:
+        """True for fallbacks caused by the set-up (no row, no model key), not by one query.
+
+        Example:
+            >>> Fallback.NO_BRIDGE.points_at_setup, Fallback.LOW_CONFIDENCE.points_at_setup
+            (True, False)
+        """
+        return self in (Fallback.NO_BRIDGE, Fallback.NO_MODEL_KEY)
+
+
+class RouteRule(StrEnum):
+    """Which rule of the policy decided a route (``metadata["route_rule"]``).
+
+    Example:
+        >>> RouteRule.CLOSE_LANGUAGE.value
+        'close_language'
+    """
+
+    TABLE = "table"
+    """The table's best bridge for the query's own language."""
+    CLOSE_LANGUAGE = "close_language"
+    """The best bridge of a close language (the query's language has no entry)."""
+    DIRECT = "direct"
+    """No bridge: direct prompting (the route's ``fallback`` says why)."""
+
+
+@runtime_checkable
+class BridgeLookup(Protocol):
+    """What the chain needs of a bridge table (:class:`~bridgex_chain.store.table.BridgeTable`).
+
+    Example:
+        >>> from bridgex_chain.store.table import BridgeTable
+        >>> isinstance(BridgeTable("sqlite://"), BridgeLookup)
+        True
+    """
+
+    def best(self, model: str, src: str, trg: str | None = None) -> Bridge:
+        """The best bridge for (model, src, trg); raises ``NoBridgeFound`` without a row."""
+        ...
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a request goes: its detected language and its bridge, or why it goes direct.
+
+    Attributes:
+        detection: The detector's answer (or the caller's explicit language).
+        answer_language: FLORES code of the answer language (None when unknown).
+        model: The model key bridges were looked up for.
+        bridge: The bridge table row, or None for direct prompting.
+        fallback: Why prompting is direct, or None.
+        detail: A human-readable explanation of the fallback.
+        rule: Which rule of the policy decided the route.
+    """
+
+    detection: Detection
+    answer_language: str | None = None
+    model: str | None = None
+    bridge: Bridge | None = None
+    fallback: Fallback | None = None
+    detail: str | None = None
+    rule: RouteRule = RouteRule.DIRECT
+
+    @property
+    def bridged(self) -> bool:
+        """True when the request goes through a bridge language."""
+        return self.bridge is not None and self.fallback is None
+
+    def metadata(self, names: Mapping[str, str]) -> dict[str, Any]:
+        """The routing as plain JSON-ready values (``names`` maps codes to English names).
+
+        Example:
+            >>> from bridgex_chain.detect import Detection
+            >>> Route(Detection("unknown", 0.1, reason="too-short"),
+            ...       fallback=Fallback.UNKNOWN_LANGUAGE).metadata({})["fallback"]
+            'unknown_language'
+        """
+        d = self.detection
+        bridge = self.bridge if self.bridged else None
+        return {
+            "lang": d.lang,
+            "lang_name": names.get(d.lang),
+            "confidence": round(float(d.confidence), 4),
+            "candidates": [[code, round(float(p), 4)] for code, p in d.candidates[:3]],
+            "detection_source": str(d.source),
+            "detection_reason": d.reason,
+            "answer_language": self.answer_language,
+            "answer_language_name": names.get(self.answer_language or ""),
+            "model": self.model,
+            "bridge": bridge.bridge if bridge else None,
+            "bridge_name": names.get(bridge.bridge) if bridge else None,
+            "bridge_via": via if bridge and (via := bridge.src) != bridging_code(d.lang) else None,
+            "score": bridge.score if bridge else None,
+            "margin": bridge.margin if bridge else None,
+            "run_id": bridge.run_id if bridge else None,
+            "route_rule": str(self.rule),
+            "fallback": str(self.fallback) if self.fallback is not None else None,
+            "fallback_detail": self.detail,
+        }
+
+
+@dataclass
+class Prepared:
+    """A request after detect, lookup and rewrite: all the answer call needs.
+
+    Attributes:
+        request: The parsed input.
+        task: The task it runs.
+        style: Completion text or chat messages.
+        route: Where it went.
+        plan: The prompts (answer prompt, rendering, choices).
+        info: The ``bridgex`` metadata of the reply.
+    """
+
+    request: ChainRequest
+    task: str
+    style: PromptStyle
+    route: Route
+    plan: PromptPlan
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def lookup_route(
+    detection: Detection,
+    answer_language: str | None,
+    *,
+    open_table: Callable[[], BridgeLookup],
+    model_key: str | None,
+    min_confidence: float = 0.0,
+) -> Route:
+    """Apply the route policy (see the module docstring) to one detection.
+
+    Args:
+        detection: The query's language.
+        answer_language: The answer language (FLORES code), or None for the query's.
+        open_table: Returns the table bridges are looked up in; called only when the policy
+            gets to the table (a request that goes direct before never opens it).
+        model_key: The table's key of the model, or None when unknown.
+        min_confidence: Detections below it go direct.
+
+    Example:
+        >>> from bridgex_chain.detect import Detection
+        >>> lookup_route(Detection("swh_Latn", 0.4), None, open_table=dict,
+        ...              model_key="m", min_confidence=0.5).fallback
+        <Fallback.LOW_CONFIDENCE: 'low_confidence'>
+    """
+    answer = answer_language
+    if detection.is_unknown:
+        reason = detection.reason or "no reason given"
+        detail = f"the detector abstained ({reason})"
+        return Route(detection, answer, model_key, None, Fallback.UNKNOWN_LANGUAGE, detail)
+    answer = answer or detection.lang
+    if detection.confidence < min_confidence:
+        detail = (
+            f"{detection.lang} detected with confidence {detection.confidence:.2f} < "
+            f"min_confidence {min_confidence:.2f}"
+        )
+        return Route(detection, answer, model_key, None, Fallback.LOW_CONFIDENCE, detail)
+    if model_key is None:
+        detail = "the model is unnamed: pass model= (its bridge-table key) with an external llm"
+        return Route(detection, answer, None, None, Fallback.NO_MODEL_KEY, detail)
+    return _table_route(detection, answer, model_key, open_table())
+
+
+def _table_route(detection: Detection, answer: str, key: str, table: BridgeLookup) -> Route:
+    src, trg = bridging_code(detection.lang), bridging_code(answer)
+    rule = RouteRule.TABLE
+    try:
+        bridge = table.best(key, src, trg)
+    except NoBridgeFound as err:
+        found = _close_language_bridge(table, key, src, trg)
+        if found is None:
+            return Route(detection, answer, key, None, Fallback.NO_BRIDGE, str(err))
+        bridge, rule = found, RouteRule.CLOSE_LANGUAGE
+    if bridging_code(bridge.bridge) == src:
+        detail = f"the best bridge for {src} is {bridge.bridge}, the query's own language"
+        return Route(detection, answer, key, bridge, Fallback.BRIDGE_IS_QUERY_LANGUAGE, detail)
+    return Route(detection, answer, key, bridge, rule=rule)
+
+
+def _close_language_bridge(table: BridgeLookup, key: str, src: str, trg: str) -> Bridge | None:
+    """The bridge of a close language (Malay for Indonesian ...) when ``src`` has no entry.
+
+    Detectors confuse near-identical written languages, and a table rarely holds both; the
+    close language's bridge is the best guess. Close languages are tried first, then theirs
+    (Minangkabau is close to Malay, Malay to Indonesian). The route's bridge row keeps the
+    language it was found for as its ``src`` (the metadata's ``bridge_via``).
+    """
+    near = sorted(close_languages(src))
+    further = sorted({c for n in near for c in close_languages(n)} - {src, *near})
+    for close in near + further:
+        try:
+            return table.best(key, close, close if trg == src else trg)
+        except NoBridgeFound:
+            continue
+    return None
