@@ -21,6 +21,7 @@ __all__ = [
     "DatabaseLocked",
     "DatabaseReadOnly",
     "DetectorError",
+    "InvalidField",
     "InvalidInput",
     "InvalidOption",
     "MissingDependency",
@@ -84,6 +85,21 @@ class ProbeDataError(BridgeXError):
 
 class SchemaError(BridgeXError):
     """Stored or imported data does not match the schema this version expects."""
+
+
+class InvalidField(SchemaError, ValueError):
+    """One field of a bridge-table file (or other stored data) breaks a rule of the schema.
+
+    It is a ``ValueError`` too, so pydantic validators can raise it: pydantic then reports it
+    with the field's path, and :func:`~bridgex_chain.store.precomputed.parse_table` raises a
+    :class:`SchemaError` naming that path. Raised outside a validator, it is a
+    :class:`SchemaError` like any other.
+
+    Example:
+        >>> err = InvalidField("'score' and 'layers_scored' come together: give both or neither")
+        >>> isinstance(err, SchemaError), isinstance(err, ValueError)
+        (True, True)
+    """
 
 
 class DatabaseError(BridgeXError):

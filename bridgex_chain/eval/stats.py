@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from bridgex_chain.errors import InvalidOption
+
 __all__ = ["Interval", "Metric", "bootstrap_interval", "metric", "rank_average", "spearman"]
 
 
@@ -48,6 +50,9 @@ class Metric:
         name: ``"accuracy"``, ``"p@1"`` (both ``[hit, 1]`` per item) or ``"chrf"`` (sacrebleu
             chrF, default parameters).
 
+    Raises:
+        InvalidOption: ``name`` is none of these.
+
     Example:
         >>> chrf = Metric("chrf")
         >>> chrf.score([chrf.item_stats("the cat", "the cat")])
@@ -56,7 +61,7 @@ class Metric:
 
     def __init__(self, name: str) -> None:
         if name not in ("accuracy", "p@1", "chrf"):
-            raise ValueError(f"unknown metric {name!r}; use accuracy, p@1 or chrf")
+            raise InvalidOption(f"Unknown metric {name!r}. Use 'accuracy', 'p@1' or 'chrf'.")
         self.name = name
 
     @cached_property
@@ -164,12 +169,18 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
 
     It is undefined for fewer than 3 points or when either side is constant.
 
+    Raises:
+        InvalidOption: ``x`` and ``y`` differ in length.
+
     Example:
         >>> spearman([1, 2, 3, 4], [4, 3, 2, 1])
         -1.0
     """
     if len(x) != len(y):
-        raise ValueError("spearman needs two sequences of the same length")
+        raise InvalidOption(
+            f"spearman needs one y value per x value, got {len(x)} x and {len(y)} y values; "
+            "pass two sequences of the same length."
+        )
     if len(x) < 3:
         return None
     rx, ry = rank_average(x), rank_average(y)

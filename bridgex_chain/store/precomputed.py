@@ -36,7 +36,7 @@ from pydantic import (
     model_validator,
 )
 
-from bridgex_chain.errors import SchemaError, UnknownLanguage
+from bridgex_chain.errors import InvalidField, SchemaError
 from bridgex_chain.languages import normalize
 from bridgex_chain.store.locate import find_package_data_dir
 from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
@@ -60,14 +60,9 @@ FORMAT_VERSION = 1
 StoredRun = tuple[RunRecord, list[ScoreRow]]
 
 
-def _language(code: str) -> str:
-    try:
-        return normalize(code)
-    except UnknownLanguage as err:
-        raise ValueError(str(err)) from None
-
-
-Lang = Annotated[str, AfterValidator(_language)]
+#: A language code, normalised; an unknown one fails validation (``UnknownLanguage`` is a
+#: ``ValueError``, which pydantic reports with the field path).
+Lang = Annotated[str, AfterValidator(normalize)]
 
 
 class _Model(BaseModel):
@@ -110,9 +105,15 @@ class BridgeJSON(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> BridgeJSON:
         if self.score is None and not self.per_layer:
-            raise ValueError("a bridge needs an aggregate score or per-layer scores")
+            raise InvalidField(
+                f"bridge {self.bridge} has no scores: give it an aggregate 'score' (with "
+                "'layers_scored') or 'per_layer' scores, or remove it"
+            )
         if (self.score is None) != (self.layers_scored is None):
-            raise ValueError("score and layers_scored come together")
+            raise InvalidField(
+                f"bridge {self.bridge}: 'score' and 'layers_scored' come together; give both "
+                "or neither"
+            )
         return self
 
 
@@ -126,8 +127,12 @@ class EntryJSON(_Model):
     @model_validator(mode="after")
     def _unique_bridges(self) -> EntryJSON:
         names = [b.bridge for b in self.bridges]
-        if len(set(names)) != len(names):
-            raise ValueError(f"bridges repeat in entry {self.src}->{self.trg}: {names}")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise InvalidField(
+                f"bridges repeat in entry {self.src}->{self.trg}: {', '.join(repeated)}; list "
+                "each bridge once"
+            )
         return self
 
 
@@ -145,8 +150,12 @@ class RunJSON(_Model):
     @model_validator(mode="after")
     def _unique_entries(self) -> RunJSON:
         pairs = [(e.src, e.trg) for e in self.entries]
-        if len(set(pairs)) != len(pairs):
-            raise ValueError("(src, trg) entries repeat")
+        repeated = sorted({f"{s}->{t}" for s, t in pairs if pairs.count((s, t)) > 1})
+        if repeated:
+            raise InvalidField(
+                f"(src, trg) entries repeat: {', '.join(repeated)}; give each (src, trg) one "
+                "entry holding all its bridges"
+            )
         return self
 
 

@@ -1,8 +1,13 @@
+"""Task metrics from per-item statistics, the bootstrap interval and Spearman's rho."""
+
+from __future__ import annotations
+
 import math
 
 import pytest
 from sacrebleu.metrics.chrf import CHRF
 
+from bridgex_chain.errors import BridgeXError, InvalidOption
 from bridgex_chain.eval.stats import Metric, bootstrap_interval, metric, rank_average, spearman
 
 
@@ -23,10 +28,20 @@ def test_chrf_from_summed_item_stats_equals_sacrebleu_corpus_score() -> None:
 
 
 def test_chrf_stats_need_strings() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="hypothesis string"):
         Metric("chrf").item_stats(True)
-    with pytest.raises(ValueError, match="unknown metric"):
-        Metric("bleu")
+    with pytest.raises(TypeError):
+        Metric("chrf").item_stats("a cat", None)
+
+
+def test_unknown_metric_is_an_invalid_option_naming_the_valid_ones() -> None:
+    for build in (Metric, metric):
+        with pytest.raises(InvalidOption) as err:
+            build("bleu")
+        assert isinstance(err.value, BridgeXError) and isinstance(err.value, ValueError)
+        assert "'bleu'" in str(err.value)
+        for name in ("'accuracy'", "'p@1'", "'chrf'"):
+            assert name in str(err.value)
 
 
 def test_bootstrap_of_identical_items_is_degenerate() -> None:
@@ -78,5 +93,10 @@ def test_spearman_hand_computed_values() -> None:
 def test_spearman_is_undefined_for_short_or_constant_input() -> None:
     assert spearman([1, 2], [2, 1]) is None
     assert spearman([1, 1, 1], [1, 2, 3]) is None
-    with pytest.raises(ValueError):
+
+
+def test_spearman_of_unequal_lengths_is_an_invalid_option() -> None:
+    with pytest.raises(InvalidOption, match=r"got 3 x and 2 y values.*same length"):
         spearman([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError):  # callers catching ValueError keep working
+        spearman([1.0], [])
