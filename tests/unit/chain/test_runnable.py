@@ -370,27 +370,6 @@ def test_empty_rendering_goes_direct(table: BridgeTable, caplog: Any) -> None:
     assert rec.prompts[1] == DIRECT_SW
 
 
-def test_model_key_comes_from_the_client_or_the_local_name() -> None:
-    class Named(FakeListLLM):
-        model_name: str = "mistral"
-
-    assert (
-        BridgeXChain(llm=Named(responses=["x"])).router.model_key()
-        == "mistralai/Mistral-7B-Instruct-v0.3"
-    )
-    assert (
-        BridgeXChain(llm=FakeListLLM(responses=["x"]), model="my-api-model").router.model_key()
-        == "my-api-model"
-    )
-    assert BridgeXChain(llm="gemma").router.model_key() == GEMMA
-
-
-def test_default_construction_loads_nothing() -> None:
-    chain = BridgeXChain()
-    assert chain.router.model_key() == GEMMA
-    assert chain.router.built_parts() == ("model_key",)
-
-
 # --------------------------------------------------------------------------- callbacks
 
 

@@ -11,14 +11,12 @@ from langchain_core.callbacks import BaseCallbackHandler, CallbackManagerForLLMR
 from langchain_core.chat_history import InMemoryChatMessageHistory
 from langchain_core.language_models import FakeStreamingListLLM, GenericFakeChatModel
 from langchain_core.language_models.llms import LLM
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.outputs import GenerationChunk
-from langchain_core.prompt_values import ChatPromptValue
 from langchain_core.runnables import RunnableLambda
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from bridgex_chain.chain import BridgeXChain
-from bridgex_chain.chain.request import parse_input
 from bridgex_chain.detect import Detection
 from bridgex_chain.store.table import BridgeTable
 
@@ -57,42 +55,6 @@ def echo_chain(table: BridgeTable, **kw: Any) -> BridgeXChain:
     return BridgeXChain(
         llm=RunnableLambda(echo), table=table, detector=by_keyword, model=GEMMA, **kw
     )
-
-
-# --------------------------------------------------------------------------- inputs
-
-
-def test_every_input_shape_parses() -> None:
-    assert parse_input("Habari").query == "Habari"
-    msgs = [HumanMessage("Jambo"), AIMessage("Jambo!"), HumanMessage("Habari?")]
-    assert parse_input(msgs).history == tuple(msgs[:2])
-    assert parse_input(ChatPromptValue(messages=msgs)).query == "Habari?"
-    assert parse_input(HumanMessage("Habari?")).query == "Habari?"
-    assert parse_input([("human", "Habari?")]).query == "Habari?"
-    tool_turn = [
-        *msgs,
-        AIMessage("", tool_calls=[{"name": "t", "args": {}, "id": "1"}]),
-        ToolMessage("sunny", tool_call_id="1"),
-    ]
-    req = parse_input(tool_turn)
-    assert (req.query, len(req.history), len(req.trailing)) == ("Habari?", 2, 2)
-    req = parse_input(
-        {
-            "input": "Habari?",
-            "history": msgs[:2],
-            "lang": "sw",
-            "task": "chat",
-            "options": ["a"],
-            "ignored": 1,
-        }
-    )
-    assert (req.query, req.lang, req.task, dict(req.fields)) == (
-        "Habari?",
-        "sw",
-        "chat",
-        {"options": ["a"]},
-    )
-    assert req.history == tuple(msgs[:2])
 
 
 # --------------------------------------------------------------------------- batch and async
