@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 ## eval: the documented evaluation run on Gemma-3-270m (docs/results/; resumable, not a test).
 eval: $(STAMP)

@@ -13,9 +13,9 @@ Example:
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from bridgex_chain._version import __version__
 from bridgex_chain.errors import (
     BridgeXError,
     DatabaseError,
@@ -40,11 +40,6 @@ if TYPE_CHECKING:
     from bridgex_chain.probing.build import build_table
     from bridgex_chain.store.records import Bridge, RankedBridge
     from bridgex_chain.store.table import BridgeTable
-
-try:
-    __version__ = version("bridgex-chain")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0+unknown"
 
 # Public name -> module that defines it (imported on first access).
 _LAZY: dict[str, str] = {

@@ -38,6 +38,56 @@ def test_public_names_are_exported_explicitly() -> None:
         assert getattr(bridgex_chain, name) is not None, name
 
 
+#: The public API as of 0.1.0: a change here is a change users see (deliberate, documented).
+PUBLIC_API = [
+    "Bridge",
+    "BridgeTable",
+    "BridgeXChain",
+    "BridgeXChatModel",
+    "BridgeXError",
+    "DatabaseError",
+    "Detection",
+    "DetectorError",
+    "FastTextDetector",
+    "Language",
+    "LanguageDetector",
+    "MissingDependency",
+    "ModelCallError",
+    "ModelNotAvailable",
+    "NoBridgeFound",
+    "ProbeDataError",
+    "PromptTooLong",
+    "RankedBridge",
+    "SchemaError",
+    "UnknownLanguage",
+    "UnsupportedModel",
+    "__version__",
+    "build_table",
+    "get_language",
+    "language_name",
+    "load_causal_lm",
+    "model_key",
+    "normalize",
+    "resolve_model",
+]
+
+
+def test_the_public_api_is_pinned() -> None:
+    assert bridgex_chain.__all__ == PUBLIC_API
+    assert sorted(dir(bridgex_chain)) == sorted(PUBLIC_API)
+
+
+def test_public_names_keep_their_documented_homes() -> None:
+    """The stage packages' entry points keep working after the redesign (issue 13)."""
+    from bridgex_chain.chain import BridgeXChain, BridgeXChatModel
+    from bridgex_chain.models import load_causal_lm
+
+    assert bridgex_chain.BridgeXChain is BridgeXChain
+    assert bridgex_chain.BridgeXChatModel is BridgeXChatModel
+    assert bridgex_chain.load_causal_lm is load_causal_lm
+    assert BridgeXChain.__module__ == "bridgex_chain.chain.runnable"
+
+
 def test_version_flag() -> None:
     from typer.testing import CliRunner
 
