@@ -16,7 +16,6 @@ from sqlalchemy import text
 
 from bridgex_chain.errors import SchemaError
 from bridgex_chain.store.engine import create_store_engine, write_connection
-from bridgex_chain.store.locate import find_package_data_dir
 from bridgex_chain.store.migrate import (
     VERSION_TABLE,
     alembic_config,
@@ -223,29 +222,6 @@ def test_source_checkout_finds_the_alembic_directory() -> None:
         "0002_aggregate_table.py",
     ]
     assert not (ROOT / "alembic" / "__init__.py").exists()  # it would shadow the alembic library
-
-
-def test_locate_prefers_the_installed_layout(tmp_path: Path) -> None:
-    checkout = tmp_path / "checkout"
-    (checkout / "bridgex_chain").mkdir(parents=True)
-    (checkout / "alembic").mkdir()
-    (checkout / "alembic" / "env.py").write_text("")
-    (checkout / "pyproject.toml").write_text("")
-    root = checkout / "bridgex_chain"
-    assert find_package_data_dir("_migrations", "alembic", "env.py", package_root=root) == (
-        checkout / "alembic"
-    )
-    (root / "_migrations").mkdir()
-    (root / "_migrations" / "env.py").write_text("")
-    assert find_package_data_dir("_migrations", "alembic", "env.py", package_root=root) == (
-        root / "_migrations"
-    )
-    # Without pyproject.toml beside it, a directory next to the package is not a source tree.
-    site = tmp_path / "site" / "bridgex_chain"
-    site.mkdir(parents=True)
-    (site.parent / "alembic").mkdir()
-    (site.parent / "alembic" / "env.py").write_text("")
-    assert find_package_data_dir("_nothing", "alembic", "env.py", package_root=site) is None
 
 
 def _installed_copy(target: Path) -> Path:

@@ -215,3 +215,46 @@ def test_invalid_shipped_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text('{"format": "bridgex-chain/bridge-table"}')
     with pytest.raises(SchemaError, match=r"(?s)broken\.json.*format_version"):
         shipped_tables(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda b: b.update(score=None, layers_scored=None, per_layer={}),
+         r"bridges\.0\n?.*has no scores: give it an aggregate 'score'.*or remove it"),
+        (lambda b: b.update(layers_scored=None),
+         r"bridges\.0\n?.*'score' and 'layers_scored' come together; give both or neither"),
+    ],
+)  # fmt: skip
+def test_a_bridge_without_consistent_scores_names_the_field_and_the_fix(
+    tmp_path: Path, make_sample_run: Factory, mutate: Callable[[dict[str, Any]], Any], message: str
+) -> None:
+    document = _valid_document(tmp_path, make_sample_run)
+    mutate(document["runs"][0]["entries"][0]["bridges"][0])
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document))
+    with pytest.raises(SchemaError, match=message) as err:
+        read_table_file(bad)
+    assert type(err.value) is SchemaError  # the importer's error, with the path, not the field's
+    assert "runs.0.entries.0.bridges.0" in str(err.value)
+
+
+def test_repeated_bridges_and_entries_are_named_once(
+    tmp_path: Path, make_sample_run: Factory
+) -> None:
+    from pydantic import ValidationError
+
+    from bridgex_chain.store.precomputed import EntryJSON
+
+    bridge = {"bridge": "fr", "score": 0.5, "layers_scored": 1}
+    with pytest.raises(ValidationError, match=r"bridges repeat in entry swh_Latn->swh_Latn: "
+                       r"fra_Latn; list each bridge once"):  # fmt: skip
+        EntryJSON.model_validate({"src": "sw", "trg": "sw", "bridges": [bridge, bridge, bridge]})
+    document = _valid_document(tmp_path, make_sample_run)
+    entries = document["runs"][0]["entries"]
+    entries += [entries[0], entries[0]]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document))
+    first = f"{entries[0]['src']}->{entries[0]['trg']}"
+    with pytest.raises(SchemaError, match=rf"entries repeat: {first}; give each \(src, trg\)"):
+        read_table_file(bad)

@@ -1,4 +1,4 @@
-"""The ORM schema, the engine settings and their agreement with the migrations."""
+"""The ORM schema, its constraints and its agreement with the migrations."""
 
 from __future__ import annotations
 
@@ -10,13 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, insert, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from bridgex_chain.errors import DatabaseError, MissingDependency
-from bridgex_chain.store.engine import (
-    create_store_engine,
-    describe_url,
-    normalize_url,
-    write_connection,
-)
+from bridgex_chain.store.engine import create_store_engine, write_connection
 from bridgex_chain.store.migrate import VERSION_TABLE, upgrade
 from bridgex_chain.store.schema import (
     AggregateScoreRow,
@@ -144,43 +138,3 @@ def test_deleting_a_run_cascades_to_its_scores(engine: Engine) -> None:
         conn.execute(text("DELETE FROM probe_runs WHERE id = 1"))
         assert conn.execute(text("SELECT count(*) FROM bridge_scores")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM bridge_aggregates")).scalar() == 0
-
-
-def test_sqlite_connection_settings(tmp_path: object) -> None:
-    eng = create_store_engine(f"sqlite:///{tmp_path}/nested/dir/b.db")
-    with eng.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
-    eng.dispose()
-
-
-def test_sqlite_write_transaction_rolls_back_ddl_and_dml() -> None:
-    eng = create_store_engine("sqlite://")
-    with pytest.raises(RuntimeError), write_connection(eng) as conn:
-        conn.execute(text("CREATE TABLE t (x INTEGER)"))
-        conn.execute(text("INSERT INTO t VALUES (1)"))
-        raise RuntimeError("boom")
-    assert not inspect(eng).has_table("t")
-
-
-def test_urls() -> None:
-    assert normalize_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
-    assert normalize_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
-    assert normalize_url("sqlite:///x.db").drivername == "sqlite"
-    with pytest.raises(DatabaseError, match="SQLite and PostgreSQL"):
-        normalize_url("mysql://u@h/db")
-    with pytest.raises(DatabaseError, match="Cannot parse"):
-        normalize_url("not a url")
-    assert describe_url("postgresql+psycopg://me:secret@db/x") == "postgresql+psycopg://me:***@db/x"
-
-
-def test_missing_psycopg_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a)
-    )
-    with pytest.raises(MissingDependency, match=r"bridgex-chain\[postgres\]"):
-        create_store_engine("postgresql://u@h/db")

@@ -1,17 +1,18 @@
-"""BridgeTable reads and writes, on SQLite and PostgreSQL (the ``store_url`` fixture)."""
+"""BridgeTable: lookups, the cache, and the object itself, on SQLite and PostgreSQL (``store_url``).
+
+Recording runs is tested in test_table_runs.py, ranking and run selection in test_queries.py.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import inspect
 
-from bridgex_chain.errors import DatabaseError, NoBridgeFound, SchemaError, UnknownLanguage
-from bridgex_chain.store import runs as runs_module
+from bridgex_chain.errors import NoBridgeFound, UnknownLanguage
 from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
@@ -78,26 +79,6 @@ def test_languages_are_normalised_and_unknown_ones_refused(table: BridgeTable) -
     assert table.runs()[0].languages == ["swh_Latn", "eng_Latn", "fra_Latn", "spa_Latn"]
 
 
-def test_ties_share_a_rank(table: BridgeTable) -> None:
-    table.upsert_run(
-        _run(), _aggregates("sw", "sw", {"fr": 0.5, "en": 0.5, "es": 0.25, "de": 0.25})
-    )
-    ranking = table.ranking("demo/model", "sw")
-    assert [(r.bridge, r.rank) for r in ranking] == [
-        ("eng_Latn", 1),
-        ("fra_Latn", 1),
-        ("deu_Latn", 3),
-        ("spa_Latn", 3),
-    ]
-    best = table.best("demo/model", "sw")
-    assert (best.bridge, best.margin) == ("eng_Latn", 0.0)
-
-
-def test_single_candidate_has_no_margin(table: BridgeTable) -> None:
-    table.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5}))
-    assert table.best("demo/model", "sw").margin is None
-
-
 def test_missing_entry_message_says_what_exists_and_how_to_build(table: BridgeTable) -> None:
     with pytest.raises(NoBridgeFound, match="no complete probe run at all"):
         table.best("demo/model", "sw")
@@ -112,134 +93,6 @@ def test_missing_entry_message_says_what_exists_and_how_to_build(table: BridgeTa
     assert "swh_Latn and eng_Latn" in str(err.value)
     with pytest.raises(NoBridgeFound):
         table.ranking("demo/model", "sw", "en")  # only the (sw, sw) entry exists
-
-
-def test_only_complete_runs_are_visible(table: BridgeTable) -> None:
-    run = _run()
-    run_id = table.begin_run(run)
-    assert (run.run_id, run.status) == (run_id, "running")
-    table.write_scores(run_id, _aggregates("sw", "sw", {"fr": 0.5, "en": 0.1}), final=False)
-    with pytest.raises(NoBridgeFound):
-        table.best("demo/model", "sw")
-    assert table.models() == []
-    table.complete_run(run_id, _aggregates("sw", "sw", {"en": 0.9}))
-    best = table.best("demo/model", "sw")
-    assert (best.bridge, best.score) == ("eng_Latn", 0.9)  # later rows overwrite earlier ones
-    (stored,) = table.runs()
-    assert stored.status == "complete" and stored.finished_at
-
-    failed = _run(started="2025-02-01T00:00:00+00:00")
-    failed_id = table.begin_run(failed)
-    table.write_scores(failed_id, _aggregates("yo", "yo", {"fr": 0.5}), final=False)
-    table.fail_run(failed_id, "CUDA out of memory")
-    with pytest.raises(NoBridgeFound):
-        table.best("demo/model", "yo")
-    assert table.runs()[1].error == "CUDA out of memory"
-    assert table.runs()[1].status == "failed"
-
-
-def test_status_rules(table: BridgeTable) -> None:
-    run = _run()
-    run_id = table.begin_run(run)
-    table.fail_run(run_id, "first try")
-    with pytest.raises(DatabaseError, match="begin_run"):
-        table.write_scores(run_id, _aggregates("sw", "sw", {"fr": 0.5}), final=False)
-    # Resuming: the same run identity returns the same run, running again, rows kept.
-    assert table.begin_run(run) == run_id
-    assert table.runs()[0].status == "running"
-    table.complete_run(run_id, _aggregates("sw", "sw", {"fr": 0.5}))
-    assert table.begin_run(run) == run_id and run.status == "complete"  # left complete
-    with pytest.raises(DatabaseError, match="immutable"):
-        table.write_scores(run_id, [], final=True)
-    with pytest.raises(DatabaseError, match="immutable"):
-        table.fail_run(run_id, "too late")
-    with pytest.raises(DatabaseError, match="No probe run with id 999"):
-        table.complete_run(999)
-
-
-def test_scores_and_status_commit_together(
-    table: BridgeTable, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    run_id = table.begin_run(_run())
-
-    def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("crash between the rows and the status")
-
-    monkeypatch.setattr(runs_module, "set_status", broken)
-    with pytest.raises(RuntimeError):
-        table.complete_run(run_id, _aggregates("sw", "sw", {"fr": 0.5}))
-    monkeypatch.undo()
-    assert table.scores(run_id) == []  # the rows were rolled back with the status change
-    assert table.runs()[0].status == "running"
-
-
-def test_invalid_rows_write_nothing(table: BridgeTable) -> None:
-    run_id = table.begin_run(_run())
-    good = _aggregates("sw", "sw", {"fr": 0.5})
-    for bad in (
-        ScoreRow("sw", "sw", "en", None, float("nan")),
-        ScoreRow("sw", "sw", "en", -1, 0.1),
-        ScoreRow("sw", "sw", "en", None, 0.1, -2),
-    ):
-        with pytest.raises(SchemaError):
-            table.write_scores(run_id, [*good, bad], final=True)
-    with pytest.raises(UnknownLanguage):
-        table.write_scores(run_id, [ScoreRow("sw", "sw", "??", None, 0.1)], final=True)
-    assert table.scores(run_id) == []
-    assert table.runs()[0].status == "running"
-
-
-def test_upsert_is_idempotent_per_run_identity(
-    table: BridgeTable, make_sample_run: Factory
-) -> None:
-    run, rows = make_sample_run()
-    first = table.upsert_run(run, rows)
-    again = table.upsert_run(replace(run, run_id=None), rows)
-    assert first == again
-    assert len(table.runs()) == 1
-    assert len(table.scores(first)) == len(rows)
-    # New scores for the same identity replace the old ones.
-    table.upsert_run(run, _aggregates("sw", "sw", {"fr": 0.5}))
-    assert table.scores(first) == [ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.5, 3)]
-    # Another start time is another run.
-    other, _ = make_sample_run(started_at="2025-03-01T00:00:00+00:00")
-    assert table.upsert_run(other, rows) != first
-    assert len(table.runs()) == 2
-
-
-def test_profile_conflict_is_refused(table: BridgeTable) -> None:
-    table.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5}))
-    clash = _run(started="2025-05-01T00:00:00+00:00")
-    clash.profile = ModelProfile("demo/model", "r1", "llama", 8, 16)
-    with pytest.raises(SchemaError, match="real revision"):
-        table.upsert_run(clash, [])
-
-
-def test_newest_complete_run_wins(table: BridgeTable, make_sample_run: Factory) -> None:
-    newer, newer_rows = make_sample_run(
-        seed=1, started_at="2025-06-01T00:00:00Z", finished_at="2025-06-01T02:00:00Z"
-    )
-    older, older_rows = make_sample_run(
-        seed=2, started_at="2025-01-01T00:00:00Z", finished_at="2025-01-01T02:00:00Z"
-    )
-    newer_id = table.upsert_run(newer, newer_rows)
-    table.upsert_run(older, older_rows)  # stored later, but finished earlier
-    assert table.best("demo/model", "swh_Latn").run_id == newer_id
-    # An entry only the older run has is still answered, from the older run.
-    table.upsert_run(
-        replace(older, started_at="2024-01-01T00:00:00Z", run_id=None),
-        _aggregates("zu", "zu", {"en": 0.5}),
-    )
-    assert table.best("demo/model", "zul_Latn").bridge == "eng_Latn"
-
-
-def test_layers_scored_defaults_to_stored_layer_rows(table: BridgeTable) -> None:
-    run_id = table.begin_run(_run())
-    table.write_scores(
-        run_id, [ScoreRow("sw", "sw", "fr", layer, 0.1 * layer) for layer in (1, 2, 3)], final=False
-    )
-    table.complete_run(run_id, [ScoreRow("sw", "sw", "fr", None, 0.2)])
-    assert table.ranking("demo/model", "sw")[0].layers_scored == 3
 
 
 def test_cached_lookups_do_not_touch_the_database(
@@ -292,12 +145,34 @@ def test_user_text_is_bound_not_spliced(table: BridgeTable) -> None:
     assert inspect(table.engine).has_table("probe_runs")
 
 
-def test_runs_filter_and_default_times(table: BridgeTable) -> None:
-    a = _run("a/model")
-    a.started_at = ""
-    table.upsert_run(a, _aggregates("sw", "sw", {"fr": 0.5}))
-    assert a.started_at and a.finished_at  # filled on the record
-    table.upsert_run(_run("b/model"), _aggregates("sw", "sw", {"fr": 0.5}))
-    assert [r.profile.model for r in table.runs("a/model")] == ["a/model"]
-    assert sorted(r.profile.model for r in table.runs()) == ["a/model", "b/model"]
-    assert table.models() == ["a/model", "b/model"]
+def test_an_engine_passed_in_stays_open_and_an_own_engine_is_disposed(sqlite_url: str) -> None:
+    from sqlalchemy import text
+
+    from bridgex_chain.store.engine import create_store_engine
+
+    engine = create_store_engine(sqlite_url)
+    with BridgeTable(engine) as table:
+        assert table.engine is engine
+        table.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5}))
+    with engine.connect() as conn:  # still usable by its owner
+        assert conn.execute(text("SELECT count(*) FROM probe_runs")).scalar() == 1
+    engine.dispose()
+    with BridgeTable(sqlite_url) as own:
+        assert own.models() == ["demo/model"]
+    assert own.engine.pool.checkedin() == 0  # disposed on exit
+
+
+def test_url_and_repr_name_the_database(sqlite_url: str) -> None:
+    with BridgeTable(sqlite_url) as table:
+        assert table.url == sqlite_url
+        assert repr(table) == f"BridgeTable({sqlite_url!r})"
+
+
+def test_a_write_refreshes_lookups_and_models(table: BridgeTable) -> None:
+    assert table.models() == []  # cached: no models
+    table.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5}))
+    assert table.models() == ["demo/model"]
+    assert table.pairs("demo/model") == [("swh_Latn", "swh_Latn")]
+    run_id = table.begin_run(_run(started="2025-07-01T00:00:00Z"))
+    table.complete_run(run_id, _aggregates("sw", "sw", {"en": 0.9}))
+    assert table.best("demo/model", "sw").bridge == "eng_Latn"
