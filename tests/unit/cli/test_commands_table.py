@@ -1,15 +1,11 @@
-"""The ``db`` and ``table`` commands."""
+"""The ``table`` commands (the ``db`` commands are in test_commands_db.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner, Result
 
 from bridgex_chain.cli.main import app
@@ -22,24 +18,6 @@ Factory = Callable[..., tuple[RunRecord, list[ScoreRow]]]
 
 def _cli(*args: str) -> Result:
     return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-
-
-def test_db_upgrade_and_current(store_url: str) -> None:
-    out = _cli("db", "current", "--database-url", store_url)
-    assert out.exit_code == 0, out.output
-    assert "(none)" in out.output and "empty" in out.output
-    out = _cli("db", "upgrade", "--database-url", store_url)
-    assert out.exit_code == 0, out.output
-    assert "from revision (empty) to 0002" in out.output
-    assert "up to date" in _cli("db", "upgrade", "--database-url", store_url).output
-    out = _cli("db", "current", "--database-url", store_url)
-    assert "revision: 0002" in out.output and "up to date" in out.output
-
-
-def test_db_upgrade_uses_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BRIDGEX_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
-    assert _cli("db", "upgrade").exit_code == 0
-    assert (tmp_path / "env.db").is_file()
 
 
 def test_table_import_list_show_export(
@@ -94,16 +72,3 @@ def test_errors_surface_as_bridgex_errors(sqlite_url: str, tmp_path: Path) -> No
         "table", "show", "--model", "demo/model", "--trg", "en", "--database-url", sqlite_url
     )
     assert out.exit_code == 2 and "--trg needs --src" in out.output
-
-
-def test_entry_point_prints_a_clean_error(sqlite_url: str) -> None:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "bridgex_chain.cli", "table", "show", "--model", "demo/model",
-         "--src", "sw", "--database-url", sqlite_url],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 2
-    assert "No bridge for model 'demo/model'" in proc.stderr
-    assert "bridgex-chain build-table --model demo/model" in proc.stderr
-    assert "Traceback" not in proc.stderr

@@ -1,12 +1,13 @@
-"""Tests for bridgex_chain.languages: normalisation, names, families, coverage."""
+"""Tests for bridgex_chain.languages.registry: names, families, bridging codes, coverage.
+
+Normalisation (bridgex_chain.languages.codes) is tested in test_codes.py.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import subprocess
 import sys
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,7 @@ from bridgex_chain.languages import (
     get_language,
     language_name,
     normalize,
-    normalize_many,
 )
-
-SIB200 = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sib200"
 
 # (FLORES code, ISO 639-1, ISO 639-3, English name, family) of the 15 study languages.
 STUDY = [
@@ -93,53 +91,12 @@ def test_study_language_round_trips(
     assert language_name(iso1) == name
 
 
-@pytest.mark.parametrize(
-    ("given", "expected"),
-    [
-        # ISO 639-3 macrolanguages → the FLORES member SIB-200 uses
-        ("swa", "swh_Latn"), ("ara", "arb_Arab"), ("msa", "zsm_Latn"), ("fas", "pes_Arab"),
-        ("zho", "zho_Hans"), ("cmn", "zho_Hans"), ("est", "est_Latn"), ("ekk", "est_Latn"),
-        # ISO 639-1 whose FLORES entry is an individual language
-        ("ms", "zsm_Latn"), ("fa", "pes_Arab"), ("et", "est_Latn"), ("lv", "lvs_Latn"),
-        ("uz", "uzn_Latn"), ("ne", "npi_Deva"), ("mn", "khk_Cyrl"), ("az", "azj_Latn"),
-        ("sq", "als_Latn"), ("ku", "kmr_Latn"), ("om", "gaz_Latn"), ("mg", "plt_Latn"),
-        ("yi", "ydd_Hebr"), ("ps", "pbt_Arab"), ("no", "nob_Latn"), ("qu", "quy_Latn"),
-        # BCP-47 with regions, scripts and variants
-        ("pt-BR", "por_Latn"), ("en-US", "eng_Latn"), ("fr-CA", "fra_Latn"),
-        ("de-CH", "deu_Latn"), ("zh-Hant", "zho_Hant"), ("zh-TW", "zho_Hant"),
-        ("zh-HK", "zho_Hant"), ("zh-CN", "zho_Hans"), ("zh-Hans-SG", "zho_Hans"),
-        ("sr-Latn", "srp_Latn"), ("sr", "srp_Cyrl"), ("ar-EG", "arb_Arab"),
-        ("ar-Latn", "arb_Latn"), ("fa-AF", "prs_Arab"), ("ca-valencia", "cat_Latn"),
-        ("zh-yue", "yue_Hant"),
-        # withdrawn and bibliographic codes
-        ("iw", "heb_Hebr"), ("in", "ind_Latn"), ("ger", "deu_Latn"), ("fre", "fra_Latn"),
-        ("chi", "zho_Hans"),
-        # FLORES spellings
-        ("SWH_LATN", "swh_Latn"), ("zho_hant", "zho_Hant"), ("  eng_Latn ", "eng_Latn"),
-        # fastText labels, ISO (lid.176) and FLORES (GlotLID/OpenLID) style
-        ("__label__sw", "swh_Latn"), ("__label__zh", "zho_Hans"), ("__label__swh_Latn", "swh_Latn"),
-        ("__label__ar", "arb_Arab"), ("__label__als", "gsw_Latn"), ("__label__sh", "srp_Latn"),
-        ("__label__bh", "bho_Deva"), ("__label__eml", "egl_Latn"),
-        # names, English and native
-        ("Swahili", "swh_Latn"), ("Kiswahili", "swh_Latn"), ("english", "eng_Latn"),
-        ("Chinese", "zho_Hans"), ("Français", "fra_Latn"), ("Filipino", "tgl_Latn"),
-        # languages outside FLORES-200 get a code of the same shape
-        ("br", "bre_Latn"), ("Klingon", "tlh_Latn"), ("qqq_Latn", "qqq_Latn"),
-    ],
-)  # fmt: skip
-def test_normalize(given: str, expected: str) -> None:
-    assert normalize(given) == expected
-
-
-def test_flores_codes_are_kept_and_als_is_albanian_outside_fasttext_labels() -> None:
-    assert normalize("als") == "als_Latn" == normalize("als_Latn")
+def test_als_is_albanian_outside_fasttext_labels() -> None:
     assert get_language("als").name == "Albanian"
     assert get_language("__label__als").name == "Swiss German"  # lid.176's Alemannic
 
 
 def test_chinese_varieties_are_faithful_but_bridge_as_chinese() -> None:
-    assert normalize("yue") == "yue_Hant" == normalize("__label__yue")
-    assert normalize("wuu") == "wuu_Hans" == normalize("__label__wuu")
     assert get_language("yue").name == "Cantonese"
     for code in ("yue", "wuu", "__label__yue", "zh", "cmn"):
         assert bridging_code(code) == "zho_Hans"
@@ -148,9 +105,8 @@ def test_chinese_varieties_are_faithful_but_bridge_as_chinese() -> None:
     assert set(BRIDGING_ALIASES.values()) == {"zho_Hans", "arb_Arab"}
 
 
-def test_tagalog_and_filipino_are_one_language() -> None:
-    for code in ("fil", "tl", "tgl", "tgl_Latn", "__label__tl", "Tagalog", "Filipino"):
-        assert normalize(code) == "tgl_Latn"
+def test_filipino_is_described_as_tagalog() -> None:
+    assert get_language("fil") == get_language("Filipino") == get_language("tl")
     assert get_language("fil").iso639_1 == "tl"
 
 
@@ -187,18 +143,9 @@ def test_names_and_autonyms() -> None:
 )
 def test_unknown_input_raises_a_helpful_error(bad: str) -> None:
     with pytest.raises(UnknownLanguage) as caught:
-        normalize(bad)
+        get_language(bad)
     assert isinstance(caught.value, BridgeXError) and isinstance(caught.value, ValueError)
     assert "swh_Latn" in str(caught.value)  # the message shows a valid form
-    with pytest.raises(UnknownLanguage):
-        get_language(bad)
-
-
-def test_non_string_input_raises_unknown_language() -> None:
-    with pytest.raises(UnknownLanguage):
-        normalize(None)  # type: ignore[arg-type]
-    with pytest.raises(UnknownLanguage):
-        normalize(["sw"])  # type: ignore[arg-type]
 
 
 def test_every_lite_model_label_normalises() -> None:
@@ -211,17 +158,6 @@ def test_every_lite_model_label_normalises() -> None:
         language = get_language(label)
         assert language.family is not None, label
         assert not language.name.startswith("Unknown"), label
-
-
-def test_bundled_label_list_matches_the_model() -> None:
-    data = json.loads(
-        resources.files("bridgex_chain").joinpath("data/flores200.json").read_text("utf-8")
-    )
-    assert sorted(data["lid176_labels"]) == sorted(
-        label.removeprefix("__label__") for label in lite_model_labels()
-    )
-    assert len(data["flores200"]) == len(set(data["flores200"])) == 205
-    assert "_source" in data
 
 
 def test_registry_covers_flores_and_describes_everything() -> None:
@@ -237,22 +173,12 @@ def test_registry_covers_flores_and_describes_everything() -> None:
         assert language.iso639_1 is None or len(language.iso639_1) == 2
 
 
-@pytest.mark.skipif(not SIB200.is_dir(), reason=f"SIB-200 data not found at {SIB200}")
-def test_every_sib200_directory_is_a_registry_code() -> None:
-    for directory in SIB200.iterdir():
-        assert normalize(directory.name) == directory.name
-
-
 def test_get_language_is_cached_and_frozen() -> None:
     language = get_language("sw")
     assert get_language("sw") is language
     assert isinstance(language, Language)
     with pytest.raises(dataclasses.FrozenInstanceError):
         language.name = "x"  # type: ignore[misc]
-
-
-def test_normalize_many() -> None:
-    assert normalize_many(["sw", "swh_Latn", "Swahili", "en"]) == {"swh_Latn", "eng_Latn"}
 
 
 def test_importing_languages_and_detect_stays_light() -> None:
