@@ -32,7 +32,7 @@ from typing import Any, Literal, Unpack
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bridgex_chain.errors import ProbeDataError
+from bridgex_chain.errors import InvalidOption, ProbeDataError
 from bridgex_chain.probing.hsic import HSICOptions, layer_score
 from bridgex_chain.probing.neurons import LayerIndices, PairGroups, bridge_top_k
 from bridgex_chain.store.records import RankedBridge, ScoreRow
@@ -83,7 +83,9 @@ def layer_window(
         range(4, 10)
     """
     if num_layers < 1:
-        raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        raise InvalidOption(
+            f"num_layers must be >= 1, got {num_layers}; pass the model's decoder depth."
+        )
     first, last, depth = reference
     lo = math.floor(first / depth * num_layers + 0.5)
     hi = max(math.floor((last + 1) / depth * num_layers + 0.5), lo + 1)
@@ -93,7 +95,7 @@ def layer_window(
     if end is not None:
         hi = end + 1
     if not 0 <= lo < hi <= num_layers:
-        raise ValueError(
+        raise InvalidOption(
             f"Layer window {lo}..{hi - 1} is empty or outside 0..{num_layers - 1}; "
             "pass start <= end within the model's layers."
         )

@@ -1,13 +1,14 @@
 """``build_table()``: probe a model and write its bridge table (the orchestration of METHOD.md).
 
 One call loads the model, resolves the entries (:mod:`bridgex_chain.probing.options`), runs the
-cached steps of :class:`~bridgex_chain.probing.steps.BuildSteps` and stores the run:
+cached steps of :class:`~bridgex_chain.probing.steps.BuildSteps` and stores the run in a
+:class:`RunStore`:
 
-1. the run is recorded as ``running`` (:meth:`BridgeTable.begin_run`) before any work;
+1. the run is recorded as ``running`` (:meth:`RunStore.begin_run`) before any work;
 2. language neurons, groups, optional understood-filter, probe activations and HSIC scores are
    computed, each unit cached under ``cache_dir()/runs/<run key>/`` as soon as it is done;
 3. every per-layer and aggregate score is written and the run marked ``complete`` in one
-   transaction (:meth:`BridgeTable.complete_run`), so readers never see half a run;
+   transaction (:meth:`RunStore.complete_run`), so readers never see half a run;
 4. on any error (or Ctrl-C) the run is marked ``failed`` with the reason and the error re-raised;
    earlier complete runs are untouched.
 
@@ -17,6 +18,15 @@ gives the same database run, which goes back to ``running``. Re-running a build 
 run is already complete in the database is a no-op (``BuildResult.status == "unchanged"``).
 
 Progress goes to ``on_progress(ProgressEvent)`` only; nothing here prints.
+
+**What probing needs of the store.** The build talks to the bridge table only through
+:class:`RunStore` (five methods and a URL, defined here; ``BridgeTable`` fits it as it is) and
+the plain records of :mod:`bridgex_chain.store.records`. Two conveniences of :func:`build_table`
+itself reach into the store, both inside the function: with no ``table`` it opens
+:class:`~bridgex_chain.store.table.BridgeTable` at ``database_url`` (the default table), and
+``export=`` writes the run with the store's JSON writer
+(:func:`~bridgex_chain.store.precomputed.write_table_file`). In that sense ``build_table`` sits
+above the store: it writes its results into it.
 
 Example:
     >>> result = build_table("gemma-3-270m", languages=["sw"], max_prompts=8)  # doctest: +SKIP
@@ -28,46 +38,78 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any, Protocol, Unpack
 
 from bridgex_chain.paths import cache_dir as default_cache_dir
 from bridgex_chain.probing.bridges import layer_window, rank_bridges
 from bridgex_chain.probing.cache import RunCache, run_key
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.hooks import act_fn_modules
-from bridgex_chain.probing.lexicon import Pair
 from bridgex_chain.probing.options import BuildKwargs, BuildOptions, ProbeLayout, default_probe_set
+from bridgex_chain.probing.probe_set import Pair
 from bridgex_chain.probing.results import (
-    STAGES,
     BuildResult,
     BuildStatus,
     EntryResult,
     ProgressCallback,
-    ProgressEvent,
     StageClock,
 )
 from bridgex_chain.probing.steps import TEXT_TOKENS, BuildSteps, PerLayer, torch_threads
-from bridgex_chain.store.records import ModelProfile, RunRecord
+from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
 
 if TYPE_CHECKING:
     from bridgex_chain.models import LoadedModel
-    from bridgex_chain.store.table import BridgeTable
 
-__all__ = [
-    "STAGES",
-    "BuildResult",
-    "BuildStatus",
-    "EntryResult",
-    "ProgressCallback",
-    "ProgressEvent",
-    "build_table",
-    "wrap_model",
-]
+__all__ = ["RunStore", "build_table", "wrap_model"]
 
 logger = logging.getLogger(__name__)
+
+
+class RunStore(Protocol):
+    """Where a build records its run: what :func:`build_table` needs of a bridge table.
+
+    :class:`~bridgex_chain.store.table.BridgeTable` implements it; a test or another backend
+    may pass any object with these members. Runs and rows are the plain records of
+    :mod:`bridgex_chain.store.records`.
+
+    Example:
+        >>> from bridgex_chain.store.table import BridgeTable
+        >>> store: RunStore = BridgeTable("sqlite://")
+        >>> store.runs()
+        []
+    """
+
+    @property
+    def url(self) -> str:
+        """Where the runs go, for progress and the result (no password)."""
+        ...
+
+    def runs(self, model: str | None = None) -> list[RunRecord]:
+        """Every stored run (any status), optionally of one model."""
+        ...
+
+    def scores(self, run_id: int) -> list[ScoreRow]:
+        """Every score row of a run."""
+        ...
+
+    def begin_run(self, run: RunRecord) -> int:
+        """Record ``run`` as running and set ``run.run_id``; the same run again resumes it.
+
+        A run already complete keeps its rows and ``run.status`` becomes ``"complete"``.
+        """
+        ...
+
+    def complete_run(self, run_id: int, rows: Sequence[ScoreRow] = ()) -> None:
+        """Write the run's rows and mark it complete, all at once."""
+        ...
+
+    def fail_run(self, run_id: int, error: str) -> None:
+        """Mark a running run failed with the reason."""
+        ...
 
 
 def wrap_model(model: Any, tokenizer: Any, *, key: str, revision: str | None = None) -> LoadedModel:
@@ -164,7 +206,7 @@ def _same_run(a: RunRecord, b: RunRecord) -> bool:
 
 
 def _stored_entries(
-    table: BridgeTable, run_id: int, entries: list[Pair], window: range, counts: Mapping[Pair, int]
+    table: RunStore, run_id: int, entries: list[Pair], window: range, counts: Mapping[Pair, int]
 ) -> tuple[EntryResult, ...]:
     per: dict[Pair, PerLayer] = {e: {} for e in entries}
     for row in table.scores(run_id):
@@ -177,7 +219,7 @@ def _stored_entries(
     )
 
 
-def _export(table: BridgeTable, record: RunRecord, path: str | os.PathLike[str]) -> Path:
+def _export(table: RunStore, record: RunRecord, path: str | os.PathLike[str]) -> Path:
     from bridgex_chain import __version__
     from bridgex_chain.store.precomputed import write_table_file
 
@@ -187,12 +229,27 @@ def _export(table: BridgeTable, record: RunRecord, path: str | os.PathLike[str])
     return Path(path)
 
 
+class _OwnedStore(RunStore, Protocol):
+    """A store :func:`build_table` opened itself, so closes again."""
+
+    def close(self) -> None:
+        """Release its connections."""
+        ...
+
+
+def _open_default_table(database_url: str | None) -> _OwnedStore:
+    """The bridge table at ``database_url`` (default: ``BRIDGEX_DATABASE_URL`` or the user file)."""
+    from bridgex_chain.store.table import BridgeTable
+
+    return BridgeTable(database_url)
+
+
 def build_table(
     model: str | LoadedModel | None = None,
     *,
     options: BuildOptions | None = None,
     database_url: str | None = None,
-    table: BridgeTable | None = None,
+    table: RunStore | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     export: str | os.PathLike[str] | None = None,
     keep_intermediates: bool = False,
@@ -208,7 +265,8 @@ def build_table(
             ``kwargs`` empty).
         database_url: Where to store the run (default ``BRIDGEX_DATABASE_URL`` or the SQLite
             file in the user data dir); ignored when ``table`` is given.
-        table: An open :class:`~bridgex_chain.store.table.BridgeTable` to write to.
+        table: Where to record the run: an open
+            :class:`~bridgex_chain.store.table.BridgeTable` or any :class:`RunStore` (left open).
         cache_dir: Root of the run intermediates (default :func:`bridgex_chain.paths.cache_dir`).
         export: Also write the run as a bridge-table JSON file (the ``precomputed/`` format).
         keep_intermediates: Keep the probe activations after success (they are large; counts,
@@ -231,21 +289,24 @@ def build_table(
         >>> r = build_table(languages=["sw", "id"], pairs="id-tl", max_prompts=8)  # doctest: +SKIP
         >>> [(e.src, e.trg, e.best.bridge) for e in r.entries]  # doctest: +SKIP
     """
-    from bridgex_chain.store.table import BridgeTable
-
     opts = options if options is not None else BuildOptions.create(**kwargs)
     clock = StageClock(on_progress)
     with torch_threads(opts.threads):
         with clock.stage("load"):
             lm = _load(model, opts, clock)
         job = _Job.prepare(lm, opts, cache_dir)
-        store = table if table is not None else BridgeTable(database_url)
+        store: RunStore
+        owned: _OwnedStore | None = None
+        if table is None:
+            store = owned = _open_default_table(database_url)
+        else:
+            store = table
         try:
             status, entries = job.execute(store, clock, keep_intermediates)
             exported = _export(store, job.record, export) if export is not None else None
         finally:
-            if table is None:
-                store.close()
+            if owned is not None:
+                owned.close()
     return BuildResult(
         run_id=int(job.record.run_id or 0),
         run_key=job.cache.key,
@@ -280,7 +341,6 @@ class _Job:
         cls, lm: LoadedModel, opts: BuildOptions, cache_root: str | os.PathLike[str] | None
     ) -> _Job:
         from bridgex_chain import __version__
-        from bridgex_chain.store.runs import utc_now
 
         # Refuse an architecture the hooks cannot probe before anything is recorded.
         act_fn_modules(lm.model)
@@ -313,7 +373,8 @@ class _Job:
         root = cache_root if cache_root is not None else default_cache_dir()
         cache = RunCache(root, run_key(identity))
         manifest = cache.manifest()
-        record.started_at = str(manifest["started_at"]) if manifest else utc_now().isoformat()
+        now = datetime.now(UTC).isoformat()
+        record.started_at = str(manifest["started_at"]) if manifest else now
         return cls(lm, opts, layout, corpus, window, record, cache, manifest is not None)
 
     def _manifest(self, status: str, **extra: Any) -> None:
@@ -330,7 +391,7 @@ class _Job:
         )
 
     def execute(
-        self, store: BridgeTable, clock: StageClock, keep_intermediates: bool
+        self, store: RunStore, clock: StageClock, keep_intermediates: bool
     ) -> tuple[BuildStatus, tuple[EntryResult, ...]]:
         """Begin (or find) the run, run the steps, complete it; a stored twin is a no-op."""
         record = self.record
@@ -367,7 +428,7 @@ class _Job:
             self.cache.remove("probes")
         return ("resumed" if self.resumed else "built"), entries
 
-    def _steps(self, store: BridgeTable, clock: StageClock) -> tuple[EntryResult, ...]:
+    def _steps(self, store: RunStore, clock: StageClock) -> tuple[EntryResult, ...]:
         steps = BuildSteps(
             self.lm.model,
             self.lm.tokenizer,

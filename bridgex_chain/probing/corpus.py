@@ -17,7 +17,7 @@ Texts are read lazily, so a large corpus costs no memory; :func:`count_language_
 stops reading a language once it reached its token budget.
 
 Example:
-    >>> from bridgex_chain.probing.lexicon import ProbeSet
+    >>> from bridgex_chain.probing.probe_set import ProbeSet
     >>> ps = ProbeSet.from_pairs("x", {("sw", "en"): [("maji", "water")]})
     >>> corpus = Corpus.from_probe_set(ps)
     >>> list(corpus.texts("swh_Latn")), corpus.identity()["source"]
@@ -38,7 +38,7 @@ from typing import Any
 from bridgex_chain.errors import ProbeDataError, UnknownLanguage
 from bridgex_chain.languages import normalize
 from bridgex_chain.models.hub_cache import file_sha256
-from bridgex_chain.probing.lexicon import ProbeSet
+from bridgex_chain.probing.probe_set import ProbeSet
 
 __all__ = ["Corpus", "corpus_files"]
 

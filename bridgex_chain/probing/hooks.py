@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from bridgex_chain.errors import UnsupportedModel
+from bridgex_chain.errors import InvalidOption, UnsupportedModel
 
 if TYPE_CHECKING:
     import torch
@@ -224,8 +224,9 @@ class ActivationRecorder:
             chosen = sorted({int(i) for i in layers})
         bad = [i for i in chosen if not 0 <= i < n_layers]
         if bad or not chosen:
-            raise ValueError(
-                f"layers must be a non-empty subset of 0..{n_layers - 1}; got {bad or chosen}"
+            raise InvalidOption(
+                f"layers must be a non-empty subset of 0..{n_layers - 1}; got {bad or chosen}. "
+                "Pass layer indices of this model (0-based), or None for every layer."
             )
         self.layers: tuple[int, ...] = tuple(chosen)
         self._columns: dict[int, npt.NDArray[np.int64]] = {}
@@ -390,7 +391,10 @@ class ActivationRecorder:
         import torch
 
         if acts.shape[0] != 1:
-            raise ValueError("A shared prefix is run as a batch of one sequence.")
+            raise InvalidOption(
+                f"A shared prefix is run as a batch of one sequence, got a batch of "
+                f"{acts.shape[0]}; run the prefix alone while capturing_prefix is set."
+            )
         flat = acts[0]
         self._prefix[layer] = (
             flat.float().sum(dim=0, dtype=torch.float64),
@@ -411,7 +415,7 @@ class ActivationRecorder:
             return torch.ones((batch, tokens), dtype=torch.bool, device=acts.device)
         mask = self.attention_mask.to(device=acts.device).bool()
         if tuple(mask.shape) != (batch, tokens):
-            raise ValueError(
+            raise InvalidOption(
                 f"attention_mask has shape {tuple(mask.shape)} but the activations are "
                 f"[{batch}, {tokens}, ...]; set recorder.attention_mask to the mask of the "
                 "batch being run (or None), and record prefill passes only (not generate())."

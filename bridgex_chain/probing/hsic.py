@@ -31,9 +31,25 @@ z-scored rows) each 1-D kernel is much wider than its data (|x|/σ ~ 1/√P), so
 ``h_ij · σ⁴ ≈ ρ_ij²`` (squared Pearson correlation over prompts) up to terms of order 1/P:
 the score sees mostly linear dependence.
 
-Methods (:mod:`bridgex_chain.probing.hsic_methods`): ``"taylor"`` (default) never builds a P×P
-matrix: it factors each Gaussian kernel into a few Taylor features per prompt, exact to a
-relative tolerance; ``"dense"`` builds the kernels, chunked, for small P and cross-checks.
+Methods (both take z-scored rows and σ, and return the n1 × n2 matrix of the mode asked for):
+
+* ``"taylor"`` (:func:`hsic_taylor`, the default) never builds a P×P matrix. With ``u = x/σ``
+  the kernel factors as ``exp(-(u_a-u_b)²/2) = Σ_k f_k(u_a) f_k(u_b)``,
+  ``f_k(u) = exp(-u²/2) u^k / √(k!)``. With F_i (P×m) the features of neuron i, G_j those of j,
+  tildes the column-centred versions (= H F): ``tr(K_i H L_j H) = ‖F̃_iᵀ G̃_j‖²_F`` and
+  ``tr(K_i H L_j) = ‖F̃_iᵀ G̃_j‖²_F + P · μ_iᵀ (F̃_iᵀ G̃_j) μ_j`` (μ = column means). All pairs
+  of a chunk come from one matrix product. The number of terms m is the smallest with
+  ``t^m/m! <= tol · min(1, t)``, ``t = max u²`` (:func:`taylor_terms`; the truncation error of
+  every kernel entry is below ``t^m/m!``, and the centred kernels scale like ``t``, so the
+  relative error stays near ``tol``).
+* ``"dense"`` (:func:`hsic_dense`) builds the kernels, chunked, for small P and cross-checks.
+
+Example:
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(2, 30))
+    >>> h = hsic_matrix(X, X)
+    >>> h.shape, bool(h[0, 0] > h[0, 1])
+    ((2, 2), True)
 """
 
 from __future__ import annotations
@@ -45,8 +61,7 @@ from typing import Literal, TypedDict, Unpack
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bridgex_chain.errors import ProbeDataError
-from bridgex_chain.probing.hsic_methods import hsic_dense, hsic_taylor, taylor_terms
+from bridgex_chain.errors import InvalidOption, ProbeDataError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -55,7 +70,9 @@ __all__ = [
     "HSICMode",
     "HSICOptions",
     "SigmaRule",
+    "hsic_dense",
     "hsic_matrix",
+    "hsic_taylor",
     "layer_score",
     "layer_score_from_matrix",
     "median_sigma",
@@ -193,7 +210,7 @@ def median_sigma(
         pooled = np.sort(np.concatenate([dx.ravel(), dy.ravel()]))
         return float(pooled[(pooled.size - 1) // 2]) + eps
     if rule != "pairs":
-        raise ValueError(f"rule must be 'pairs' or 'reference', got {rule!r}")
+        raise InvalidOption(f"rule must be 'pairs' or 'reference', got {rule!r}.")
     parts = [d[np.triu_indices(d.shape[0], k=1)] for d in (dx, dy)]
     pooled = np.concatenate(parts)
     if pooled.size == 0:  # one row on each side (or one row and an empty group)
@@ -252,9 +269,14 @@ def hsic_matrix(
     """
     x, y = _check_pair(X, Y)
     if mode not in ("standard", "reference"):
-        raise ValueError(f"mode must be 'standard' or 'reference', got {mode!r}")
+        raise InvalidOption(
+            f"mode must be 'standard' (biased HSIC) or 'reference' (the reference's formula), "
+            f"got {mode!r}."
+        )
     if method not in ("taylor", "dense"):
-        raise ValueError(f"method must be 'taylor' or 'dense', got {method!r}")
+        raise InvalidOption(
+            f"method must be 'taylor' (fast) or 'dense' (P×P kernels), got {method!r}."
+        )
     if x.shape[0] == 0 or y.shape[0] == 0:
         return np.zeros((x.shape[0], y.shape[0]), dtype=np.float64)
     x, y = zscore_rows(x, eps), zscore_rows(y, eps)
@@ -262,7 +284,10 @@ def hsic_matrix(
         rule: SigmaRule = sigma_rule or ("pairs" if mode == "standard" else "reference")
         sigma = median_sigma(x, y, rule=rule, zscore=False, eps=eps)
     if not sigma > 0.0 or not math.isfinite(sigma):
-        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+        raise InvalidOption(
+            f"sigma must be a positive finite number, got {sigma!r}; pass sigma=None to use "
+            "the median-distance rule."
+        )
     if method == "taylor":
         t = float(max(np.max(x * x), np.max(y * y))) / (sigma * sigma)
         m = taylor_terms(t, tol, max_terms)
@@ -279,6 +304,153 @@ def hsic_matrix(
     return hsic_dense(x, y, sigma, mode, max_bytes)
 
 
+# -- the two methods of hsic_matrix ----------------------------------------------------------
+
+
+def taylor_terms(t: float, tol: float = 1e-16, max_terms: int = 64) -> int | None:
+    """Number m of Taylor features giving a kernel error below ``tol · min(1, t)``.
+
+    Args:
+        t: ``max (x/σ)²`` over every entry of both z-scored groups.
+        tol: Relative tolerance.
+        max_terms: Cap on m.
+
+    Returns:
+        The smallest m >= 1 with ``t^m / m! <= tol · min(1, t)``, or None when it exceeds
+        ``max_terms`` (the caller then uses the dense method).
+
+    Example:
+        >>> taylor_terms(0.005)
+        7
+        >>> taylor_terms(1e3) is None
+        True
+    """
+    if t <= 0.0:
+        return 1  # every centred kernel is 0: one constant feature is exact
+    target = tol * min(1.0, t)
+    term = 1.0
+    for m in range(1, max_terms + 1):
+        term *= t / m
+        if term <= target:
+            return m
+    return None
+
+
+def _features(Z: _F64, sigma: float, m: int) -> _F64:
+    """Taylor features of every row of Z: shape (n, m, P)."""
+    u = Z / sigma
+    F = np.empty((Z.shape[0], m, Z.shape[1]), dtype=np.float64)
+    F[:, 0, :] = np.exp(-0.5 * u * u)
+    for k in range(1, m):
+        F[:, k, :] = F[:, k - 1, :] * u / math.sqrt(k)
+    return F
+
+
+def _chunks(n: int, size: int) -> list[slice]:
+    return [slice(s, min(s + size, n)) for s in range(0, n, size)]
+
+
+def hsic_taylor(x: _F64, y: _F64, sigma: float, m: int, mode: HSICMode, max_bytes: int) -> _F64:
+    """HSIC of every row pair from ``m`` Taylor features per row, chunked to ``max_bytes``.
+
+    Args:
+        x: Z-scored overlap rows (n1 × P).
+        y: Z-scored bridge rows (n2 × P).
+        sigma: Kernel bandwidth.
+        m: Taylor features per row (:func:`taylor_terms`).
+        mode: ``"standard"`` or ``"reference"``.
+        max_bytes: Bound on the working memory of one chunk.
+
+    Returns:
+        The float64 matrix (n1 × n2).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.array([[-1.0, 0.0, 1.0]])
+        >>> m = taylor_terms(float(np.max(x * x)) / 2.0**2)
+        >>> a = hsic_taylor(x, x, 2.0, m, "standard", 2**20)
+        >>> bool(np.allclose(a, hsic_dense(x, x, 2.0, "standard", 2**20), rtol=1e-12, atol=0))
+        True
+    """
+    P = x.shape[1]
+    n1, n2 = x.shape[0], y.shape[0]
+    # Per chunk: two feature blocks (c·m·P each, plus centred copies) and the c·m × c·m product.
+    per = 8 * m
+    c = 1
+    while c < max(n1, n2) and per * (4 * P * (c + 1) + 2 * m * (c + 1) ** 2) <= max_bytes:
+        c += 1
+    out = np.empty((n1, n2), dtype=np.float64)
+    for si in _chunks(n1, c):
+        F = _features(x[si], sigma, m)
+        muF = F.mean(axis=2)
+        Ft = (F - muF[:, :, None]).reshape(-1, P)
+        ci = si.stop - si.start
+        for sj in _chunks(n2, c):
+            G = _features(y[sj], sigma, m)
+            muG = G.mean(axis=2)
+            Gt = (G - muG[:, :, None]).reshape(-1, P)
+            cj = sj.stop - sj.start
+            C = (Ft @ Gt.T).reshape(ci, m, cj, m)
+            block = np.einsum("iajb,iajb->ij", C, C)
+            if mode == "standard":
+                block /= float(P - 1) ** 2
+            else:
+                block += P * np.einsum("ia,iajb,jb->ij", muF, C, muG)
+            out[si, sj] = block
+    return out
+
+
+def _centred_kernels(z: _F64, sigma: float) -> tuple[_F64, _F64]:
+    """Per-row doubly centred kernels ``H K H`` flattened to (n, P²), and centred row means (n, P).
+
+    ``tr(K H L H) = <HKH, HLH>`` and ``tr(K H L) = <HKH, HLH> + P <Hk, Hl>`` with ``k = K1/P``
+    (the dense twin of the Taylor identity); both avoid summing O(1) kernel entries.
+    """
+    d = z[:, :, None] - z[:, None, :]
+    K = np.exp(-(d * d) / (2.0 * sigma * sigma))
+    rowmean = K.mean(axis=2)
+    K -= rowmean[:, :, None]
+    K -= K.mean(axis=1, keepdims=True)
+    return K.reshape(z.shape[0], -1), rowmean - rowmean.mean(axis=1, keepdims=True)
+
+
+def hsic_dense(x: _F64, y: _F64, sigma: float, mode: HSICMode, max_bytes: int) -> _F64:
+    """HSIC of every row pair from the P×P kernels, chunked to ``max_bytes`` where it can be.
+
+    Args:
+        x: Z-scored overlap rows (n1 × P).
+        y: Z-scored bridge rows (n2 × P).
+        sigma: Kernel bandwidth.
+        mode: ``"standard"`` or ``"reference"``.
+        max_bytes: Bound on the working memory of one chunk (at least one kernel per side).
+
+    Returns:
+        The float64 matrix (n1 × n2).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.array([[-1.0, 0.0, 1.0], [1.0, 0.0, -1.0]])
+        >>> h = hsic_dense(x, x, 2.0, "standard", 2**20)
+        >>> bool(np.allclose(h, h[0, 0]))  # a row and its mirror image are equally dependent
+        True
+    """
+    P = x.shape[1]
+    n1, n2 = x.shape[0], y.shape[0]
+    # Per chunk: c kernels on each side plus one temporary of the same size.
+    c = max(1, int(max_bytes // (8 * P * P * 3)))
+    out = np.empty((n1, n2), dtype=np.float64)
+    for si in _chunks(n1, c):
+        Kc, kc = _centred_kernels(x[si], sigma)
+        for sj in _chunks(n2, c):
+            Lc, lc = _centred_kernels(y[sj], sigma)
+            out[si, sj] = Kc @ Lc.T
+            if mode == "reference":
+                out[si, sj] += P * (kc @ lc.T)
+    if mode == "standard":
+        out /= float(P - 1) ** 2
+    return out
+
+
 def layer_score_from_matrix(h: ArrayLike) -> float:
     """Layer score ``½ (mean_i max_j h_ij + mean_j max_i h_ij)``; NaN for an empty matrix.
 
@@ -288,7 +460,9 @@ def layer_score_from_matrix(h: ArrayLike) -> float:
     """
     a = np.asarray(h, dtype=np.float64)
     if a.ndim != 2:
-        raise ValueError(f"h must be 2-D, got shape {a.shape}")
+        raise ProbeDataError(
+            f"h must be a 2-D HSIC matrix (overlap × bridge neurons), got shape {a.shape}."
+        )
     if a.size == 0:
         return math.nan
     return 0.5 * (float(a.max(axis=1).mean()) + float(a.max(axis=0).mean()))

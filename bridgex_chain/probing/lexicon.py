@@ -1,8 +1,8 @@
 """MUSE lexicon files: read one, or load a directory of them into a :class:`ProbeSet`.
 
 MUSE is CC-BY-NC and never bundled: users bring the files (``S-T.txt``, one ``source target``
-pair a line). This module also re-exports :class:`ProbeSet` (defined in
-:mod:`bridgex_chain.probing.probe_set`) and the probe prompt helpers.
+pair a line). :class:`~bridgex_chain.probing.probe_set.ProbeSet` (and ``Pair``) live in
+:mod:`bridgex_chain.probing.probe_set`, the probe prompts in :mod:`bridgex_chain.probing.prompts`.
 
 Example:
     >>> load_muse_dir("~/muse", languages=["sw", "en"]).directions()  # doctest: +SKIP
@@ -17,18 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridgex_chain.errors import ProbeDataError
-from bridgex_chain.probing.probe_set import Pair as Pair
-from bridgex_chain.probing.probe_set import ProbeSet, probe_data_code
-from bridgex_chain.probing.prompts import ProbePrompt, probe_prompt
+from bridgex_chain.probing.probe_set import Pair, ProbeSet, probe_data_code
 
-__all__ = [
-    "MuseFile",
-    "ProbePrompt",
-    "ProbeSet",
-    "load_muse_dir",
-    "probe_prompt",
-    "read_muse_file",
-]
+__all__ = ["MuseFile", "load_muse_dir", "read_muse_file"]
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from bridgex_chain.errors import ProbeDataError
+from bridgex_chain.errors import InvalidOption, ProbeDataError
 
 __all__ = [
     "LanguageNeuronCounter",
@@ -74,7 +74,11 @@ class LanguageNeuronCounter:
 
     def __init__(self, num_layers: int, intermediate_size: int) -> None:
         if num_layers < 1 or intermediate_size < 1:
-            raise ValueError("num_layers and intermediate_size must be >= 1")
+            raise InvalidOption(
+                f"num_layers and intermediate_size must be >= 1, got {num_layers} and "
+                f"{intermediate_size}; pass the model's config.num_hidden_layers and "
+                "config.intermediate_size."
+            )
         self.num_layers = num_layers
         self.intermediate_size = intermediate_size
         self._over_zero: dict[str, NDArray[np.int64]] = {}
@@ -216,7 +220,10 @@ def top_neurons(prob: ArrayLike, top_rate: float = 0.01) -> Mask:
     if p.ndim != 2 or p.size == 0:
         raise ProbeDataError(f"prob must be a non-empty [L, I] array, got shape {p.shape}.")
     if not 0.0 < top_rate <= 1.0:
-        raise ValueError(f"top_rate must be in (0, 1], got {top_rate}")
+        raise InvalidOption(
+            f"top_rate must be in (0, 1], got {top_rate}; the reference uses 0.01 (1% of all "
+            "neurons)."
+        )
     flat = p.ravel()
     k = min(max(round(flat.size * (1.0 - top_rate)), 1), flat.size)
     threshold = np.partition(flat, k - 1)[k - 1]
@@ -355,7 +362,7 @@ def bridge_top_k(
         [5]
     """
     if k < 0:
-        raise ValueError(f"k must be >= 0, got {k}")
+        raise InvalidOption(f"k must be >= 0, got {k}; pass the number of neurons to keep.")
     idx = _layer_list(indices)
     sc = [np.asarray(s, dtype=np.float64).reshape(-1) for s in scores]
     if len(sc) != len(idx) or any(a.shape != s.shape for a, s in zip(idx, sc, strict=True)):
@@ -365,7 +372,7 @@ def bridge_top_k(
             np.sort(a[np.argsort(-s, kind="stable")[:k]]) for a, s in zip(idx, sc, strict=True)
         )
     if per != "overall":
-        raise ValueError(f"per must be 'overall' or 'layer', got {per!r}")
+        raise InvalidOption(f"per must be 'overall' or 'layer', got {per!r}.")
     layer_of = np.concatenate([np.full(a.size, ell, dtype=np.int64) for ell, a in enumerate(idx)])
     order = np.argsort(-np.concatenate(sc), kind="stable")[:k] if layer_of.size else layer_of
     chosen = np.zeros(layer_of.size, dtype=bool)

@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict, Unpack, get_args
 
-from bridgex_chain.errors import ProbeDataError, UnknownLanguage
+from bridgex_chain.errors import InvalidOption, ProbeDataError, UnknownLanguage
 from bridgex_chain.languages import DEFAULT_BRIDGES, STUDY_LANGUAGES, normalize
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.hsic import HSICMode
-from bridgex_chain.probing.lexicon import Pair, ProbePrompt, ProbeSet
+from bridgex_chain.probing.probe_set import Pair, ProbeSet
+from bridgex_chain.probing.prompts import ProbePrompt
 
 __all__ = [
     "BuildKwargs",
@@ -191,7 +192,7 @@ class BuildOptions:
 
         Raises:
             ProbeDataError: A language, pair or layer window cannot be read, or no entry.
-            ValueError: A numeric option is out of range.
+            InvalidOption: A numeric option is out of range (also a ``ValueError``).
             TypeError: An unknown option.
         """
         unknown = set(kwargs) - set(BuildKwargs.__annotations__)
@@ -228,19 +229,37 @@ class BuildOptions:
 
     def _check(self) -> None:
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+            raise InvalidOption(
+                f"batch_size must be >= 1, got {self.batch_size}; 16 suits most CPUs."
+            )
         if not 0.0 < self.top_rate <= 1.0:
-            raise ValueError(f"top_rate must be in (0, 1], got {self.top_rate}")
+            raise InvalidOption(
+                f"top_rate must be in (0, 1], got {self.top_rate}; it is the fraction of all "
+                "neurons that are a language's top neurons (the reference uses 0.01)."
+            )
         if self.bridge_top_k is not None and self.bridge_top_k < 1:
-            raise ValueError(f"bridge_top_k must be >= 1, got {self.bridge_top_k}")
+            raise InvalidOption(
+                f"bridge_top_k must be >= 1, got {self.bridge_top_k}; leave it unset to keep "
+                "every bridge neuron."
+            )
         if self.max_prompts is not None and self.max_prompts < 2:
-            raise ValueError(f"max_prompts must be >= 2, got {self.max_prompts}")
+            raise InvalidOption(
+                f"max_prompts must be >= 2 (HSIC needs two prompts), got {self.max_prompts}; "
+                "leave it unset to use every probe prompt."
+            )
         if self.corpus_max_tokens is not None and self.corpus_max_tokens < 1:
-            raise ValueError(f"corpus_max_tokens must be >= 1, got {self.corpus_max_tokens}")
+            raise InvalidOption(
+                f"corpus_max_tokens must be >= 1, got {self.corpus_max_tokens}; leave it unset "
+                "(None) to read the whole corpus."
+            )
         if self.hsic_mode not in get_args(HSICMode):
-            raise ValueError(f"hsic_mode must be 'standard' or 'reference', not {self.hsic_mode}")
+            raise InvalidOption(
+                f"hsic_mode must be 'standard' or 'reference', got {self.hsic_mode!r}."
+            )
         if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be >= 1, got {self.threads}")
+            raise InvalidOption(
+                f"threads must be >= 1, got {self.threads}; leave it unset for torch's default."
+            )
         if not self.bridges:
             raise ProbeDataError("Give at least one candidate bridge language.")
 

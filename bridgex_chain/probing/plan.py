@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, Unpack
 from bridgex_chain.errors import ModelNotAvailable
 from bridgex_chain.probing.bridges import layer_window
 from bridgex_chain.probing.corpus import Corpus
-from bridgex_chain.probing.lexicon import Pair
 from bridgex_chain.probing.options import BuildKwargs, BuildOptions, default_probe_set
+from bridgex_chain.probing.probe_set import Pair
 from bridgex_chain.probing.steps import TEXT_TOKENS
 
 if TYPE_CHECKING:

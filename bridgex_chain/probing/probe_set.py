@@ -4,8 +4,7 @@ A :class:`ProbeSet` renders METHOD.md's probe prompt ``{name(S)}:"{w}"→{name(T
 and, for the single-language chat entry ``(L, L)``, every prompt that involves L. Sources:
 :func:`~bridgex_chain.probing.lexicon.load_muse_dir` (MUSE-format files the user brings — MUSE
 is CC-BY-NC and never bundled) and the CLDR starter set
-(:func:`bridgex_chain.probing.starter.starter_probe_set`). :mod:`bridgex_chain.probing.lexicon`
-re-exports :class:`ProbeSet`.
+(:func:`bridgex_chain.probing.starter.starter_probe_set`).
 
 Example:
     >>> ps = ProbeSet.from_pairs("demo", {("sw", "en"): [("maji", "water"), ("moto", "fire")]})

@@ -46,7 +46,7 @@ from typing import Any, Final
 
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.languages import STUDY_LANGUAGES, get_language, normalize
-from bridgex_chain.probing.lexicon import Pair, ProbeSet
+from bridgex_chain.probing.probe_set import Pair, ProbeSet
 
 __all__ = [
     "STARTER_NAME",

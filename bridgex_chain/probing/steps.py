@@ -31,7 +31,6 @@ from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.probing.bridges import ProbeActivations, score_pair
 from bridgex_chain.probing.cache import RunCache, entry_name
 from bridgex_chain.probing.corpus import Corpus
-from bridgex_chain.probing.lexicon import Pair
 from bridgex_chain.probing.neurons import (
     LanguageNeuronCounter,
     Mask,
@@ -41,11 +40,9 @@ from bridgex_chain.probing.neurons import (
     top_neurons,
 )
 from bridgex_chain.probing.options import BuildOptions, ProbeLayout
-from bridgex_chain.probing.record import (
-    count_language_neurons,
-    record_prompt_means,
-    understood_pairs,
-)
+from bridgex_chain.probing.probe_set import Pair
+from bridgex_chain.probing.prompts import understood_pairs
+from bridgex_chain.probing.record import count_language_neurons, record_prompt_means
 
 __all__ = ["MIN_PROMPTS", "TEXT_TOKENS", "BuildSteps", "PerLayer", "torch_threads"]
 

@@ -116,7 +116,7 @@ def test_cli_reports_a_bad_lexicon_cleanly(
 # ------------------------------------------------------------------------------ corpus
 @pytest.fixture
 def probe_set() -> Any:
-    from bridgex_chain.probing.lexicon import ProbeSet
+    from bridgex_chain.probing.probe_set import ProbeSet
 
     return ProbeSet.from_pairs(
         "test", {("swh_Latn", "eng_Latn"): [(f"neno{i}", f"word{i}") for i in range(50)]}

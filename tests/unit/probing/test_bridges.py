@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from bridgex_chain.errors import ProbeDataError
+from bridgex_chain.errors import InvalidOption, ProbeDataError
 from bridgex_chain.probing.bridges import (
     ProbeActivations,
     layer_window,
@@ -38,8 +38,10 @@ def test_layer_window_explicit_and_degenerate_depths() -> None:
         assert len(w) >= 1 and w[0] >= 0 and w[-1] < depth
     with pytest.raises(ValueError, match="window"):
         layer_window(18, start=12, end=11)
-    with pytest.raises(ValueError, match="window"):
+    with pytest.raises(InvalidOption, match="window"):
         layer_window(18, end=18)
+    with pytest.raises(InvalidOption, match="decoder depth"):
+        layer_window(0)
 
 
 def test_missing_layers_are_not_zero() -> None:

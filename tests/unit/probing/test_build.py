@@ -1,9 +1,10 @@
-"""build_table() end to end on tiny random models: rows, resume, failure, no-op, plan."""
+"""build_table() end to end on tiny random models: rows, resume, failure, no-op, export."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +13,15 @@ import pytest
 
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.probing import steps as steps_module
-from bridgex_chain.probing.build import build_table, wrap_model
-from bridgex_chain.probing.cache import RunCache, run_key
-from bridgex_chain.probing.corpus import Corpus, corpus_files
-from bridgex_chain.probing.lexicon import ProbeSet
-from bridgex_chain.probing.options import BuildOptions, parse_layers, parse_pairs
-from bridgex_chain.probing.plan import ModelShape, plan_build
+from bridgex_chain.probing.build import RunStore, build_table, wrap_model
+from bridgex_chain.probing.options import BuildOptions
+from bridgex_chain.probing.probe_set import ProbeSet
 from bridgex_chain.probing.results import ProgressEvent
 from bridgex_chain.store.precomputed import read_table_file
+from bridgex_chain.store.records import RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
+#: The languages of the ``probe_set`` fixture (tests/unit/probing/conftest.py).
 LANGS = ("sw", "id", "tl", "en", "fr")
 # Small, fast, and wide enough on a 3-layer × 64-neuron model to give every group members.
 FAST: dict[str, Any] = {
@@ -35,24 +35,55 @@ FAST: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-def probe_set() -> ProbeSet:
-    from bridgex_chain.probing.starter import starter_probe_set
-
-    return starter_probe_set(LANGS)
-
-
-@pytest.fixture
-def tiny(make_tiny_lm: Callable[..., tuple[Any, Any, str]]) -> Any:
-    model, tokenizer, arch = make_tiny_lm("llama")
-    return wrap_model(model, tokenizer, key=f"tiny/{arch}")
-
-
 @pytest.fixture
 def where(tmp_path: Path) -> Iterator[dict[str, Any]]:
     table = BridgeTable(f"sqlite:///{tmp_path / 'bridges.db'}")
     yield {"table": table, "cache_dir": tmp_path / "cache"}
     table.close()
+
+
+class MemoryStore:
+    """A dict-backed :class:`RunStore`: what build_table needs of a table, without SQL."""
+
+    url = "memory://runs"
+
+    def __init__(self) -> None:
+        self.records: dict[int, RunRecord] = {}
+        self.rows: dict[int, list[ScoreRow]] = {}
+        self.calls: list[str] = []
+
+    def runs(self, model: str | None = None) -> list[RunRecord]:
+        self.calls.append("runs")
+        return [replace(r) for r in self.records.values() if model in (None, r.profile.model)]
+
+    def scores(self, run_id: int) -> list[ScoreRow]:
+        self.calls.append("scores")
+        return list(self.rows.get(run_id, []))
+
+    def begin_run(self, run: RunRecord) -> int:
+        self.calls.append("begin_run")
+        for run_id, stored in self.records.items():
+            if (stored.profile, stored.params, stored.started_at) == (
+                run.profile,
+                run.params,
+                run.started_at,
+            ):
+                if stored.status != "complete":
+                    stored.status = "running"
+                run.run_id, run.status = run_id, stored.status
+                return run_id
+        run.run_id, run.status = len(self.records) + 1, "running"
+        self.records[run.run_id] = replace(run)
+        return run.run_id
+
+    def complete_run(self, run_id: int, rows: Sequence[ScoreRow] = ()) -> None:
+        self.calls.append("complete_run")
+        self.rows[run_id] = list(rows)
+        self.records[run_id].status = "complete"
+
+    def fail_run(self, run_id: int, error: str) -> None:
+        self.calls.append("fail_run")
+        self.records[run_id].status, self.records[run_id].error = "failed", error
 
 
 def _sorted_rows(rows: list[Any]) -> list[tuple[Any, ...]]:
@@ -292,79 +323,15 @@ def test_filter_understood_records_only_understood_probes(
     assert masks and np.load(masks[0], allow_pickle=False).dtype == bool
 
 
-def test_corpus_directory(tmp_path: Path, tiny: Any, probe_set: ProbeSet) -> None:
+def test_a_corpus_directory_missing_a_language_fails_before_any_work(
+    tmp_path: Path, tiny: Any, probe_set: ProbeSet, where: dict[str, Any]
+) -> None:
     root = tmp_path / "corpus"
-    (root / "eng_Latn").mkdir(parents=True)
-    (root / "sw.txt").write_text("habari ya asubuhi\n\nmaji ni uhai\n", encoding="utf-8")
-    (root / "eng_Latn" / "dev.tsv").write_text(
-        "index_id\tcategory\ttext\n1\tx\tgood morning\n2\ty\twater is life\n", encoding="utf-8"
-    )
-    (root / "notes").mkdir()
-    files = corpus_files(root)
-    assert set(files) == {"swh_Latn", "eng_Latn"}
-    corpus = Corpus.from_directory(root, probe_set, ["swh_Latn", "eng_Latn"])
-    assert list(corpus.texts("eng_Latn")) == ["good morning", "water is life"]
-    assert list(corpus.texts("swh_Latn")) == ["habari ya asubuhi", "maji ni uhai"]
-    assert corpus.identity()["source"] == "directory" and len(corpus.identity()["sha256"]) == 64
-    with pytest.raises(ProbeDataError, match="no text for fra_Latn"):
-        Corpus.from_directory(root, probe_set, ["swh_Latn", "fra_Latn"])
+    root.mkdir()
+    (root / "sw.txt").write_text("habari ya asubuhi\n", encoding="utf-8")
     with pytest.raises(ProbeDataError, match="no text for"):
-        build_table(
-            tiny,
-            probe_set=probe_set,
-            corpus_dir=root,
-            database_url=f"sqlite:///{tmp_path / 'x.db'}",
-            cache_dir=tmp_path / "c",
-            **FAST,
-        )
-
-
-def test_plan_build_counts_prompts_and_passes(tiny: Any, probe_set: ProbeSet) -> None:
-    plan = plan_build(tiny, probe_set=probe_set, batch_size=4, **FAST)
-    opts = BuildOptions.create(probe_set=probe_set, **FAST)
-    layout = opts.layout(probe_set)
-    assert plan.entries == tuple(opts.entries())
-    assert plan.prompts_per_entry["swh_Latn|swh_Latn"] == layout.prompt_count(("swh_Latn",) * 2)
-    assert plan.probe_prompts == layout.total_prompts
-    probe_passes = sum(-(-len(p) // 4) for p in layout.directions.values())
-    assert plan.forward_passes > probe_passes
-    assert plan.probe_tokens > plan.probe_prompts  # every prompt has several tokens
-    assert plan.window == (0, 2) and plan.languages == tuple(opts.involved_languages())
-    assert plan.estimated_seconds > 0
-    shape = ModelShape.from_config("tiny", tiny.model.config.to_dict())
-    assert plan.estimated_peak_bytes > shape.total_parameters * 4
-    filtered = plan_build(tiny, probe_set=probe_set, filter_understood=True, **FAST)
-    assert filtered.estimated_seconds > plan.estimated_seconds
-
-
-def test_options_entries_and_parsing() -> None:
-    opts = BuildOptions.create(languages="sw,en,id", bridges=["en", "fr"], pairs="en-en,sw-fr")
-    assert opts.entries() == [
-        ("swh_Latn", "swh_Latn"),
-        ("ind_Latn", "ind_Latn"),
-        ("eng_Latn", "eng_Latn"),
-        ("swh_Latn", "fra_Latn"),
-    ]
-    assert opts.involved_languages() == ["eng_Latn", "fra_Latn", "ind_Latn", "swh_Latn"]
-    default = BuildOptions.create()
-    assert len(default.entries()) == 9  # the 15 study languages minus the 6 bridges
-    assert parse_pairs(["zh-ja", ("ar", "he")]) == (
-        ("zho_Hans", "jpn_Jpan"),
-        ("arb_Arab", "heb_Hebr"),
-    )
-    assert parse_layers("6-11") == (6, 11) and parse_layers([3, 4]) == (3, 4)
-    for bad in ("sw", "sw-en-fr", "sw-"):
-        with pytest.raises(ProbeDataError, match="source-target"):
-            parse_pairs(bad)
-    for bad_layers in ("11-6", "a-b", "-3"):
-        with pytest.raises(ProbeDataError, match="layer window"):
-            parse_layers(bad_layers)
-    with pytest.raises(ProbeDataError, match="Nothing to build"):
-        BuildOptions.create(languages=["en"], bridges=["en", "fr"])
-    with pytest.raises(ValueError, match="top_rate"):
-        BuildOptions.create(top_rate=0)
-    with pytest.raises(TypeError, match="Unknown build option"):
-        BuildOptions.create(colour="red")  # type: ignore[call-arg]
+        build_table(tiny, probe_set=probe_set, corpus_dir=root, **FAST, **where)
+    assert where["table"].runs() == []
 
 
 def test_probe_set_without_the_pair_fails_before_any_work(
@@ -375,21 +342,43 @@ def test_probe_set_without_the_pair_fails_before_any_work(
     assert where["table"].runs() == []
 
 
-def test_run_cache_is_atomic_and_pickle_free(tmp_path: Path) -> None:
-    cache = RunCache(tmp_path, run_key({"a": 1}))
-    cache.save_arrays("probes/x", coords=np.zeros((2, 2), np.int64), values=np.ones((2, 3)))
-    cache.save_json("scores/x", {"per_layer": {"eng_Latn": {"1": 0.5}}})
-    cache.save_array("understood/x", np.array([True, False]))
-    assert cache.load_arrays("probes/x")["values"].shape == (2, 3)  # type: ignore[index]
-    assert cache.load_json("scores/x") == {"per_layer": {"eng_Latn": {"1": 0.5}}}
-    assert cache.load_array("understood/x").tolist() == [True, False]  # type: ignore[union-attr]
-    assert cache.load_json("missing") is None and cache.load_arrays("missing") is None
-    assert not list(cache.path.rglob("*.tmp"))
-    with pytest.raises(ValueError):
-        cache.save_array("bad", np.array([{"a": 1}], dtype=object))
-    assert not list(cache.path.rglob("*.tmp"))
-    cache.write_manifest({"started_at": "2025-01-01T00:00:00+00:00"})
-    assert cache.manifest()["started_at"].startswith("2025")  # type: ignore[index]
-    other = RunCache(tmp_path, cache.key[:16] + "0" * 48)
-    with pytest.raises(ProbeDataError, match="another run"):
-        other.manifest()
+def test_bridge_table_is_a_run_store(tmp_path: Path) -> None:
+    with BridgeTable(f"sqlite:///{tmp_path / 't.db'}") as table:
+        store: RunStore = table  # mypy checks the fit; the build only uses these members
+        assert store.runs() == [] and store.url.startswith("sqlite")
+
+
+def test_build_writes_into_any_run_store(tiny: Any, probe_set: ProbeSet, tmp_path: Path) -> None:
+    store = MemoryStore()
+    first = build_table(tiny, probe_set=probe_set, table=store, cache_dir=tmp_path / "c", **FAST)
+    assert first.status == "built" and first.database_url == "memory://runs"
+    (record,) = store.records.values()
+    assert record.status == "complete" and record.run_id == first.run_id
+    assert _sorted_rows(store.rows[first.run_id]) == _sorted_rows(first.rows())
+    assert store.calls == ["runs", "begin_run", "complete_run"]
+
+    # the identical build finds the complete twin through runs() and reads its rows back
+    store.calls.clear()
+    again = build_table(tiny, probe_set=probe_set, table=store, cache_dir=tmp_path / "d", **FAST)
+    assert again.status == "unchanged" and again.run_id == first.run_id
+    assert store.calls == ["runs", "scores"]
+    assert _sorted_rows(again.rows()) == _sorted_rows(first.rows())
+
+
+def test_a_failing_build_marks_the_run_failed_in_the_store(
+    tiny: Any, probe_set: ProbeSet, tmp_path: Path
+) -> None:
+    store = MemoryStore()
+
+    def explode(event: ProgressEvent) -> None:
+        if event.stage == "scores":
+            raise RuntimeError("no more room")
+
+    with pytest.raises(RuntimeError, match="no more room"):
+        build_table(
+            tiny, probe_set=probe_set, table=store, cache_dir=tmp_path / "c",
+            on_progress=explode, **FAST,
+        )  # fmt: skip
+    (record,) = store.records.values()
+    assert record.status == "failed" and record.error == "RuntimeError: no more room"
+    assert "complete_run" not in store.calls

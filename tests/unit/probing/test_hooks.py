@@ -5,7 +5,7 @@ import types
 import numpy as np
 import pytest
 
-from bridgex_chain.errors import UnsupportedModel
+from bridgex_chain.errors import InvalidOption, UnsupportedModel
 from bridgex_chain.probing.hooks import (
     ActivationRecorder,
     StopForward,
@@ -155,7 +155,7 @@ def test_invalid_layers_rejected(tiny_lm):
     model, _, _ = tiny_lm
     with pytest.raises(ValueError, match="layers"):
         ActivationRecorder(model, layers=[3])
-    with pytest.raises(ValueError, match="layers"):
+    with pytest.raises(InvalidOption, match="layers"):
         ActivationRecorder(model, layers=[])
 
 
@@ -170,7 +170,7 @@ def test_hooks_removed_on_exit_and_on_error(tiny_lm):
         raise RuntimeError("boom")
     assert _n_hooks(model) == 0
     # an error raised inside a hook (wrong mask shape) also leaves no hooks behind
-    with pytest.raises(ValueError, match="attention_mask"), ActivationRecorder(model) as rec:
+    with pytest.raises(InvalidOption, match="attention_mask"), ActivationRecorder(model) as rec:
         rec.attention_mask = torch.ones((1, 1), dtype=torch.long)
         with torch.no_grad():
             model(**_batch(tok))

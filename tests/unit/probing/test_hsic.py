@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from bridgex_chain.errors import ProbeDataError
+from bridgex_chain.errors import InvalidOption, ProbeDataError
 from bridgex_chain.probing.hsic import (
     HSICMethod,
     HSICMode,
+    hsic_dense,
     hsic_matrix,
+    hsic_taylor,
     layer_score,
     layer_score_from_matrix,
     median_sigma,
@@ -220,6 +222,22 @@ def test_bad_inputs_raise_probe_data_error() -> None:
         hsic_matrix(X, X, mode="nope")  # type: ignore[arg-type]
 
 
+def test_bad_options_raise_invalid_option() -> None:
+    X = np.random.default_rng(0).normal(size=(3, 20))
+    with pytest.raises(InvalidOption, match="'standard'"):
+        hsic_matrix(X, X, mode="nope")  # type: ignore[arg-type]
+    with pytest.raises(InvalidOption, match="'taylor'"):
+        hsic_matrix(X, X, method="fft")  # type: ignore[arg-type]
+    with pytest.raises(InvalidOption, match="sigma=None"):
+        hsic_matrix(X, X, sigma=-1.0)
+    with pytest.raises(InvalidOption, match="sigma=None"):
+        hsic_matrix(X, X, sigma=math.inf)
+    with pytest.raises(InvalidOption, match="'pairs'"):
+        median_sigma(X, X, rule="mean")  # type: ignore[arg-type]
+    with pytest.raises(ProbeDataError, match="2-D HSIC matrix"):
+        layer_score_from_matrix([1.0, 2.0])
+
+
 def test_constant_rows_contribute_zero() -> None:
     rng = np.random.default_rng(3)
     X = np.vstack([np.full(30, 2.5), rng.normal(size=(2, 30))])
@@ -264,3 +282,19 @@ def test_zscore_rows_matches_torch_std_convention() -> None:
     np.testing.assert_allclose(z[0], (a - a.mean()) / (a.std(ddof=1) + 1e-6))
     with pytest.raises(ProbeDataError):
         zscore_rows([[1.0]])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_taylor_and_dense_methods_agree_on_z_scored_rows(mode: HSICMode) -> None:
+    x = zscore_rows(np.random.default_rng(11).normal(size=(4, 15)))
+    y = zscore_rows(np.random.default_rng(12).normal(size=(3, 15)))
+    sigma = median_sigma(x, y, zscore=False)
+    m = taylor_terms(float(max(np.max(x * x), np.max(y * y))) / sigma**2)
+    assert m is not None
+    taylor = hsic_taylor(x, y, sigma, m, mode, 2**20)
+    dense = hsic_dense(x, y, sigma, mode, 2**20)
+    assert taylor.shape == dense.shape == (4, 3)
+    np.testing.assert_allclose(taylor, dense, rtol=1e-10, atol=0)
+    # one row at a time (the smallest chunks) gives the same numbers
+    np.testing.assert_allclose(hsic_dense(x, y, sigma, mode, 1), dense, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(hsic_taylor(x, y, sigma, m, mode, 1), taylor, rtol=1e-12, atol=0)

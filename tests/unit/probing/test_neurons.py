@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bridgex_chain.errors import ProbeDataError
+from bridgex_chain.errors import InvalidOption, ProbeDataError
 from bridgex_chain.probing.neurons import (
     LanguageNeuronCounter,
     PairGroups,
@@ -117,6 +117,8 @@ def test_top_neurons_never_selects_neurons_that_never_fired() -> None:
     assert mask.sum() == 1 and mask[0, 3]
     with pytest.raises(ValueError):
         top_neurons(prob, top_rate=0.0)
+    with pytest.raises(InvalidOption, match="top_rate"):
+        top_neurons(prob, top_rate=1.5)
 
 
 def test_groups_for_a_pair_and_single_language() -> None:
