@@ -1,18 +1,18 @@
-r"""Choosing a label by log-likelihood, with contextual calibration.
+r"""Scoring the options of a scored evaluation item with an :class:`~bridgex_chain.eval.lm.EvalLM`.
 
-A label's score is ``log P(" " + label | prompt)`` summed over its tokens. The prompt is split at
-its last blank line into the shared context (instructions and demonstrations, the same for every
-item of a unit, so a model can keep its key/value cache) and the query.
-
-Contextual calibration (Zhao et al., 2021) divides each label's probability by its probability
-when the query is content-free ("N/A"). Normalising over labels does not change the argmax, so
-the calibrated choice is ``argmax(score - content_free_score)``.
+A choice's score is ``log P(" " + choice | prompt)`` summed over its tokens. The prompt is split
+at its last blank line (:func:`bridgex_chain.models.choices.split_prompt`) into the shared context
+(instructions and demonstrations, the same for every item of a unit, so a model can keep its
+key/value cache) and the query. Picking the (calibrated) best choice is
+:func:`bridgex_chain.models.choices.best_choice`, the rule the chain uses too.
 
 Example:
-    >>> split_prompt("Classify.\n\nText: a\nLabel: x\n\nText: b\nLabel:")
-    ('Classify.\n\nText: a\nLabel: x\n\n', 'Text: b\nLabel:')
-    >>> choose([-1.0, -2.0], None), choose([-1.0, -2.0], [-0.5, -3.0])
-    (0, 1)
+    >>> class Fixed:
+    ...     key = "fixed"
+    ...     def logprobs(self, prefix, query, continuations):
+    ...         return [-float(len(c)) for c in continuations]
+    >>> choice_logprobs(Fixed(), "Classify.\n\nText: a\nLabel:", ["ab", "a"])
+    [-3.0, -2.0]
 """
 
 from __future__ import annotations
@@ -20,49 +20,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bridgex_chain.eval.lm import EvalLM
+from bridgex_chain.models.choices import split_prompt
 
-__all__ = ["choice_logprobs", "choose", "split_prompt"]
-
-
-def split_prompt(prompt: str) -> tuple[str, str]:
-    """Split ``prompt`` after its last blank line into (shared context, query).
-
-    Without a blank line the context is empty.
-    """
-    cut = prompt.rfind("\n\n")
-    if cut == -1:
-        return "", prompt
-    return prompt[: cut + 2], prompt[cut + 2 :]
+__all__ = ["choice_logprobs"]
 
 
 def choice_logprobs(
     lm: EvalLM, prompt: str, choices: Sequence[str], *, lead: str = " "
 ) -> list[float]:
-    """Return ``log P(lead + choice | prompt)`` for every choice.
+    r"""Return ``log P(lead + choice | prompt)`` for every choice.
+
+    Args:
+        lm: The model.
+        prompt: The completion-style prompt, split at its last blank line for caching.
+        choices: The options (labels or letters).
+        lead: What goes between the prompt and each choice.
 
     Example:
-        >>> class Fixed:
-        ...     key = "fixed"
+        >>> class Echo:
+        ...     key = "echo"
         ...     def logprobs(self, prefix, query, continuations):
-        ...         return [-float(len(c)) for c in continuations]
-        >>> choice_logprobs(Fixed(), "Label:", ["ab", "a"])
-        [-3.0, -2.0]
+        ...         return [float(len(prefix))] * len(continuations)
+        >>> choice_logprobs(Echo(), "Topic?\n\nText: maji\nLabel:", ["x"])
+        [8.0]
     """
     prefix, query = split_prompt(prompt)
     return lm.logprobs(prefix, query, [lead + c for c in choices])
-
-
-def choose(scores: Sequence[float], calibration: Sequence[float] | None) -> int:
-    """Return the index of the best choice, calibrated by content-free scores when given.
-
-    Ties go to the first choice.
-    """
-    if not scores:
-        raise ValueError("no choices to choose from")
-    if calibration is None:
-        adjusted = list(scores)
-    else:
-        if len(calibration) != len(scores):
-            raise ValueError("calibration scores must match the choices one to one")
-        adjusted = [s - c for s, c in zip(scores, calibration, strict=True)]
-    return max(range(len(adjusted)), key=lambda i: (adjusted[i], -i))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bridgex_chain.errors import InvalidOption
 from bridgex_chain.eval.data import Item, ParallelData, balanced_sample, seeded_sample
 from bridgex_chain.eval.tasks import PairTask, completion_request
 from bridgex_chain.prompting.demos import Demo
@@ -48,7 +49,10 @@ class TranslateTask(PairTask):
         shots: int = 0,
     ) -> None:
         if shots and demo_data is None:
-            raise ValueError("translate demonstrations need demo_data")
+            raise InvalidOption(
+                f"shots={shots} translate demonstrations need demo_data (the parallel data the "
+                "demonstrations come from): pass demo_data, or shots=0 for zero-shot prompts."
+            )
         super().__init__(pairs, limit=limit, seed=seed)
         self.data = data
         self.demo_data = demo_data

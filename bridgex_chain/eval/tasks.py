@@ -21,9 +21,9 @@ from functools import cache
 from typing import Any, ClassVar
 
 from bridgex_chain.eval.data import Item
-from bridgex_chain.eval.scoring import choose
 from bridgex_chain.eval.stats import Metric
 from bridgex_chain.languages import language_name, normalize
+from bridgex_chain.models.choices import best_choice
 from bridgex_chain.prompting.templates import (
     LETTERS,
     DemoSource,
@@ -149,7 +149,8 @@ class Task(ABC):
         """Return the metric statistics of one stored item result (``item`` holds the gold)."""
         if self.scored:
             calibration = meta.get("calibration") if calibrate else None
-            return self.metric.item_stats(choose(record["scores"], calibration) == record["gold"])
+            chosen = best_choice(record["scores"], calibration)
+            return self.metric.item_stats(chosen == record["gold"])
         return self.output_stats(str(record["output"]), item)
 
     def output_stats(self, output: str, item: Item) -> list[float]:

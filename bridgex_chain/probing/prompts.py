@@ -4,8 +4,8 @@
   language names; the target word is not in the prompt); :class:`ProbePrompt` carries it with
   its gold answers.
 * :func:`understood_pairs` is ``--filter-understood`` ("full activation"): greedy decoding of
-  the probe prompts (batched ``generate``), keeping the pairs whose continuation starts with a
-  gold target (:func:`starts_with_target`).
+  the probe prompts (batched, by :class:`bridgex_chain.models.hf.HFCore`), keeping the pairs
+  whose continuation starts with a gold target (:func:`starts_with_target`).
 
 Example:
     >>> probe_prompt("sw", "en", "maji")
@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bridgex_chain.errors import InvalidOption
 from bridgex_chain.languages import language_name
+from bridgex_chain.models.hf import HFCore
 
 if TYPE_CHECKING:
     import torch
@@ -118,35 +120,16 @@ def greedy_continuations(
 ) -> list[str]:
     r"""Greedy-decode each prompt (batched, left-padded) and return only the new text.
 
+    The decoding is :meth:`bridgex_chain.models.hf.HFCore.generate` (no stop strings); the
+    model is put in eval mode.
+
     Example:
         >>> greedy_continuations(model, tok, ['English:"water"→French:'])  # doctest: +SKIP
         [' "eau"\\n']
     """
-    import torch
-
-    from bridgex_chain.probing.record import _encode, _model_device, _pad, _pad_id
-
-    dev = torch.device(device) if device is not None else _model_device(model)
-    pad_id = _pad_id(tokenizer)
-    encoded = _encode(tokenizer, prompts, None)
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    out: list[str] = [""] * len(encoded)
     model.eval()
-    with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            ids, mask, _ = _pad([encoded[i] for i in rows], pad_id, "left", dev)
-            generated = model.generate(
-                input_ids=ids,
-                attention_mask=mask,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=pad_id,
-            )
-            new = generated[:, ids.shape[1] :]
-            for row, seq in zip(rows, new.tolist(), strict=True):
-                out[row] = tokenizer.decode(seq, skip_special_tokens=True)
-    return out
+    core = HFCore(model, tokenizer, batch_size=batch_size, device=device)
+    return core.generate(prompts, max_new_tokens=max_new_tokens)
 
 
 def understood_pairs(
@@ -178,7 +161,10 @@ def understood_pairs(
         [True]
     """
     if len(prompts) != len(targets):
-        raise ValueError(f"{len(prompts)} prompts but {len(targets)} target lists")
+        raise InvalidOption(
+            f"{len(prompts)} prompts but {len(targets)} target lists: pass one gold target "
+            "(or list of accepted targets) per prompt."
+        )
     texts = greedy_continuations(
         model,
         tokenizer,

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from bridgex_chain.models.hf import encode, model_device, pad_batch, pad_token_id
 from bridgex_chain.probing.hooks import (
     ActivationRecorder,
     NeuronSelection,
@@ -61,44 +62,6 @@ class NeuronCounter(Protocol):
         """Add ``positive_counts`` (activations > 0 per neuron) over ``n_tokens`` tokens."""
 
 
-def _model_device(model: Any) -> torch.device:
-    device: torch.device = next(iter(model.parameters())).device
-    return device
-
-
-def _encode(tokenizer: Any, texts: Sequence[str], max_tokens: int | None) -> list[list[int]]:
-    kwargs: dict[str, Any] = {"add_special_tokens": True}
-    if max_tokens is not None:
-        kwargs.update(truncation=True, max_length=max_tokens)
-    ids: list[list[int]] = tokenizer(list(texts), **kwargs)["input_ids"]
-    return ids
-
-
-def _pad(
-    seqs: Sequence[Sequence[int]], pad_id: int, side: str, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Return ``input_ids``, ``attention_mask`` and ``position_ids`` for one batch."""
-    import torch
-
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for row, seq in enumerate(seqs):
-        start = width - len(seq) if side == "left" else 0
-        ids[row, start : start + len(seq)] = torch.as_tensor(list(seq), dtype=torch.long)
-        mask[row, start : start + len(seq)] = 1
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    return ids.to(device), mask.to(device), positions.to(device)
-
-
-def _pad_id(tokenizer: Any) -> int:
-    for attr in ("pad_token_id", "eos_token_id"):
-        value = getattr(tokenizer, attr, None)
-        if isinstance(value, int):
-            return value
-    return 0
-
-
 def _common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
     """Length of the token prefix all sequences share, leaving each at least one token."""
     limit = min(len(s) for s in seqs) - 1
@@ -121,7 +84,7 @@ class _DecoderPass:
 
     def run(self, seqs: Sequence[Sequence[int]]) -> None:
         """Run one padded batch (padding on ``side``)."""
-        ids, mask, positions = _pad(seqs, self.pad_id, self.side, self.device)
+        ids, mask, positions = pad_batch(seqs, self.pad_id, self.side, self.device)
         self.recorder.attention_mask = mask
         with contextlib.suppress(StopForward):
             self.decoder(
@@ -155,7 +118,7 @@ class _DecoderPass:
         try:
             cache.batch_repeat_interleave(len(seqs))
             suffixes = [s[n_prefix:] for s in seqs]
-            ids, mask, positions = _pad(suffixes, self.pad_id, "right", self.device)
+            ids, mask, positions = pad_batch(suffixes, self.pad_id, "right", self.device)
             prefix_mask = torch.ones_like(mask[:, :1]).expand(-1, n_prefix)
             full_mask = torch.cat([prefix_mask, mask], dim=1)
             recorder.attention_mask = mask
@@ -249,7 +212,7 @@ def record_prompt_means(
 
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
-    dev = torch.device(device) if device is not None else _model_device(model)
+    dev = torch.device(device) if device is not None else model_device(model)
     decoder = decoder_of(model)
     recorder = ActivationRecorder(
         model, layers=layers, neurons=neurons, stop_early=True, dtype=dtype
@@ -259,9 +222,9 @@ def record_prompt_means(
             layer: np.zeros((arr.shape[0], len(prompts)), dtype=dtype)
             for layer, arr in recorder.prompt_means().items()
         }
-    encoded = _encode(tokenizer, prompts, max_tokens)
+    encoded = encode(tokenizer, prompts, max_tokens)
     batches = _batches(encoded, batch_size, share_prefix)
-    pad_id, side = _pad_id(tokenizer), str(getattr(tokenizer, "padding_side", "right"))
+    pad_id, side = pad_token_id(tokenizer), str(getattr(tokenizer, "padding_side", "right"))
     passes = _DecoderPass(decoder, recorder, pad_id, side, dev)
     run = passes.run_shared_prefix if share_prefix else passes.run
     was_training = bool(getattr(model, "training", False))
@@ -331,9 +294,9 @@ def count_language_neurons(
     """
     import torch
 
-    dev = torch.device(device) if device is not None else _model_device(model)
+    dev = torch.device(device) if device is not None else model_device(model)
     decoder = decoder_of(model)
-    pad_id, side = _pad_id(tokenizer), str(getattr(tokenizer, "padding_side", "right"))
+    pad_id, side = pad_token_id(tokenizer), str(getattr(tokenizer, "padding_side", "right"))
     totals: dict[str, int] = {}
     model.eval()
     for lang, texts in texts_by_lang.items():
@@ -343,7 +306,7 @@ def count_language_neurons(
         passes = _DecoderPass(decoder, recorder, pad_id, side, dev)
         with torch.no_grad(), recorder:
             for chunk in _chunks(texts, batch_size):
-                seqs = [s for s in _encode(tokenizer, chunk, max_tokens_per_text) if s]
+                seqs = [s for s in encode(tokenizer, chunk, max_tokens_per_text) if s]
                 if not seqs:
                     continue
                 passes.run(seqs)

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from langchain_core.messages import BaseMessage
 
 from bridgex_chain.errors import BridgeXError
+from bridgex_chain.models.stops import StopFilter  # its home; still exported here for chain
 from bridgex_chain.prompting.demos import Demo
 
 __all__ = [
@@ -206,57 +207,6 @@ def clean_completion(text: str, stop: Sequence[str] = ()) -> str:
     text = text.lstrip()
     cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
     return (text[:cut] if cut >= 0 else text).rstrip()
-
-
-class StopFilter:
-    r"""Streaming counterpart of :func:`clean_completion`: cut a text stream at stop strings.
-
-    Text that could still turn into a stop string is held back until the next piece decides.
-    With ``strip=True`` leading and trailing whitespace is dropped too, so the pieces joined
-    equal ``clean_completion`` of the whole text.
-
-    Example:
-        >>> f = StopFilter(["\nUser:"])
-        >>> [f.feed(t) for t in [" Habari", " yako\nUs", "er: hi"]] + [f.flush()]
-        ['Habari', ' yako', '', '']
-    """
-
-    def __init__(self, stop: Sequence[str], *, strip: bool = True) -> None:
-        self.stop = tuple(s for s in stop if s)
-        self.strip = strip
-        self.done = False
-        self._buffer = ""
-        self._started = not strip
-
-    def feed(self, text: str) -> str:
-        """Add a piece of text; return what can safely be emitted now."""
-        if self.done:
-            return ""
-        self._buffer += text
-        if not self._started:
-            self._buffer = self._buffer.lstrip()
-            if not self._buffer:
-                return ""
-            self._started = True
-        cut = min((i for i in (self._buffer.find(s) for s in self.stop) if i >= 0), default=-1)
-        if cut >= 0:
-            out = self._buffer[:cut]
-            self._buffer, self.done = "", True
-            return out.rstrip() if self.strip else out
-        hold = max(
-            (n for s in self.stop for n in range(1, len(s)) if self._buffer.endswith(s[:n])),
-            default=0,
-        )
-        safe = self._buffer[: len(self._buffer) - hold]
-        if self.strip:
-            safe = safe.rstrip()
-        self._buffer = self._buffer[len(safe) :]
-        return safe
-
-    def flush(self) -> str:
-        """Return the text still held back when the stream ends."""
-        out, self._buffer = ("" if self.done else self._buffer), ""
-        return out.rstrip() if self.strip else out
 
 
 def parse_choice(text: str, choices: Sequence[str], *, letters: bool = False) -> int | None:

@@ -141,10 +141,11 @@ def test_input_without_a_query_is_invalid_input(bad: Any, table: BridgeTable) ->
 # ------------------------------------------------------------------------------ local model
 @pytest.fixture
 def short_context_llm(make_tiny_lm: Any) -> Any:
-    from bridgex_chain.models.langchain import HFGenerator, LocalHFLLM
+    from bridgex_chain.models.hf import HFCore
+    from bridgex_chain.models.langchain import LocalHFLLM
 
     model, tokenizer, _ = make_tiny_lm("llama", max_position_embeddings=64)
-    return LocalHFLLM(generator=HFGenerator(model, tokenizer, "tiny/llama"), max_new_tokens=8)
+    return LocalHFLLM(core=HFCore(model, tokenizer, "tiny/llama"), max_new_tokens=8)
 
 
 def test_prompt_longer_than_the_context_is_prompt_too_long(
@@ -176,11 +177,12 @@ def _fail_in_stream_after(model: Any, steps: int) -> None:
 def test_local_model_raising_mid_stream_is_model_call_error(
     make_tiny_lm: Any, table: BridgeTable
 ) -> None:
-    from bridgex_chain.models.langchain import HFGenerator, LocalHFLLM
+    from bridgex_chain.models.hf import HFCore
+    from bridgex_chain.models.langchain import LocalHFLLM
 
     model, tokenizer, _ = make_tiny_lm("llama", num_hidden_layers=2)  # own copy: patched below
     _fail_in_stream_after(model, 4)
-    llm = LocalHFLLM(generator=HFGenerator(model, tokenizer, "tiny/llama"), max_new_tokens=20)
+    llm = LocalHFLLM(core=HFCore(model, tokenizer, "tiny/llama"), max_new_tokens=20)
     pieces: list[str] = []
     with pytest.raises(ModelCallError, match=r"tiny/llama failed to generate: CUDA error"):
         for piece in llm.stream("Habari"):

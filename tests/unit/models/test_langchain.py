@@ -1,8 +1,7 @@
-"""The local Hugging Face adapters on a tiny random model: greedy text, stop strings, streaming."""
+"""The LangChain adapters on a tiny random model: invoke, batches, stops, streaming, choices."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +12,8 @@ from bridgex_chain.chain import BridgeXChain
 from bridgex_chain.detect import Detection
 from bridgex_chain.errors import ModelCallError
 from bridgex_chain.models import langchain as llm_mod
-from bridgex_chain.models.langchain import HFGenerator, LocalHFChatModel, LocalHFLLM, local_model
+from bridgex_chain.models.hf import HFCore
+from bridgex_chain.models.langchain import LocalHFChatModel, LocalHFLLM, local_model
 
 PROMPT = 'Swahili:"maji"→English:'
 CHAT_TEMPLATE = (
@@ -22,64 +22,76 @@ CHAT_TEMPLATE = (
 )
 
 
+class Spy:
+    """Wraps a model and records the inputs of every ``generate`` call."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.batches: list[int] = []
+        self.inputs: list[list[int]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.model(*args, **kwargs)
+
+    def generate(self, **kwargs: Any) -> Any:
+        self.batches.append(int(kwargs["input_ids"].shape[0]))
+        self.inputs.append(kwargs["input_ids"][0].tolist())
+        return self.model.generate(**kwargs)
+
+
 @pytest.fixture
-def generator(make_tiny_lm: Callable[..., Any]) -> HFGenerator:
+def core(make_tiny_lm: Callable[..., Any]) -> HFCore:
     model, tokenizer, _ = make_tiny_lm("llama")
-    return HFGenerator(model, tokenizer, "tiny/llama")
+    return HFCore(model, tokenizer, "tiny/llama")
 
 
-def test_generate_is_greedy_and_returns_only_new_text(generator: HFGenerator) -> None:
+def test_invoke_is_greedy_and_returns_only_new_text(core: HFCore) -> None:
     import torch
 
-    text = generator.generate(PROMPT, max_new_tokens=12)
-    assert text == generator.generate(PROMPT, max_new_tokens=12)  # deterministic
-    batch = generator.tokenizer(PROMPT, return_tensors="pt")
+    llm = LocalHFLLM(core=core, max_new_tokens=12)
+    text = llm.invoke(PROMPT)
+    assert text == llm.invoke(PROMPT)  # deterministic
+    batch = core.tokenizer(PROMPT, return_tensors="pt")
     with torch.inference_mode():
-        ids = generator.model.generate(**batch, max_new_tokens=12, do_sample=False, pad_token_id=0)
-    expected = generator.tokenizer.decode(
+        ids = core.model.generate(**batch, max_new_tokens=12, do_sample=False, pad_token_id=0)
+    expected = core.tokenizer.decode(
         ids[0, batch["input_ids"].shape[1] :], skip_special_tokens=True
     )
     assert text == expected
+    assert llm._identifying_params == {"model_id": "tiny/llama", "max_new_tokens": 12}
 
 
-def test_stop_strings_cut_the_text(generator: HFGenerator) -> None:
-    full = generator.generate(PROMPT, max_new_tokens=20)
-    assert len(full) > 4, "the tiny model should write something"
-    stop = full[3:5]
-    cut = generator.generate(PROMPT, max_new_tokens=20, stop=[stop])
-    assert cut == full[: full.index(stop)]
+def test_several_prompts_run_as_one_batch(make_tiny_lm: Callable[..., Any]) -> None:
+    model, tokenizer, _ = make_tiny_lm("llama")
+    spy = Spy(model)
+    llm = LocalHFLLM(core=HFCore(spy, tokenizer, "tiny/llama"), max_new_tokens=6)
+    prompts = [PROMPT, "a", "the quick brown fox"]
+    result = llm.generate(prompts, stop=["\n"])
+    assert spy.batches == [3]
+    texts = [g[0].text for g in result.generations]
+    assert texts == [llm.invoke(p, stop=["\n"]) for p in prompts]
+    assert spy.batches[1:] == [1, 1, 1]
+    assert llm.batch(prompts, stop=["\n"]) == texts
 
 
-def test_stream_joined_equals_generate_with_and_without_stop(generator: HFGenerator) -> None:
-    full = generator.generate(PROMPT, max_new_tokens=16)
-    assert "".join(generator.stream(PROMPT, max_new_tokens=16)) == full
-    stop = full[4:6]
-    pieces = list(generator.stream(PROMPT, max_new_tokens=16, stop=[stop]))
-    assert "".join(pieces) == generator.generate(PROMPT, max_new_tokens=16, stop=[stop])
-
-
-def test_closing_a_stream_early_stops_generation(generator: HFGenerator) -> None:
-    stream = generator.stream(PROMPT, max_new_tokens=200)
-    next(stream)
-    stream.close()
-    assert not [t for t in threading.enumerate() if t.name == "bridgex-generate"]
-
-
-def test_generation_errors_become_model_call_errors(generator: HFGenerator) -> None:
+def test_generation_errors_become_model_call_errors(core: HFCore) -> None:
     class Broken:
         device = "cpu"
 
         def generate(self, **kwargs: Any) -> Any:
             raise RuntimeError("out of memory")
 
-    broken = HFGenerator(Broken(), generator.tokenizer, "broken")
+    llm = LocalHFLLM(core=HFCore(Broken(), core.tokenizer, "broken"))
     with pytest.raises(ModelCallError, match="broken failed to generate: out of memory"):
-        broken.generate(PROMPT)
+        llm.invoke(PROMPT)
     with pytest.raises(ModelCallError, match="out of memory"):
-        list(broken.stream(PROMPT))
+        list(llm.stream(PROMPT))
 
 
-def test_local_llm_honours_stop_and_reports_tokens(generator: HFGenerator) -> None:
+def test_local_llm_honours_stop_and_reports_tokens(core: HFCore) -> None:
     class Tokens(BaseCallbackHandler):
         def __init__(self) -> None:
             self.tokens: list[str] = []
@@ -87,7 +99,7 @@ def test_local_llm_honours_stop_and_reports_tokens(generator: HFGenerator) -> No
         def on_llm_new_token(self, token: str, **kw: Any) -> None:
             self.tokens.append(token)
 
-    llm = LocalHFLLM(generator=generator, max_new_tokens=16)
+    llm = LocalHFLLM(core=core, max_new_tokens=16)
     full = llm.invoke(PROMPT)
     stop = full[4:6]
     assert llm.invoke(PROMPT, stop=[stop]) == full[: full.index(stop)]
@@ -102,32 +114,35 @@ def test_local_chat_model_applies_the_chat_template(
 ) -> None:
     model, tokenizer, _ = make_tiny_lm("qwen2")
     tokenizer.chat_template = CHAT_TEMPLATE
-    chat = LocalHFChatModel(generator=HFGenerator(model, tokenizer, "tiny/qwen2"), max_new_tokens=8)
+    spy = Spy(model)
+    chat = LocalHFChatModel(core=HFCore(spy, tokenizer, "tiny/qwen2"), max_new_tokens=8)
     from langchain_core.messages import HumanMessage, SystemMessage
 
     messages = [SystemMessage("Reply in Swahili."), HumanMessage("Habari?")]
     assert chat.render(messages) == "<system>Reply in Swahili.\n<user>Habari?\n<assistant>"
     reply = chat.invoke(messages)
-    assert reply.content == chat.generator.generate(
-        chat.render(messages), max_new_tokens=8, templated=True
-    )
+    rendered = chat.render(messages)
+    assert reply.content == chat.core.generate([rendered], max_new_tokens=8, templated=True)[0]
+    # the template already wrote the start of the text: no <bos> is added in front of it
+    assert spy.inputs[0] == tokenizer(rendered, add_special_tokens=False)["input_ids"]
+    assert spy.inputs[0][0] != tokenizer.bos_token_id
     assert "".join(str(c.content) for c in chat.stream(messages)) == reply.content
 
 
 def test_local_model_picks_the_adapter_from_the_chat_template(
-    generator: HFGenerator, monkeypatch: pytest.MonkeyPatch
+    core: HFCore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(llm_mod, "_loaded", lambda name: (generator, False))
+    monkeypatch.setattr(llm_mod, "_loaded", lambda name: (core, False))
     assert isinstance(local_model("tiny", max_new_tokens=5), LocalHFLLM)
-    monkeypatch.setattr(llm_mod, "_loaded", lambda name: (generator, True))
+    monkeypatch.setattr(llm_mod, "_loaded", lambda name: (core, True))
     chat = local_model("tiny")
     assert isinstance(chat, LocalHFChatModel)
     assert isinstance(local_model("tiny", chat=False), LocalHFLLM)
 
 
-def test_chain_runs_end_to_end_on_a_real_tiny_model(generator: HFGenerator) -> None:
+def test_chain_runs_end_to_end_on_a_real_tiny_model(core: HFCore) -> None:
     chain = BridgeXChain(
-        llm=LocalHFLLM(generator=generator, max_new_tokens=6),
+        llm=LocalHFLLM(core=core, max_new_tokens=6),
         detector=lambda text: Detection("unknown", 0.0),
         model="tiny/llama",
     )
@@ -138,21 +153,24 @@ def test_chain_runs_end_to_end_on_a_real_tiny_model(generator: HFGenerator) -> N
     assert "".join(str(c.content) for c in chain.stream("Habari yako?")) == reply.content
 
 
-def test_score_choices_is_calibrated_log_likelihood(generator: HFGenerator) -> None:
-    llm = LocalHFLLM(generator=generator)
+def test_score_choices_is_calibrated_log_likelihood(core: HFCore) -> None:
+    llm = LocalHFLLM(core=core)
     prompt = "Classify.\n\nText: Timu ilishinda\nLabel:"
     free = "Classify.\n\nText: N/A\nLabel:"
     raw = llm.score_choices(prompt, ["sports", "politics"])
-    assert raw == generator.logprobs(prompt, [" sports", " politics"])
+    assert raw == core.logprobs(
+        "Classify.\n\n", "Text: Timu ilishinda\nLabel:", [" sports", " politics"]
+    )
+    assert raw == core.choice_scores(prompt, ["sports", "politics"])
     assert all(x < 0 for x in raw)
     calibrated = llm.score_choices(prompt, ["sports", "politics"], content_free=free)
-    base = generator.logprobs(free, [" sports", " politics"])
+    base = core.logprobs("Classify.\n\n", "Text: N/A\nLabel:", [" sports", " politics"])
     assert calibrated == pytest.approx([r - b for r, b in zip(raw, base, strict=True)])
 
 
-def test_chain_classifies_by_log_likelihood_on_a_local_model(generator: HFGenerator) -> None:
+def test_chain_classifies_by_log_likelihood_on_a_local_model(core: HFCore) -> None:
     chain = BridgeXChain(
-        llm=LocalHFLLM(generator=generator, max_new_tokens=4),
+        llm=LocalHFLLM(core=core, max_new_tokens=4),
         detector=lambda text: Detection("unknown", 0.0),
         model="tiny/llama",
         task="classify",

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from bridgex_chain.errors import InvalidOption
+from bridgex_chain.models.hf import HFCore
 from bridgex_chain.probing.prompts import (
     ProbePrompt,
     greedy_continuations,
@@ -49,7 +51,7 @@ def test_understood_pairs_controllable(make_tiny_lm):
         model, tok, prompts, [["maji"], "WW", ["eau", "w"]], max_new_tokens=3, batch_size=2
     )
     assert keep == [False, True, True]
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidOption, match="3 prompts but 1 target lists"):
         understood_pairs(model, tok, prompts, ["w"])
 
 
@@ -58,3 +60,11 @@ def test_greedy_batched_equals_single(make_tiny_lm):
     batched = greedy_continuations(model, tok, PROMPTS, max_new_tokens=4, batch_size=3)
     single = [greedy_continuations(model, tok, [p], max_new_tokens=4)[0] for p in PROMPTS]
     assert batched == single
+
+
+def test_greedy_continuations_is_the_cores_batched_generation(make_tiny_lm):
+    model, tok, _ = make_tiny_lm("qwen2")
+    got = greedy_continuations(model, tok, PROMPTS, max_new_tokens=5, batch_size=2, device="cpu")
+    assert got == HFCore(model, tok).generate(PROMPTS, max_new_tokens=5)
+    assert all(isinstance(text, str) and text for text in got)
+    assert greedy_continuations(model, tok, [], max_new_tokens=5) == []
