@@ -73,3 +73,13 @@ def test_starter_immune_to_babel_alias_cache():
 def test_starter_unknown_locale():
     with pytest.raises(ProbeDataError, match="MUSE"):
         starter_probe_set(["en", "ace_Latn"])  # Acehnese: in FLORES, not in CLDR
+
+
+def test_starter_source_names_the_data_and_its_licences():
+    ps = starter_probe_set(["sw", "en"])
+    assert ps.languages == ("eng_Latn", "swh_Latn")
+    assert "Unicode License v3" in ps.source and "unicode-rbnf" in ps.source and "MIT" in ps.source
+    assert ps.directions() == [("eng_Latn", "swh_Latn"), ("swh_Latn", "eng_Latn")]
+    # a sub-set is the same data: its pairs are the full set's pairs for those languages
+    full = starter_probe_set()
+    assert ps.word_pairs("sw", "en") == full.word_pairs("sw", "en")
