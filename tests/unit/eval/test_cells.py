@@ -1,0 +1,107 @@
+"""How results are named and formatted in the report, the plots and the CLI tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridgex_chain.eval.cells import (
+    CONDITION_ORDER,
+    condition_cells,
+    entry_name,
+    fmt_score,
+    rank_cells,
+    short,
+    task_rows,
+)
+
+
+def _iv(score: float, low: float, high: float, **extra: Any) -> dict[str, Any]:
+    return {"score": score, "low": low, "high": high, **extra}
+
+
+def test_condition_order_and_short_codes() -> None:
+    assert CONDITION_ORDER == ("direct", "english", "table", "random", "oracle")
+    assert (short("fra_Latn"), short("eng"), short(""), short(None)) == ("fra", "eng", "—", "—")
+
+
+def test_fmt_score_rounds_and_blanks_missing_or_nan() -> None:
+    assert fmt_score(_iv(61.94, 47.56, 76.25)) == "61.9 [47.6, 76.2]"
+    assert fmt_score(None) == fmt_score({}) == fmt_score({"score": None}) == "—"
+    assert fmt_score(_iv(float("nan"), 0.0, 0.0)) == "—"
+
+
+def test_entry_names() -> None:
+    assert entry_name({"src": "swh_Latn", "trg": "swh_Latn"}) == "swh_Latn"
+    assert entry_name({"src": "swh_Latn", "trg": "eng_Latn"}) == "swh_Latn→eng_Latn"
+    assert entry_name({"src": "pooled", "trg": "pooled", "entries": 2}) == "all 2 pooled"
+
+
+def test_task_rows_put_the_pooled_row_last() -> None:
+    results = {
+        "entries": [
+            {"task": "bli", "src": "a"},
+            {"task": "mrc", "src": "b"},
+            {"task": "bli", "src": "c"},
+        ],
+        "pooled": [{"task": "mrc", "src": "pooled"}, {"task": "bli", "src": "pooled"}],
+    }
+    assert [r["src"] for r in task_rows(results, "bli")] == ["a", "c", "pooled"]
+    assert [r["src"] for r in task_rows({"entries": results["entries"]}, "mrc")] == ["b"]
+
+
+def test_condition_cells_label_bridges_ties_and_missing_conditions() -> None:
+    entry = {
+        "direct": _iv(50.0, 25.0, 75.0),
+        "unavailable": {"table": "pending: no entry", "random": "no candidates"},
+        "renderings": {
+            "self": {
+                "conditions": {"english": {"bridge": "eng_Latn", **_iv(60.0, 40.0, 80.0)}},
+                "bridges": {"fra_Latn": _iv(70.0, 50.0, 90.0), "deu_Latn": _iv(70.0, 50.0, 90.0)},
+                "oracle_bridge": "fra_Latn",
+                "oracle_bridges": ["fra_Latn", "deu_Latn"],
+            }
+        },
+    }
+    assert condition_cells(entry, "self") == {
+        "direct": "50.0 [25.0, 75.0]",
+        "english": "60.0 [40.0, 80.0] (eng)",
+        "table": "pending",
+        "random": "n/a",
+        "oracle": "70.0 [50.0, 90.0] (fra=deu)",
+    }
+    # a rendering that was not run: only the direct cell has a value
+    assert condition_cells(entry, "oracle")["english"] == "—"
+
+
+def test_pooled_condition_cells_say_which_entries_they_cover() -> None:
+    pooled = {
+        "src": "pooled",
+        "entries": 3,
+        "direct": None,
+        "renderings": {
+            "self": {
+                "conditions": {
+                    "table": {"bridge": None, "entries": 2, "direct_same_entries": 41.25,
+                              **_iv(55.0, 45.0, 65.0)},
+                }
+            }
+        },
+    }  # fmt: skip
+    cells = condition_cells(pooled, "self")
+    assert cells["direct"] == "—"
+    assert cells["table"] == "55.0 [45.0, 65.0] (2 of 3 entries; direct on them 41.2)"
+
+
+def test_rank_cells_of_entries_and_pooled_rows() -> None:
+    entry = {
+        "src": "swh_Latn",
+        "candidates": ["eng_Latn", "fra_Latn", "deu_Latn"],
+        "renderings": {"self": {"table_rank": 2, "spearman": -0.5}, "oracle": {}},
+    }
+    assert rank_cells(entry, "self") == ("2/3", "-0.50")
+    assert rank_cells(entry, "oracle") == ("—", "—")
+    pooled = {
+        "src": "pooled",
+        "renderings": {"self": {"mean_table_rank": 1.5, "mean_spearman": 0.25}},
+    }
+    assert rank_cells(pooled, "self") == ("1.5 (mean)", "+0.25 (mean)")
