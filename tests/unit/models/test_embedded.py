@@ -26,14 +26,7 @@ from bridgex_chain.models import resolve_model
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(autouse=True)
-def _offline_private_caches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Never touch the network, the user's HF cache or the user's bridgex cache."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
-    monkeypatch.setenv("BRIDGEX_CACHE_DIR", str(tmp_path / "bridgex-cache"))
+pytestmark = pytest.mark.usefixtures("offline_private_caches")
 
 
 def complete_dir(directory: Path, **marker_fields: object) -> Path:

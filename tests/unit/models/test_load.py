@@ -16,15 +16,7 @@ import pytest
 from bridgex_chain.errors import MissingDependency, ModelNotAvailable
 from bridgex_chain.models import LoadedModel, has_chat_template, hub_cache, load_causal_lm
 
-
-@pytest.fixture(autouse=True)
-def _offline_private_caches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Never touch the network, the user's HF cache or the user's bridgex cache."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
-    monkeypatch.setenv("BRIDGEX_CACHE_DIR", str(tmp_path / "bridgex-cache"))
+pytestmark = pytest.mark.usefixtures("offline_private_caches")
 
 
 def save_tiny(make_tiny_lm: Callable[..., Any], arch: str, directory: Path) -> Path:
