@@ -220,7 +220,7 @@ def _stored_entries(
 
 
 def _export(table: RunStore, record: RunRecord, path: str | os.PathLike[str]) -> Path:
-    from bridgex_chain import __version__
+    from bridgex_chain._version import __version__
     from bridgex_chain.store.precomputed import write_table_file
 
     stored = [r for r in table.runs(record.profile.model) if r.run_id == record.run_id]
@@ -340,7 +340,7 @@ class _Job:
     def prepare(
         cls, lm: LoadedModel, opts: BuildOptions, cache_root: str | os.PathLike[str] | None
     ) -> _Job:
-        from bridgex_chain import __version__
+        from bridgex_chain._version import __version__
 
         # Refuse an architecture the hooks cannot probe before anything is recorded.
         act_fn_modules(lm.model)
