@@ -31,6 +31,7 @@ from dataclasses import replace
 
 from sqlalchemy import Connection, Engine
 
+from bridgex_chain._version import __version__
 from bridgex_chain.store import precomputed, queries, runs
 from bridgex_chain.store.engine import guarded_read, guarded_write
 from bridgex_chain.store.records import RunRecord, ScoreRow
@@ -141,8 +142,6 @@ class TableRuns:
     # ------------------------------------------------------------------ JSON
     def export_json(self, path: str | os.PathLike[str], model: str | None = None) -> int:
         """Write every complete run (of ``model``) to a bridge-table JSON file; return the count."""
-        from bridgex_chain import __version__
-
         with guarded_read(self._engine) as conn:
             complete = queries.run_records(conn, model, status=STATUS_COMPLETE)
             stored = [(r, queries.run_scores(conn, r.run_id or 0)) for r in complete]
