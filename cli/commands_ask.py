@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from bridgex_chain.chain import BridgeXChain
+    from bridgex_chain.prompting.templates import TaskKind
 
 __all__ = ["register", "route_line"]
 
@@ -61,7 +62,7 @@ def make_chain(
     model: str | None,
     database_url: str | None,
     max_new_tokens: int,
-    task: str = "chat",
+    task: TaskKind = "chat",
     demos: Path | None = None,
 ) -> BridgeXChain:
     """The chain the commands use (the model loads on the first question)."""
@@ -154,7 +155,7 @@ def ask_command(
         raise typer.BadParameter(f"use one of {', '.join(TASKS)}", param_hint="--task")
     request: dict[str, Any] = {"query": text, "lang": lang, "answer_language": answer_language}
     request.update(passage=passage, options=option or None, labels=label or None)
-    chain = make_chain(model, database_url, max_new_tokens, task, demos)
+    chain = make_chain(model, database_url, max_new_tokens, cast("TaskKind", task), demos)
     if as_json:
         reply = chain.invoke(request)
         out = {"answer": reply.text, "bridgex": reply.response_metadata["bridgex"]}
