@@ -7,8 +7,8 @@
   pass stops after the deepest recorded layer.
 * :func:`count_language_neurons` — METHOD step 1: streams a monolingual corpus per language
   into a counter of activations > 0; memory does not grow with the corpus.
-* ``--filter-understood``: :func:`~bridgex_chain.probing.prompts.understood_pairs`, defined in
-  :mod:`bridgex_chain.probing.prompts` and re-exported here.
+
+Tokens are encoded and padded by the inference core's helpers (:mod:`bridgex_chain.models.hf`).
 
 Example:
     >>> acts = record_prompt_means(model, tok, ['Swahili:"maji"→English:'])  # doctest: +SKIP
@@ -36,7 +36,6 @@ from bridgex_chain.probing.hooks import (
     StopForward,
     decoder_of,
 )
-from bridgex_chain.probing.prompts import understood_pairs
 
 if TYPE_CHECKING:
     import torch
@@ -45,7 +44,6 @@ __all__ = [
     "NeuronCounter",
     "count_language_neurons",
     "record_prompt_means",
-    "understood_pairs",
 ]
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ from bridgex_chain.probing.prompts import (
     starts_with_target,
     understood_pairs,
 )
-from bridgex_chain.probing.record import understood_pairs as reexported
 
 torch = pytest.importorskip("torch")
 
@@ -22,7 +21,6 @@ def test_probe_prompt_exact():
     assert probe_prompt("swh_Latn", "eng_Latn", "maji") == 'Swahili:"maji"→English:'
     p = ProbePrompt(probe_prompt("en", "sw", "fire"), "eng_Latn", "swh_Latn", "fire", ("moto",))
     assert p.text == 'English:"fire"→Swahili:'
-    assert reexported is understood_pairs
 
 
 def test_starts_with_target_rules():
