@@ -24,7 +24,8 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
 from bridgex_chain.chain.route import Prepared
-from bridgex_chain.prompting.templates import StopFilter, clean_completion, parse_choice
+from bridgex_chain.models.stops import StopFilter, clean_completion
+from bridgex_chain.prompting.templates import parse_choice
 
 __all__ = [
     "ChunkShaper",

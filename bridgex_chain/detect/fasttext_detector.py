@@ -67,7 +67,7 @@ from bridgex_chain.detect.model_files import (
     load_fasttext,
     missing_model_message,
 )
-from bridgex_chain.errors import DetectorError
+from bridgex_chain.errors import DetectorError, InvalidOption
 from bridgex_chain.languages import (
     bridging_code,
     close_languages,
@@ -166,9 +166,15 @@ class FastTextDetector:
         allowed_floor: float = DEFAULT_ALLOWED_FLOOR,
     ) -> None:
         if not 0.0 <= threshold <= 1.0 or not 0.0 <= allowed_floor <= 1.0:
-            raise ValueError("threshold and allowed_floor are probabilities in [0, 1]")
+            raise InvalidOption(
+                f"threshold ({threshold}) and allowed_floor ({allowed_floor}) are probabilities: "
+                "pass values in [0, 1]."
+            )
         if k < 1 or max_input_chars < 1 or min_chars < 0:
-            raise ValueError("k and max_input_chars must be >= 1, min_chars >= 0")
+            raise InvalidOption(
+                f"k ({k}) and max_input_chars ({max_input_chars}) must be >= 1 and min_chars "
+                f"({min_chars}) >= 0."
+            )
         if model_path is None:
             model_path = bundled_model_path()
         elif str(model_path) == "lite":

@@ -28,12 +28,12 @@ from bridgex_chain.eval.lm import EvalLM
 from bridgex_chain.eval.scoring import choice_logprobs
 from bridgex_chain.eval.tasks import CONTENT_FREE, Task
 from bridgex_chain.languages import DEFAULT_BRIDGES
+from bridgex_chain.models.stops import clean_completion
 from bridgex_chain.prompting.tasks import plan_prompts
 from bridgex_chain.prompting.templates import (
     ModelPrompt,
     PromptPlan,
     TemplateLibrary,
-    clean_completion,
 )
 from bridgex_chain.store.records import Bridge, RankedBridge, ScoreRow
 

@@ -7,8 +7,10 @@
 - :mod:`~bridgex_chain.models.hub_cache`: lookups in the local Hugging Face cache.
 - :mod:`~bridgex_chain.models.load`: :func:`load_causal_lm` (torch and transformers imported
   lazily).
-- :mod:`~bridgex_chain.models.hf`: the one inference core (encode/pad, batched greedy generation
-  with stop strings, prefix-cached log-likelihood, calibrated choice scores).
+- :mod:`~bridgex_chain.models.hf`: :class:`HFCore`, the one inference core (encode/pad, batched
+  greedy generation with stop strings, prefix-cached log-likelihood, calibrated choice scores).
+- :mod:`~bridgex_chain.models.stops`: cutting text at stop strings (batch and streaming).
+- :mod:`~bridgex_chain.models.choices`: calibrated choice rules (no torch).
 - :mod:`~bridgex_chain.models.chat_adapter` and :mod:`~bridgex_chain.models.langchain`: the local
   model as a LangChain LLM or chat model.
 
@@ -23,6 +25,7 @@ Example:
 from __future__ import annotations
 
 from bridgex_chain.models.embedded import embedded_model_dir, embedded_model_path
+from bridgex_chain.models.hf import HFCore
 from bridgex_chain.models.load import DTYPES, LoadedModel, has_chat_template, load_causal_lm
 from bridgex_chain.models.resolve import (
     DEFAULT_MODEL,
@@ -36,6 +39,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DTYPES",
     "MODEL_ALIASES",
+    "HFCore",
     "LoadedModel",
     "ModelSpec",
     "embedded_model_dir",

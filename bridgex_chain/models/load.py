@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bridgex_chain.errors import MissingDependency, ModelNotAvailable
+from bridgex_chain.errors import InvalidOption, MissingDependency, ModelNotAvailable
 from bridgex_chain.models.embedded import (
     drop_quantizer,
     embedded_gguf_sha256,
@@ -140,7 +140,7 @@ def _torch_dtype(dtype: str) -> torch.dtype | str:
     try:
         return table[dtype.lower()]
     except KeyError:
-        raise ValueError(f"Unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}.") from None
+        raise InvalidOption(f"Unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}.") from None
 
 
 def _import_stack() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["StopFilter", "cut_at_stop"]
+__all__ = ["StopFilter", "clean_completion", "cut_at_stop"]
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:
@@ -38,12 +38,24 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text[:cut]
 
 
+def clean_completion(text: str, stop: Sequence[str] = ()) -> str:
+    r"""Cut a completion at the first stop string and strip surrounding whitespace.
+
+    The batch counterpart of ``StopFilter(stop)`` (strip on): both give the same text.
+
+    Example:
+        >>> clean_completion(" Habari yako\nUser: hi", ["\nUser:"])
+        'Habari yako'
+    """
+    return cut_at_stop(text.lstrip(), stop).rstrip()
+
+
 class StopFilter:
     r"""Cut a text stream at stop strings (the streaming counterpart of :func:`cut_at_stop`).
 
     Text that could still turn into a stop string is held back until the next piece decides.
     With ``strip=True`` leading and trailing whitespace is dropped too: the pieces joined equal
-    ``cut_at_stop(text.lstrip(), stop).rstrip()`` (``clean_completion`` of the prompting layer).
+    ``clean_completion(text, stop)``.
 
     Args:
         stop: Stop strings; empty ones are ignored.

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from bridgex_chain.errors import InvalidOption
 from bridgex_chain.models.hf import encode, model_device, pad_batch, pad_token_id
 from bridgex_chain.probing.hooks import (
     ActivationRecorder,
@@ -209,7 +210,7 @@ def record_prompt_means(
     import torch
 
     if batch_size < 1:
-        raise ValueError("batch_size must be >= 1")
+        raise InvalidOption(f"batch_size must be >= 1, got {batch_size}: pass a positive size.")
     dev = torch.device(device) if device is not None else model_device(model)
     decoder = decoder_of(model)
     recorder = ActivationRecorder(

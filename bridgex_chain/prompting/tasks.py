@@ -42,6 +42,7 @@ from collections.abc import Callable, Generator, Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from bridgex_chain.errors import BridgeXError
+from bridgex_chain.models.stops import clean_completion
 from bridgex_chain.prompting.demos import Demo
 from bridgex_chain.prompting.templates import (
     CONTENT_FREE,
@@ -51,7 +52,6 @@ from bridgex_chain.prompting.templates import (
     PromptPlan,
     PromptRequest,
     TemplateLibrary,
-    clean_completion,
 )
 
 __all__ = ["Planner", "plan_prompts"]

@@ -11,8 +11,6 @@ Example:
     >>> lib = TemplateLibrary.load()
     >>> lib.get("render", "completion", "query").format(src="Swahili", bridge="French", text="maji")
     'Swahili: maji\nFrench:'
-    >>> clean_completion(" Habari yako\nUser: hi", ["\nUser:"])
-    'Habari yako'
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ from typing import Any, Literal
 from langchain_core.messages import BaseMessage
 
 from bridgex_chain.errors import BridgeXError
-from bridgex_chain.models.stops import StopFilter  # its home; still exported here for chain
 from bridgex_chain.prompting.demos import Demo
 
 __all__ = [
@@ -44,10 +41,8 @@ __all__ = [
     "PromptPlan",
     "PromptRequest",
     "PromptStyle",
-    "StopFilter",
     "TaskKind",
     "TemplateLibrary",
-    "clean_completion",
     "parse_choice",
 ]
 
@@ -195,18 +190,6 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
 
 
 # --------------------------------------------------------------------------- output parsing
-
-
-def clean_completion(text: str, stop: Sequence[str] = ()) -> str:
-    r"""Cut a completion at the first stop string and strip surrounding whitespace.
-
-    Example:
-        >>> clean_completion(" Habari yako\nUser: hi", ["\nUser:"])
-        'Habari yako'
-    """
-    text = text.lstrip()
-    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
-    return (text[:cut] if cut >= 0 else text).rstrip()
 
 
 def parse_choice(text: str, choices: Sequence[str], *, letters: bool = False) -> int | None:

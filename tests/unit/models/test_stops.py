@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from bridgex_chain.models.stops import StopFilter, cut_at_stop
+from bridgex_chain.models.stops import StopFilter, clean_completion, cut_at_stop
 
 TEXTS = [
     " Habari yako\nUser: hi",
@@ -52,3 +52,55 @@ def test_filter_without_strip_keeps_whitespace_and_flushes_the_held_tail() -> No
     assert filt.feed(" water ") == " water "
     assert filt.feed("\nUs") == ""
     assert filt.flush() == "\nUs"  # the stream ended before the stop string was complete
+
+
+@pytest.mark.parametrize(
+    ("text", "stop", "expected"),
+    [
+        (" Habari yako\nUser: hi", ["\nUser:"], "Habari yako"),
+        ("  eau\n", ["\n"], "eau"),
+        ("no stop at all  ", ["\n\n"], "no stop at all"),
+        ("a\n\nb\nUser:", ["\nUser:", "\n\n"], "a"),
+        ("", ["\n"], ""),
+    ],
+)
+def test_clean_completion(text: str, stop: list[str], expected: str) -> None:
+    assert clean_completion(text, stop) == expected
+
+
+def test_stop_filter_joined_equals_clean_completion_for_any_split() -> None:
+    rng = random.Random(7)
+    stops = ["\nUser:", "\n\n", "→"]
+    texts = [
+        " Habari yako\nUser: hi",
+        " abc \n\nxyz",
+        "  x\n",
+        "no stop here  ",
+        "a\nUs",
+        "\n\nUser: x",
+        ' "eau"→English:',
+        "Nzuri sana, asante.\nAssistant: more",
+    ]
+    for text in texts:
+        for _ in range(40):
+            cuts = sorted(rng.sample(range(len(text) + 1), k=min(4, len(text))))
+            pieces = [text[i:j] for i, j in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+            filt = StopFilter(stops)
+            joined = "".join(filt.feed(p) for p in pieces) + filt.flush()
+            assert joined == clean_completion(text, stops), (text, pieces)
+
+
+def test_stop_filter_emits_early_and_holds_only_possible_stops() -> None:
+    filt = StopFilter(["\nUser:"])
+    assert filt.feed(" Habari") == "Habari"
+    assert filt.feed(" yako\nUs") == " yako"  # "\nUs" may still become the stop string
+    assert filt.feed("er: hi") == ""
+    assert filt.done
+    assert filt.feed("more") == ""
+
+
+def test_stop_filter_without_strip_keeps_whitespace() -> None:
+    filt = StopFilter(["\n"], strip=False)
+    assert filt.feed(" water ") == " water "
+    assert filt.feed("\nnext") == ""
+    assert filt.flush() == ""
