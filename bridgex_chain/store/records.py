@@ -15,7 +15,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Bridge", "ModelProfile", "RankedBridge", "RunRecord", "ScoreRow"]
+__all__ = ["Bridge", "ModelProfile", "RankedBridge", "RunRecord", "ScoreRow", "format_score"]
+
+
+def format_score(value: float | None, digits: int = 3) -> str:
+    """A bridge score (HSIC aggregates are often ~1e-8) written so a person can read it.
+
+    Scores in [0.001, 1000) keep ``digits`` decimals; smaller or larger ones are written in
+    scientific notation with ``digits`` significant decimals; ``None`` (no score) and NaN are
+    ``"n/a"``. Never prints a non-zero score as ``0.000``.
+
+    Example:
+        >>> format_score(0.4123), format_score(3.2e-08), format_score(0.0), format_score(None)
+        ('0.412', '3.200e-08', '0', 'n/a')
+    """
+    if value is None or value != value:  # None or NaN
+        return "n/a"
+    if value == 0:
+        return "0"
+    if 1e-3 <= abs(value) < 1e3:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}e}"
 
 
 @dataclass(frozen=True, slots=True)
