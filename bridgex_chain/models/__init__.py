@@ -7,8 +7,9 @@
 - :mod:`~bridgex_chain.models.hub_cache`: lookups in the local Hugging Face cache.
 - :mod:`~bridgex_chain.models.load`: :func:`load_causal_lm` (torch and transformers imported
   lazily).
-- :mod:`~bridgex_chain.models.hf`: :class:`HFCore`, the one inference core (encode/pad, batched
-  greedy generation with stop strings, prefix-cached log-likelihood, calibrated choice scores).
+- :mod:`~bridgex_chain.models.tokens`: token ids (encode, pad, pad id, device).
+- :mod:`~bridgex_chain.models.hf`: :class:`HFCore`, the one inference core (batched greedy
+  generation with stop strings, prefix-cached log-likelihood, calibrated choice scores).
 - :mod:`~bridgex_chain.models.stops`: cutting text at stop strings (batch and streaming).
 - :mod:`~bridgex_chain.models.choices`: calibrated choice rules (no torch).
 - :mod:`~bridgex_chain.models.chat_adapter` and :mod:`~bridgex_chain.models.langchain`: the local

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bridgex_chain.errors import InvalidOption
-from bridgex_chain.models.hf import encode, model_device, pad_batch, pad_token_id
+from bridgex_chain.models.tokens import encode, model_device, pad_batch, pad_token_id
 from bridgex_chain.probing.hooks import (
     ActivationRecorder,
     NeuronSelection,
