@@ -20,6 +20,7 @@ __all__ = [
     "CONDITION_ORDER",
     "condition_cells",
     "entry_name",
+    "fmt_paired",
     "fmt_score",
     "rank_cells",
     "short",
@@ -52,6 +53,25 @@ def fmt_score(result: Mapping[str, Any] | None) -> str:
     return f"{result['score']:.1f} [{result['low']:.1f}, {result['high']:.1f}]"
 
 
+def fmt_paired(test: Mapping[str, Any] | None) -> str:
+    """Format a paired test against direct prompting (empty when there is none).
+
+    Example:
+        >>> fmt_paired({"diff": 10.0, "p_value": 0.2134, "significant": False})
+        'Δ +10.0, p=0.21, not significant'
+        >>> fmt_paired({"diff": -8.5, "p_value": 0.0031, "significant": True})
+        'Δ -8.5, p=0.003'
+        >>> fmt_paired(None)
+        ''
+    """
+    if not test:
+        return ""
+    p, diff = test["p_value"], f"Δ {test['diff']:+.1f}"
+    shown = "p<0.001" if p < 0.001 else f"p={p:.3f}" if p < 0.1 else f"p={p:.2f}"
+    text = f"{diff}, {shown}"
+    return text if test["significant"] else text + ", not significant"
+
+
 def condition_cells(entry: Mapping[str, Any], rendering: str) -> dict[str, str]:
     """Return the formatted cell of each condition of one entry (or pooled row) and rendering.
 
@@ -79,6 +99,8 @@ def condition_cells(entry: Mapping[str, Any], rendering: str) -> dict[str, str]:
             bridge = conds[name].get("bridge")
             label = bridge if name == "oracle" else short(bridge)
             cells[name] = fmt_score(conds[name]) + (f" ({label})" if bridge else "")
+            if conds[name].get("vs_direct"):
+                cells[name] += f"; {fmt_paired(conds[name]['vs_direct'])}"
             if "direct_same_entries" in conds[name]:
                 found = conds[name]
                 cells[name] += (

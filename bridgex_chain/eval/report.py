@@ -35,7 +35,14 @@ def _task_section(
 ) -> list[str]:
     entries = [e for e in rows if e["src"] != "pooled"]
     metric = entries[0]["metric"]
-    lines = [f"## {task} ({metric}, %, 95% bootstrap interval)", ""]
+    test = "exact McNemar" if metric != "chrf" else "paired bootstrap"
+    lines = [
+        f"## {task} ({metric}, %, 95% bootstrap interval)",
+        "",
+        f"Each condition's Δ and p are against direct prompting on the same items ({test}, "
+        "two-sided); p ≥ 0.05 is marked not significant.",
+        "",
+    ]
     for rendering in renderings:
         lines += [
             f"### {rendering} rendering",

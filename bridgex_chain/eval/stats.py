@@ -1,8 +1,15 @@
-"""Statistics for evaluation results: task metrics from per-item statistics, bootstrap, Spearman.
+"""Statistics for evaluation results: metrics, bootstrap, Spearman, paired tests.
+
+Paired tests compare a condition with direct prompting on the same items.
 
 Every task reduces one evaluated item to a short vector of additive statistics (accuracy:
 ``[correct, 1]``; chrF: sacrebleu's character/word n-gram match counts). A corpus score is a
 function of the summed vectors, so the bootstrap only resamples rows and re-sums.
+
+:func:`paired_test` compares two conditions on the same items: the exact McNemar test for
+accuracy-like metrics (a two-sided binomial test on the discordant pairs, scipy's ``binomtest``),
+a paired bootstrap for chrF (items resampled jointly; the p-value is twice the share of
+resampled differences on the far side of zero).
 
 Example:
     >>> m = metric("accuracy")
@@ -23,7 +30,20 @@ import numpy as np
 
 from bridgex_chain.errors import InvalidOption
 
-__all__ = ["Interval", "Metric", "bootstrap_interval", "metric", "rank_average", "spearman"]
+__all__ = [
+    "SIGNIFICANCE",
+    "Interval",
+    "Metric",
+    "PairedTest",
+    "bootstrap_interval",
+    "metric",
+    "paired_test",
+    "rank_average",
+    "spearman",
+]
+
+SIGNIFICANCE = 0.05
+"""The level below which a paired difference is reported as significant."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +162,81 @@ def bootstrap_interval(
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(values, [alpha, 1.0 - alpha])
     return Interval(score, float(low), float(high), n)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """A condition against a baseline on the same items.
+
+    Attributes:
+        diff: Score of the condition minus the baseline's (percent points).
+        p_value: Two-sided p-value of the paired test.
+        test: ``"mcnemar-exact"`` or ``"paired-bootstrap"``.
+        n: Items compared (present in both).
+        wins: Items only the condition got right (McNemar; None for chrF).
+        losses: Items only the baseline got right (McNemar; None for chrF).
+    """
+
+    diff: float
+    p_value: float
+    test: str
+    n: int
+    wins: int | None = None
+    losses: int | None = None
+
+    @property
+    def significant(self) -> bool:
+        """Whether ``p_value`` is below :data:`SIGNIFICANCE`."""
+        return self.p_value < SIGNIFICANCE
+
+
+def paired_test(
+    m: Metric,
+    condition: Sequence[Sequence[float]] | np.ndarray,
+    baseline: Sequence[Sequence[float]] | np.ndarray,
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> PairedTest | None:
+    """Test ``condition`` against ``baseline`` (row ``i`` of both is the same item).
+
+    Returns None when there is no item to compare.
+
+    Raises:
+        InvalidOption: The two sides do not have the same number of items.
+
+    Example:
+        >>> hit, miss = [1.0, 1.0], [0.0, 1.0]
+        >>> t = paired_test(metric("accuracy"), [hit] * 9 + [miss], [miss] * 9 + [hit])
+        >>> round(t.diff, 1), t.wins, t.losses, round(t.p_value, 4), t.significant
+        (80.0, 9, 1, 0.0215, True)
+    """
+    a = np.asarray(condition, dtype=np.float64)
+    b = np.asarray(baseline, dtype=np.float64)
+    if len(a) != len(b):
+        raise InvalidOption(
+            f"a paired test needs the same items on both sides (got {len(a)} and {len(b)})"
+        )
+    n = len(a)
+    if n == 0:
+        return None
+    diff = m.score(a) - m.score(b)
+    if m.name != "chrf":
+        from scipy.stats import binomtest
+
+        hit_a, hit_b = a[:, 0] > 0, b[:, 0] > 0
+        wins, losses = int(np.sum(hit_a & ~hit_b)), int(np.sum(~hit_a & hit_b))
+        discordant = wins + losses
+        p = 1.0 if discordant == 0 else float(binomtest(wins, discordant, 0.5).pvalue)
+        return PairedTest(diff, p, "mcnemar-exact", n, wins, losses)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(resamples, n))
+    sums_a, sums_b = a[idx].sum(axis=1), b[idx].sum(axis=1)
+    diffs = np.array(
+        [m.score_of_sum(x) - m.score_of_sum(y) for x, y in zip(sums_a, sums_b, strict=True)]
+    )
+    tail = min(float(np.mean(diffs <= 0)), float(np.mean(diffs >= 0)))
+    return PairedTest(diff, min(1.0, 2.0 * tail), "paired-bootstrap", n)
 
 
 def rank_average(values: Sequence[float]) -> np.ndarray:

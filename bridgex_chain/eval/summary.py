@@ -11,6 +11,11 @@ to show what calibration changes.
 condition takes each entry's oracle bridge), so small per-language samples still add up to one
 interval per condition.
 
+Every condition is also tested against direct prompting on the same items
+(:func:`~bridgex_chain.eval.stats.paired_test`: exact McNemar for accuracy, paired bootstrap for
+chrF), per entry and pooled; the result's ``vs_direct`` holds the difference, the p-value and
+whether it is significant.
+
 Example:
     >>> rank_of("b", {"a": 50.0, "b": 40.0, "c": 40.0})
     2
@@ -24,7 +29,7 @@ from typing import Any
 
 from bridgex_chain.eval.cache import UnitFile
 from bridgex_chain.eval.runner import Arm, EntryPlan
-from bridgex_chain.eval.stats import Interval, bootstrap_interval, spearman
+from bridgex_chain.eval.stats import Interval, PairedTest, bootstrap_interval, paired_test, spearman
 
 __all__ = ["rank_of", "summarise_entry", "summarise_pooled"]
 
@@ -44,6 +49,27 @@ def _item_stats(
     present = [(r, i) for r, i in done if not r.get("missing")]
     stats = [plan.task.item_stats(r, i, unit.meta, calibrate=calibrate) for r, i in present]
     return stats, len(done) - len(present)
+
+
+def _paired_rows(
+    plan: EntryPlan, unit: UnitFile, baseline: UnitFile
+) -> tuple[list[list[float]], list[list[float]]]:
+    """Calibrated statistics of the items present (with a text) in both units, row-aligned."""
+    cond: list[list[float]] = []
+    base: list[list[float]] = []
+    for item in plan.items:
+        a, b = unit.records.get(item.id), baseline.records.get(item.id)
+        if a is None or b is None or a.get("missing") or b.get("missing"):
+            continue
+        cond.append(plan.task.item_stats(a, item, unit.meta, calibrate=True))
+        base.append(plan.task.item_stats(b, item, baseline.meta, calibrate=True))
+    return cond, base
+
+
+def _vs_direct(test: PairedTest | None) -> dict[str, Any] | None:
+    if test is None:
+        return None
+    return {**asdict(test), "significant": test.significant}
 
 
 def _interval(
@@ -117,6 +143,13 @@ def summarise_entry(
             for name, bridge in plan.condition_bridges.items()
             if bridge is not None and bridge in by_bridge
         }
+        if "direct" in units:
+            for name, bridge in plan.condition_bridges.items():
+                if name in conditions:
+                    unit = units[Arm(rendering, bridge).name]  # type: ignore[arg-type]
+                    rows = _paired_rows(plan, unit, units["direct"])
+                    test = paired_test(plan.task.metric, *rows, resamples=resamples, seed=seed)
+                    conditions[name]["vs_direct"] = _vs_direct(test)
         scores = {b: by_bridge[b]["score"] for b in plan.candidates if b in by_bridge}
         result: dict[str, Any] = {"conditions": conditions, "bridges": by_bridge}
         if scores and len(scores) == len(plan.candidates):
@@ -194,6 +227,18 @@ def summarise_pooled(
                     arms.append((plan, units[arm]))
             if arms:
                 conditions[name] = pooled(arms, bridge=None)
+                cond_rows: list[list[float]] = []
+                base_rows: list[list[float]] = []
+                for plan, unit in arms:
+                    units_of = next(u for p, u, _ in entries if p is plan)
+                    if "direct" in units_of:
+                        a, b = _paired_rows(plan, unit, units_of["direct"])
+                        cond_rows += a
+                        base_rows += b
+                test = paired_test(
+                    task.metric, cond_rows, base_rows, resamples=resamples, seed=seed
+                )
+                conditions[name]["vs_direct"] = _vs_direct(test)
                 same = [(p, units["direct"]) for p, units, _ in entries if "direct" in units]
                 same = [(p, u) for p, u in same if any(p is q for q, _ in arms)]
                 if len(arms) < len(entries) and same:

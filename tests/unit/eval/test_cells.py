@@ -105,3 +105,35 @@ def test_rank_cells_of_entries_and_pooled_rows() -> None:
         "renderings": {"self": {"mean_table_rank": 1.5, "mean_spearman": 0.25}},
     }
     assert rank_cells(pooled, "self") == ("1.5 (mean)", "+0.25 (mean)")
+
+
+def test_condition_cells_show_the_paired_test_against_direct() -> None:
+    from bridgex_chain.eval.cells import condition_cells, fmt_paired
+
+    entry = {
+        "direct": {"score": 40.0, "low": 30.0, "high": 50.0},
+        "renderings": {
+            "self": {
+                "conditions": {
+                    "english": {
+                        "bridge": "eng_Latn",
+                        "score": 45.0,
+                        "low": 35.0,
+                        "high": 55.0,
+                        "vs_direct": {"diff": 5.0, "p_value": 0.31, "significant": False},
+                    },
+                    "table": {
+                        "bridge": "fra_Latn",
+                        "score": 60.0,
+                        "low": 50.0,
+                        "high": 70.0,
+                        "vs_direct": {"diff": 20.0, "p_value": 0.0004, "significant": True},
+                    },
+                }
+            }
+        },
+    }
+    cells = condition_cells(entry, "self")
+    assert cells["english"] == "45.0 [35.0, 55.0] (eng); Δ +5.0, p=0.31, not significant"
+    assert cells["table"] == "60.0 [50.0, 70.0] (fra); Δ +20.0, p<0.001"
+    assert fmt_paired({"diff": -3.0, "p_value": 0.049, "significant": True}) == "Δ -3.0, p=0.049"

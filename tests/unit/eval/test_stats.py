@@ -100,3 +100,45 @@ def test_spearman_of_unequal_lengths_is_an_invalid_option() -> None:
         spearman([1, 2, 3], [1, 2])
     with pytest.raises(ValueError):  # callers catching ValueError keep working
         spearman([1.0], [])
+
+
+# --------------------------------------------------------------------------- paired tests
+
+
+def test_mcnemar_exact_on_discordant_pairs() -> None:
+    from scipy.stats import binomtest
+
+    from bridgex_chain.eval.stats import paired_test
+
+    hit, miss = [1.0, 1.0], [0.0, 1.0]
+    condition = [hit] * 12 + [miss] * 3 + [hit] * 5
+    baseline = [miss] * 12 + [hit] * 3 + [hit] * 5
+    test = paired_test(metric("accuracy"), condition, baseline)
+    assert test is not None
+    assert (test.test, test.n, test.wins, test.losses) == ("mcnemar-exact", 20, 12, 3)
+    assert test.p_value == pytest.approx(binomtest(12, 15, 0.5).pvalue)
+    assert test.diff == pytest.approx(45.0) and test.significant
+    same = paired_test(metric("accuracy"), [hit, miss], [hit, miss])
+    assert same is not None and (same.p_value, same.diff, same.significant) == (1.0, 0.0, False)
+
+
+def test_paired_test_needs_aligned_items() -> None:
+    from bridgex_chain.eval.stats import paired_test
+
+    assert paired_test(metric("accuracy"), [], []) is None
+    with pytest.raises(InvalidOption, match="same items"):
+        paired_test(metric("accuracy"), [[1.0, 1.0]], [])
+
+
+def test_paired_bootstrap_for_chrf() -> None:
+    from bridgex_chain.eval.stats import paired_test
+
+    m = metric("chrf")
+    good = m.item_stats("the cat sat on the mat", "the cat sat on the mat")
+    bad = m.item_stats("dog", "the cat sat on the mat")
+    better = paired_test(m, [good] * 30, [bad] * 30, resamples=300, seed=1)
+    assert better is not None and better.test == "paired-bootstrap"
+    assert better.diff > 50 and better.p_value == 0.0 and better.significant
+    assert better.wins is None
+    mixed = paired_test(m, [good, bad] * 15, [bad, good] * 15, resamples=300, seed=1)
+    assert mixed is not None and not mixed.significant and mixed.diff == pytest.approx(0.0)

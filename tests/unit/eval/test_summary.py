@@ -340,3 +340,40 @@ def test_pooled_scored_task_reports_uncalibrated_accuracy(tmp_path: Path) -> Non
     out = summarise_pooled(entries, [], resamples=RESAMPLES)
     assert (out["direct"]["score"], out["direct"]["uncalibrated"]) == (100.0, 50.0)
     assert out["renderings"] == {}
+
+
+# --------------------------------------------------------------------------- paired tests
+
+
+def test_every_condition_is_tested_against_direct_on_the_same_items(
+    entry_a: tuple[EntryPlan, dict[str, UnitFile]],
+) -> None:
+    entry, units = entry_a
+    conditions = summarise_entry(entry, units, ["self"], resamples=RESAMPLES)["renderings"]["self"][
+        "conditions"
+    ]
+    table = conditions["table"]["vs_direct"]  # direct abbb vs fra aaab: items 2 and 3 won
+    assert (table["test"], table["n"], table["wins"], table["losses"]) == ("mcnemar-exact", 4, 2, 0)
+    assert table["diff"] == pytest.approx(50.0)
+    assert table["p_value"] == pytest.approx(0.5) and table["significant"] is False
+    random = conditions["random"]["vs_direct"]  # deu aab- : item 4 has no text, so 3 pairs
+    assert (random["n"], random["wins"], random["losses"]) == (3, 1, 0)
+    assert random["diff"] == pytest.approx(100 / 3)
+    assert random["p_value"] == pytest.approx(1.0)
+
+
+def test_pooled_conditions_pair_items_across_entries(
+    entry_a: tuple[EntryPlan, dict[str, UnitFile]],
+    entry_b: tuple[EntryPlan, dict[str, UnitFile]],
+) -> None:
+    summaries = [
+        (plan, units, summarise_entry(plan, units, ["self"], resamples=RESAMPLES))
+        for plan, units in (entry_a, entry_b)
+    ]
+    pooled = summarise_pooled(summaries, ["self"], resamples=RESAMPLES)
+    english = pooled["renderings"]["self"]["conditions"]["english"]["vs_direct"]
+    # a: aabb vs abbb wins item 2; b: ab vs aa loses item 2
+    assert (english["n"], english["wins"], english["losses"]) == (6, 1, 1)
+    assert english["diff"] == pytest.approx(0.0) and english["p_value"] == pytest.approx(1.0)
+    table = pooled["renderings"]["self"]["conditions"]["table"]["vs_direct"]
+    assert table["n"] == 4  # only entry a has a table bridge
