@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from langchain_core.messages import BaseMessage
 
@@ -49,7 +49,7 @@ __all__ = [
 TaskKind = Literal["chat", "translate", "classify", "reading"]
 PromptStyle = Literal["completion", "chat"]
 Prompt = str | list[BaseMessage]
-TASKS: tuple[str, ...] = ("chat", "translate", "classify", "reading")
+TASKS: tuple[TaskKind, ...] = get_args(TaskKind)
 _FILES = ("render", *TASKS)
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CONTENT_FREE = "N/A"
