@@ -13,11 +13,15 @@ from __future__ import annotations
 import argparse
 
 from bridgex_chain.chain import BridgeXChain
+from bridgex_chain.store.records import format_score
 
 QUESTIONS = [  # written for this example
     "Ninataka kujua hali ya hewa ya kesho katika mji wa Mombasa.",
     "Apa saja tempat wisata yang menarik di Yogyakarta?",
-    {"query": "maji", "lang": "sw", "answer_language": "en", "task": "translate"},
+    # Indonesian → Tagalog ("air" is "water"): a pair the shipped table has. Swahili → English
+    # is not in it yet: it would be answered directly, with a warning naming the build-table
+    # command that adds it.
+    {"query": "air", "lang": "id", "answer_language": "tl", "task": "translate"},
     {
         "query": "Timu ya taifa ilishinda mechi ya mpira wa miguu jana usiku.",
         "task": "classify",
@@ -31,7 +35,8 @@ def route(meta: dict[str, object]) -> str:
     where = f"{meta['lang']} → "
     if meta["fallback"]:
         return where + f"direct ({meta['fallback']})"
-    return where + f"bridge {meta['bridge']} (score {meta['score']:.3f}, run {meta['run_id']})"
+    score = format_score(meta["score"])  # HSIC scores are ~1e-8: never "0.000"
+    return where + f"bridge {meta['bridge']} (score {score}, run {meta['run_id']})"
 
 
 def main() -> None:

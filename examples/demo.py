@@ -20,6 +20,7 @@ from rich.table import Table
 
 from bridgex_chain.detect import FastTextDetector
 from bridgex_chain.languages import language_name
+from bridgex_chain.store.records import format_score
 
 console = Console()
 
@@ -34,7 +35,7 @@ SAMPLES = [
     "おはようございます。明日の天気を知りたいです。",
     "صباح الخير، أريد أن أعرف حالة الطقس غداً.",
     "בוקר טוב, אני רוצה לדעת מה מזג האוויר מחר.",
-    "Ina kwana, ina so in san yanayin gobe a Kano.",
+    "Ina kwana, ina so in san yadda yanayin zai kasance gobe a Kano.",
     "Ẹ káàárọ̀, mo fẹ́ mọ ojú ọjọ́ ọ̀la.",
     "Guten Morgen, ich möchte wissen, wie das Wetter morgen wird.",
 ]
@@ -85,6 +86,16 @@ def step_build_table(database_url: str) -> None:
     console.print(f"  built in [bold]{time.perf_counter() - t0:.0f} s[/]")
 
 
+def route_text(meta: dict[str, object]) -> str:
+    """Where a question went, with the HSIC score readable at any magnitude (they are ~1e-8)."""
+    if meta.get("fallback"):
+        return f"{meta['lang']} → direct ({meta['fallback']})"
+    return (
+        f"{meta['lang']} (p={meta['confidence']:.2f}) → bridge {meta['bridge']} "
+        f"(HSIC {format_score(meta['score'])}, run {meta['run_id']})"
+    )
+
+
 def step_chain(database_url: str) -> None:
     """Answer a Swahili and an Indonesian question through their best bridge."""
     from bridgex_chain.chain import BridgeXChain
@@ -100,15 +111,10 @@ def step_chain(database_url: str) -> None:
         reply = chain.invoke(question)
         meta = reply.response_metadata["bridgex"]
         console.print(f"\n[bold]> {question}[/]")
-        if meta.get("fallback"):
-            console.print(f"  route: {meta['lang']} → direct ({meta['fallback']})")
-        else:
-            console.print(
-                f"  route: {meta['lang']} (p={meta['confidence']:.2f}) → bridge "
-                f"[bold]{meta['bridge']}[/] (HSIC {meta['score']:.4f}, run {meta['run_id']})"
-            )
-            console.print(f"  bridge rendering: {meta.get('rendering')!r}")
-        console.print(f"  answer: {reply.content.strip()!r}")
+        console.print(f"  route: {route_text(meta)}", markup=False)
+        if not meta.get("fallback"):
+            console.print(f"  bridge rendering: {meta.get('rendering')!r}", markup=False)
+        console.print(f"  answer: {reply.content.strip()!r}", markup=False)
         console.print(f"  [dim]{time.perf_counter() - t0:.1f} s[/]")
 
 

@@ -104,11 +104,12 @@ def test_web_chat(db: str, prompts: list[str]) -> None:
     first = client.post(
         "/chat", json={"session": "s1", "message": "Habari za asubuhi rafiki", "lang": "sw"}
     ).json()
-    assert first == {"answer": "Jibu zuri.", "route": first["route"]}
+    line = "Swahili (swh_Latn, p=1.00) → bridge French (fra_Latn), score 0.410, run 1"
+    assert first == {"answer": "Jibu zuri.", "route": first["route"], "route_line": line}
     assert (first["route"]["bridge"], first["route"]["rendering"]) == ("fra_Latn", "RENDERED")
     lines = client.post("/chat/stream", json={"session": "s1", "message": "Asante", "lang": "sw"})
     events = [json.loads(line) for line in lines.text.splitlines()]
-    assert events[0]["route"]["bridge"] == "fra_Latn"
+    assert events[0]["route"]["bridge"] == "fra_Latn" and events[0]["route_line"] == line
     assert "".join(e["delta"] for e in events[1:]) == "Jibu zuri."
     assert "User: Habari za asubuhi rafiki\nAssistant: Jibu zuri.\n" in prompts[-1]
     third = client.post("/chat", json={"session": "s1", "message": "Kwaheri", "lang": "sw"})
