@@ -1,0 +1,143 @@
+"""Word translation (eval/task_bli.py): end to end, the P@1 rules and the task's own logic."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridgex_chain.errors import ProbeDataError
+from bridgex_chain.eval.data import Item
+from bridgex_chain.eval.evaluate import run_evaluation
+from bridgex_chain.eval.task_bli import BliTask, bli_hit, extract_word
+from bridgex_chain.prompting.templates import Lang
+
+
+def test_bli_p_at_1_two_hop_and_missing_oracle(
+    tmp_path: Path,
+    fake_lm: Any,
+    eval_config: Callable[..., Any],
+    entry_of: Callable[..., dict[str, Any]],
+    bridge_scores: Callable[..., dict[str, float]],
+) -> None:
+    muse = tmp_path / "muse"
+    muse.mkdir()
+    (muse / "sw-en.txt").write_text("maji water\nmoto fire\nmoto flame\n", encoding="utf-8")
+    (muse / "sw-fr.txt").write_text("maji eau\nmoto feu\n", encoding="utf-8")
+    lm = fake_lm
+    cfg = eval_config(tmp_path, ["bli"], muse=muse, pairs=[("swh_Latn", "eng_Latn")])
+    e = entry_of(run_evaluation(cfg, table=None, lm_factory=lambda: lm), "bli")
+    assert e["metric"] == "p@1" and e["n"] == 2
+    assert e["direct"]["score"] == 50.0  # "wet" wrong, "Fire" right (case-folded)
+    assert bridge_scores(e, "oracle")["fra_Latn"] == 100.0  # eau -> Water, feu -> flame
+    assert bridge_scores(e, "self")["fra_Latn"] == 50.0  # moto -> fuego -> ???
+    deu = e["renderings"]["oracle"]["bridges"]["deu_Latn"]
+    assert deu["missing"] == 2 and deu["n"] == 0  # no sw-de lexicon
+    assert bridge_scores(e, "self")["deu_Latn"] == 0.0
+    assert 'Swahili:"maji"→French:"eau"→English:"' in lm.generated
+    cached = "".join(
+        p.read_text(encoding="utf-8") for p in (cfg.out_dir / "cache").rglob("*.jsonl")
+    )
+    assert '"fire"' not in cached and "feu" not in cached  # no MUSE gold words (CC-BY-NC)
+
+
+# --------------------------------------------------------------------------- P@1 rules
+
+
+@pytest.mark.parametrize(
+    ("generated", "word"),
+    [
+        (' "Wasser", "water"', "Wasser"),
+        ("Fire.", "Fire"),
+        ("first\nsecond", "first"),
+        ("eau? or feu", "eau"),
+        ("«mot» more words", "mot"),
+        (" 「水」 (water)", "水"),
+        ("U.S.A", "USA"),
+        ("", ""),
+        ("\n", ""),
+        (" (water)", ""),
+        ('""', ""),
+    ],
+)
+def test_extract_word_takes_the_first_unquoted_word_of_the_first_line(
+    generated: str, word: str
+) -> None:
+    assert extract_word(generated) == word
+
+
+def test_bli_hit_folds_case_and_hebrew_points_and_never_matches_nothing() -> None:
+    assert bli_hit("ÉCOLE", ["maison", "école"])
+    assert bli_hit("שָׁלוֹם", ["שלום"])  # points removed
+    assert bli_hit("e\u0301cole", ["école"])  # NFC-normalised before comparing
+    assert not bli_hit("ecole", ["école"])
+    assert not bli_hit("", [""])
+    assert not bli_hit("water", [])
+
+
+# --------------------------------------------------------------------------- the task itself
+
+
+@pytest.fixture
+def muse(tmp_path: Path) -> Path:
+    root = tmp_path / "muse"
+    root.mkdir()
+    (root / "sw-en.txt").write_text(
+        "maji water\nmoto fire\nmoto flame\nnyumba house\n", encoding="utf-8"
+    )
+    (root / "sw-fr.txt").write_text("maji eau\nmaji flotte\nmoto feu\n", encoding="utf-8")
+    return root
+
+
+def test_items_are_source_words_with_every_gold_target(muse: Path) -> None:
+    task = BliTask(muse, [("sw", "en")], limit=None, seed=0)
+    assert task.entries() == [("swh_Latn", "eng_Latn")]
+    items = {i.id: i for i in task.items("swh_Latn", "eng_Latn")}
+    assert set(items) == {"maji", "moto", "nyumba"}
+    moto = items["moto"]
+    assert (moto.text, moto.gold, sorted(moto.fields["targets"])) == (
+        "moto",
+        moto.fields["targets"][0],
+        ["fire", "flame"],
+    )
+    limited = BliTask(muse, [("sw", "en")], limit=2, seed=0).items("swh_Latn", "eng_Latn")
+    assert len(limited) == 2 and {i.id for i in limited} <= set(items)
+
+
+def test_items_of_a_pair_without_a_lexicon_are_a_data_error(muse: Path) -> None:
+    with pytest.raises(ProbeDataError):
+        BliTask(muse, [("sw", "de")], limit=None, seed=0).items("swh_Latn", "deu_Latn")
+
+
+def test_request_asks_for_one_word(muse: Path) -> None:
+    task = BliTask(muse, [("sw", "en")], limit=None, seed=0)
+    req = task.request(Item("maji", "maji", "water"), "swh_Latn", "eng_Latn", "fra_Latn")
+    assert (req.task, req.style, req.query, req.fields) == (
+        "translate",
+        "completion",
+        "maji",
+        {"unit": "word"},
+    )
+    assert (req.src, req.answer, req.bridge) == (
+        Lang("swh_Latn", "Swahili"),
+        Lang("eng_Latn", "English"),
+        Lang("fra_Latn", "French"),
+    )
+    assert task.request(Item("maji", "maji", "water"), "swh_Latn", "eng_Latn", None).bridge is None
+
+
+def test_oracle_is_the_first_gold_bridge_word_or_none(muse: Path) -> None:
+    task = BliTask(muse, [("sw", "en")], limit=None, seed=0)
+    word = {i.id: i for i in task.items("swh_Latn", "eng_Latn")}
+    assert task.oracle(word["maji"], "swh_Latn", "eng_Latn", "fra_Latn") == "eau"
+    assert task.oracle(word["moto"], "swh_Latn", "eng_Latn", "fra_Latn") == "feu"
+    assert task.oracle(word["nyumba"], "swh_Latn", "eng_Latn", "fra_Latn") is None
+    assert task.oracle(word["maji"], "swh_Latn", "eng_Latn", "deu_Latn") is None  # no sw-de
+
+
+def test_output_stats_score_the_extracted_word_against_every_target(muse: Path) -> None:
+    task = BliTask(muse, [("sw", "en")], limit=None, seed=0)
+    moto = Item("moto", "moto", "fire", {"targets": ["fire", "flame"]})
+    assert task.output_stats(' "Flame", or "fire"', moto) == [1.0, 1.0]
+    assert task.output_stats("burning flame", moto) == [0.0, 1.0]
+    assert task.item_stats({"output": "fire."}, moto, {}) == [1.0, 1.0]
