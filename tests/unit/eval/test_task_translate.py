@@ -152,12 +152,6 @@ def test_few_shot_demonstrations_are_the_same_rows_for_every_item() -> None:
     assert chosen[1:] == [chosen[0]] * (len(chosen) - 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: TranslateTask.request picks its demonstration rows with seed 0, not self.seed, "
-    "although the class documents seed as the 'seed of the sample and of the demonstration "
-    "choice' (and params() puts the seed in every fingerprint), so --seed never changes them",
-)
 def test_few_shot_demonstrations_follow_the_seed() -> None:
     pool = _flores(12)
 
