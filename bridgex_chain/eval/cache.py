@@ -63,8 +63,13 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 def _append(path: Path, row: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(row, ensure_ascii=False, sort_keys=True)
+    torn = False  # a killed write left a last line without its newline: start a fresh line
+    if path.exists() and path.stat().st_size > 0:
+        with path.open("rb") as tail:
+            tail.seek(-1, 2)
+            torn = tail.read(1) != b"\n"
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(text + "\n")
+        handle.write(("\n" if torn else "") + text + "\n")
         handle.flush()
 
 
@@ -133,7 +138,8 @@ class UnitFile:
 
     def __init__(self, path: Path, fingerprint: Mapping[str, Any]) -> None:
         self.path = path
-        self.fingerprint = dict(fingerprint)
+        # compared as stored: JSON turns tuples into lists
+        self.fingerprint = json.loads(json.dumps(dict(fingerprint), sort_keys=True))
         self.records: dict[str, dict[str, Any]] = {}
         self.meta: dict[str, Any] = {}
         rows = _read_jsonl(path)

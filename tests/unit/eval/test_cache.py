@@ -211,13 +211,6 @@ def test_a_torn_line_in_a_unit_file_is_skipped_on_resume(tmp_path: Path) -> None
     assert list(UnitFile(path, {"model": "m"}).records) == ["1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _append does not start a new line after a torn last line, so the first row "
-    "written on resume (here the recomputed item; in GenerationCache the first new generation) "
-    "is glued to the torn line and lost too; the module promises a killed run loses at most "
-    "the line being written",
-)
 def test_the_first_result_written_after_a_torn_line_survives(tmp_path: Path) -> None:
     path = tmp_path / "u.jsonl"
     UnitFile(path, {"model": "m"}).append({"id": "1", "hit": True})
@@ -235,12 +228,6 @@ def test_rows_that_are_neither_results_nor_meta_are_ignored(tmp_path: Path) -> N
     assert list(UnitFile(path, {"model": "m"}).records) == ["7"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the fingerprint is compared before and after a JSON round trip, so a "
-    "fingerprint holding a tuple (stored as a list) never matches its own file, and every "
-    "run sets the unit's results aside as stale and recomputes them",
-)
 def test_a_fingerprint_with_tuples_matches_its_own_file(tmp_path: Path) -> None:
     path = tmp_path / "u.jsonl"
     fingerprint = {"model": "m", "entry": ("swh_Latn", "eng_Latn")}
