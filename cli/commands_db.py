@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["DatabaseUrlOption", "register"]
+__all__ = ["DatabaseUrlOption", "register", "safe"]
 
 #: The ``--database-url`` option shared by the db and table commands.
 DatabaseUrlOption = Annotated[
@@ -31,6 +31,20 @@ db_app = typer.Typer(
 )
 
 
+def safe(value: object) -> str:
+    """Text from outside our own strings, ready for rich: controls escaped, markup escaped.
+
+    Example:
+        >>> safe("[bold]x" + chr(27)) == chr(92) + "[bold]x" + chr(92) + "x1b"
+        True
+    """
+    from rich.markup import escape
+
+    from bridgex_chain.store.text import printable
+
+    return escape(printable(str(value)))
+
+
 def _resolved(url: str | None) -> str:
     from bridgex_chain.paths import default_database_url
 
@@ -48,32 +62,47 @@ def upgrade_command(database_url: DatabaseUrlOption = None) -> None:
     url = _resolved(database_url)
     before = current_revision(url)
     after = upgrade(url)
-    where = describe_url(url)
+    where = safe(describe_url(url))
     if before == after:
-        Console().print(f"{where} is up to date (revision {after}).")
+        Console().print(f"{where} is up to date (revision {safe(after)}).")
     else:
-        Console().print(f"Upgraded {where} from revision {before or '(empty)'} to {after}.")
+        Console().print(
+            f"Upgraded {where} from revision {safe(before or '(empty)')} to {safe(after)}."
+        )
 
 
 @db_app.command("current")
 def current_command(database_url: DatabaseUrlOption = None) -> None:
-    """Show the database's schema revision and whether it needs an upgrade."""
+    """Show the database's schema revision and whether it needs an upgrade (changes nothing)."""
     from rich.console import Console
 
-    from bridgex_chain.store.engine import describe_url
-    from bridgex_chain.store.migrate import current_revision, head_revision
+    from bridgex_chain.errors import DatabaseError
+    from bridgex_chain.store.engine import describe_url, sqlite_file
+    from bridgex_chain.store.migrate import current_revision, head_revision, known_revision
 
     url = _resolved(database_url)
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise DatabaseError(
+            f"The SQLite bridge table {describe_url(url)} does not exist (nothing was created). "
+            "Check --database-url / BRIDGEX_DATABASE_URL, or create it with "
+            "`bridgex-chain db upgrade`."
+        )
     current, head = current_revision(url), head_revision()
     if current == head:
         state = "[green]up to date[/]"
     elif current is None:
         state = "[yellow]empty: run `bridgex-chain db upgrade`[/]"
+    elif not known_revision(current):
+        state = (
+            "[yellow]written by a newer bridgex-chain: upgrade it with "
+            "`pip install -U bridgex-chain`[/]"
+        )
     else:
         state = "[yellow]behind: run `bridgex-chain db upgrade`[/]"
     console = Console()
-    console.print(f"database: {describe_url(url)}")
-    console.print(f"revision: {current or '(none)'}  (newest known: {head})  {state}")
+    console.print(f"database: {safe(describe_url(url))}")
+    console.print(f"revision: {safe(current or '(none)')}  (newest known: {head})  {state}")
 
 
 def register(app: typer.Typer) -> None:

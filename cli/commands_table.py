@@ -1,5 +1,10 @@
 """The ``table`` commands: show, list, export and import bridge tables.
 
+The read commands (``show``, ``list``, ``export``) see the bridge tables shipped with the package
+even before the first ``ask`` imports them: runs the database lacks are served from memory
+(shown as ``shipped``), and nothing is written. Every value that comes from the database or the
+command line is printed escaped (rich markup and control characters).
+
 Example:
     $ bridgex-chain table show --model gemma --src sw
     $ bridgex-chain table export gemma.json --model gemma
@@ -14,9 +19,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bridgex_chain.cli.commands_db import DatabaseUrlOption
+from bridgex_chain.cli.commands_db import DatabaseUrlOption, safe
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
+    from bridgex_chain.store.records import ImportedRun
     from bridgex_chain.store.table import BridgeTable
 
 __all__ = ["register"]
@@ -33,23 +41,42 @@ ModelOption = Annotated[
 ]
 
 
-def _open(database_url: str | None) -> BridgeTable:
+def _open(database_url: str | None, *, shipped: bool = True) -> BridgeTable:
+    """The table; with ``shipped``, the shipped tables are visible (served from memory)."""
     from bridgex_chain.store.table import BridgeTable
 
-    return BridgeTable(database_url)
+    table = BridgeTable(database_url)
+    if shipped:
+        try:
+            table.ensure_shipped(write=False)
+        except BaseException:
+            table.close()
+            raise
+    return table
 
 
 def _model_key(table: BridgeTable, given: str) -> str:
     """The stored key for ``given``: as-is when the table has it, else via the model aliases."""
     if given in table.models():
         return given
-    from bridgex_chain.errors import ModelNotAvailable
+    from bridgex_chain.errors import BridgeXError
     from bridgex_chain.models import model_key
 
     try:
         return model_key(given)
-    except ModelNotAvailable:
+    except (BridgeXError, OSError, ValueError):
         return given
+
+
+def _require_model(table: BridgeTable, key: str) -> None:
+    """Raise NoBridgeFound when the table has no complete run of ``key``."""
+    models = table.models()
+    if key not in models:
+        from bridgex_chain.errors import NoBridgeFound
+        from bridgex_chain.store.queries import no_model_message
+        from bridgex_chain.store.text import printable
+
+        raise NoBridgeFound(no_model_message(table.url, printable(key), models))
 
 
 def _name(code: str) -> str:
@@ -57,13 +84,27 @@ def _name(code: str) -> str:
     from bridgex_chain.languages import language_name
 
     try:
-        return f"{code} ({language_name(code)})"
+        return str(safe(f"{code} ({language_name(code)})"))
     except UnknownLanguage:
-        return code
+        return str(safe(code))
 
 
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.6g}"
+def _score(value: float | None) -> str:
+    from bridgex_chain.store.records import format_score
+
+    return format_score(value)
+
+
+def _run_label(run_id: int | None) -> str:
+    """A run's id, or ``shipped`` for a shipped run served from memory (negative id)."""
+    return "shipped" if run_id is None or run_id < 0 else str(run_id)
+
+
+def _new_table(title: str, caption: str | None = None) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    return Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False)
 
 
 @table_app.command("show")
@@ -72,7 +113,12 @@ def show_command(
         str, typer.Option("--model", help="Model alias, Hugging Face id or local path.")
     ],
     src: Annotated[
-        str | None, typer.Option("--src", help="Source language: show its full ranking.")
+        str | None,
+        typer.Option(
+            "--src",
+            help="Source language: show its full ranking (without it: the best bridge of "
+            "every entry of the model).",
+        ),
     ] = None,
     trg: Annotated[
         str | None, typer.Option("--trg", help="Target language (default: the source).")
@@ -81,113 +127,191 @@ def show_command(
 ) -> None:
     """Show the ranked bridges of one entry (--src), or the best bridge of every entry."""
     from rich.console import Console
-    from rich.table import Table
 
+    if src is None and trg is not None:
+        raise typer.BadParameter("--trg needs --src", param_hint="--trg")
     console = Console()
     with _open(database_url) as table:
         key = _model_key(table, model)
         if src is None:
-            if trg is not None:
-                raise typer.BadParameter("--trg needs --src", param_hint="--trg")
-            pairs = table.pairs(key)
-            if not pairs:
-                table.best(key, "eng_Latn")  # raises NoBridgeFound with what the table has
-            view = Table(title=f"Best bridges for {key}")
+            _require_model(table, key)
+            view = _new_table(f"Best bridges for {safe(key)} (every entry)")
             for column in ("source", "target", "bridge", "score", "margin", "run"):
+                numeric = column in {"score", "margin"}
                 view.add_column(
-                    column, justify="right" if column in {"score", "margin"} else "left"
+                    column,
+                    justify="right" if numeric else "left",
+                    no_wrap=numeric or column == "run",
+                    overflow="fold",
                 )
-            for s, t in pairs:
+            for s, t in table.pairs(key):
                 best = table.best(key, s, t)
                 view.add_row(
                     _name(s),
                     _name(t),
                     _name(best.bridge),
-                    _fmt(best.score),
-                    _fmt(best.margin),
-                    str(best.run_id),
+                    _score(best.score),
+                    _score(best.margin),
+                    _run_label(best.run_id),
                 )
             console.print(view)
             return
         best = table.best(key, src, trg)
         ranking = table.ranking(key, src, trg)
-    view = Table(
-        title=f"Bridges for {key}: {_name(best.src)} → {_name(best.trg)}",
-        caption=f"run {best.run_id} · probe set {best.provenance.get('probe_set')} · "
-        f"margin of the best over the runner-up: {_fmt(best.margin)}",
+    probe_set = safe(str(best.provenance.get("probe_set")))
+    view = _new_table(
+        f"Bridges for {safe(key)}: {_name(best.src)} → {_name(best.trg)}",
+        caption=f"run {_run_label(best.run_id)} · probe set {probe_set} · margin of the best "
+        f"over the runner-up: {_score(best.margin)}",
     )
-    view.add_column("rank", justify="right")
-    view.add_column("bridge")
-    view.add_column("score", justify="right")
-    view.add_column("gap to next", justify="right")
-    view.add_column("layers", justify="right")
+    view.add_column("rank", justify="right", no_wrap=True)
+    view.add_column("bridge", overflow="fold")
+    view.add_column("score", justify="right", no_wrap=True)
+    view.add_column("gap to next", justify="right", no_wrap=True)
+    view.add_column("layers", justify="right", no_wrap=True)
     for i, ranked in enumerate(ranking):
         gap = ranked.score - ranking[i + 1].score if i + 1 < len(ranking) else None
         view.add_row(
             str(ranked.rank),
             _name(ranked.bridge),
-            _fmt(ranked.score),
-            _fmt(gap),
+            _score(ranked.score),
+            _score(gap),
             str(ranked.layers_scored),
         )
     console.print(view)
 
 
 @table_app.command("list")
-def list_command(model: ModelOption = None, database_url: DatabaseUrlOption = None) -> None:
+def list_command(
+    model: ModelOption = None,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="Every column: languages, bridges, start and finish times."),
+    ] = False,
+    database_url: DatabaseUrlOption = None,
+) -> None:
     """List the probe runs (every status) and the models with a usable table."""
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
     with _open(database_url) as table:
         key = None if model is None else _model_key(table, model)
         runs = table.runs(key)
         models = table.models()
-    view = Table(title="Probe runs")
-    for column in ("id", "model", "status", "probe set", "langs", "bridges", "started", "finished"):
-        view.add_column(column)
+    view = _new_table(
+        "Probe runs",
+        caption="shipped: comes with bridgex-chain, not yet imported into this database "
+        "(the first `ask` imports it)"
+        if any((r.run_id or 0) < 0 for r in runs)
+        else None,
+    )
+    view.add_column("id", no_wrap=True)
+    view.add_column("model", overflow="fold")
+    view.add_column("status", no_wrap=True)
+    view.add_column("probe set", overflow="fold")
+    if wide:
+        view.add_column("languages", overflow="fold")
+        view.add_column("bridges", overflow="fold")
+        view.add_column("started", overflow="fold")
+        view.add_column("finished", overflow="fold")
+    else:
+        view.add_column("langs", no_wrap=True)
+        view.add_column("finished", no_wrap=True)
     for run in runs:
-        view.add_row(
-            str(run.run_id),
-            run.profile.model,
-            run.status,
-            run.probe_set,
-            str(len(run.languages)),
-            ",".join(run.bridges),
-            run.started_at[:19],
-            (run.finished_at or "")[:19],
-        )
+        shipped = (run.run_id or 0) < 0
+        cells = [
+            "–" if shipped else str(run.run_id),
+            safe(run.profile.model),
+            "shipped" if shipped else safe(run.status),
+            safe(run.probe_set),
+        ]
+        if wide:
+            cells += [
+                safe(", ".join(run.languages)),
+                safe(", ".join(run.bridges)),
+                safe(run.started_at[:19]),
+                safe((run.finished_at or "")[:19]),
+            ]
+        else:
+            cells += [
+                f"{len(run.languages)}→{len(run.bridges)}",
+                safe((run.finished_at or "")[:10]),
+            ]
+        view.add_row(*cells)
     console.print(view)
-    console.print(f"models with a complete table: {', '.join(models) if models else '(none)'}")
+    if not wide and runs:
+        console.print("langs: languages → candidate bridges; --wide lists them.")
+    shown = safe(", ".join(models)) if models else "(none)"
+    console.print(f"models with a complete table: {shown}")
 
 
 @table_app.command("export")
 def export_command(
     path: Annotated[Path, typer.Argument(help="JSON file to write.")],
     model: ModelOption = None,
+    parents: Annotated[
+        bool, typer.Option("--parents", help="Create missing parent directories of PATH.")
+    ] = False,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Export complete runs (of --model) to a bridge-table JSON file."""
+    """Export complete runs (of --model; shipped tables included) to a bridge-table JSON file."""
     from rich.console import Console
 
     with _open(database_url) as table:
         key = None if model is None else _model_key(table, model)
-        count = table.export_json(path, key)
-    Console().print(f"Exported {count} run(s) to {path}.")
+        if key is not None:
+            _require_model(table, key)
+        elif not table.models():
+            from bridgex_chain.errors import NoBridgeFound
+
+            raise NoBridgeFound(
+                f"The bridge table at {table.url} holds no complete probe run: nothing to "
+                "export (nothing was written). Build one with `bridgex-chain build-table`."
+            )
+        count = table.export_json(path, key, parents=parents)
+    Console().print(f"Exported {count} run(s) to {safe(str(path))}.")
+
+
+def _describe(done: ImportedRun) -> str:
+    return f"run {done.run_id} ({safe(done.model)}, started {safe(done.started_at[:19])})"
 
 
 @table_app.command("import")
 def import_command(
     path: Annotated[Path, typer.Argument(help="Bridge-table JSON file to read.")],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Overwrite runs already stored whose scores differ (default: keep them).",
+        ),
+    ] = False,
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Import a bridge-table JSON file (validated first; runs already stored are kept)."""
     from rich.console import Console
 
-    with _open(database_url) as table:
-        ids = table.import_json(path)
-    Console().print(f"Imported {len(ids)} run(s) from {path}: ids {', '.join(map(str, ids))}.")
+    with _open(database_url, shipped=False) as table:
+        done = table.import_file(path, replace=replace)
+    console = Console()
+    shown = safe(str(path))
+    added = [d for d in done if d.action == "added"]
+    console.print(
+        f"Imported {shown}: {len(done)} run(s) in the file, {len(added)} added"
+        + (f" (ids {', '.join(str(d.run_id) for d in added)})" if added else "")
+        + "."
+    )
+    for item in done:
+        if item.action == "unchanged":
+            console.print(f"  {_describe(item)}: already stored with the same scores; skipped.")
+        elif item.action == "replaced":
+            console.print(f"  {_describe(item)}: replaced the stored run with the file's scores.")
+        elif item.action == "kept":
+            console.print(
+                f"  [yellow]{_describe(item)}: already stored with different scores; skipped, "
+                "the stored scores were kept.[/] Run `bridgex-chain table import --replace "
+                f"{shown}` to overwrite them."
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,10 @@
 """SQLAlchemy engines for the bridge table: SQLite (WAL) or PostgreSQL (psycopg 3).
 
 SQLite connections get ``PRAGMA foreign_keys=ON``, a busy timeout and the WAL journal, so
-readers never block the writer. pysqlite's own transaction handling is switched off and
+readers never block the writer. A SQLite file this process cannot write is opened read-only
+(``mode=ro``), without journal-mode changes; a WAL-mode file with no ``-wal`` file beside it is
+opened ``immutable``, so a reader never creates ``-wal``/``-shm`` files it could not use.
+pysqlite's own transaction handling is switched off and
 transactions are begun explicitly: ``BEGIN`` for readers, ``BEGIN IMMEDIATE`` for writers (open
 them with :func:`write_connection`), so two writers queue on the busy timeout instead of failing
 with "database is locked" when one upgrades a read lock.
@@ -16,10 +19,12 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -32,6 +37,7 @@ from bridgex_chain.errors import (
     DatabaseReadOnly,
     MissingDependency,
 )
+from bridgex_chain.store.text import printable
 
 __all__ = [
     "SUPPORTED_BACKENDS",
@@ -41,6 +47,7 @@ __all__ = [
     "guarded_read",
     "guarded_write",
     "normalize_url",
+    "sqlite_file",
     "write_connection",
 ]
 
@@ -51,6 +58,7 @@ SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 _WRITE_OPTION = "bridgex_write"
+_READ_ONLY_INFO = "bridgex_read_only"
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -96,9 +104,47 @@ def describe_url(url: str | URL) -> str:
         'postgresql+psycopg://me:***@db/bridges'
     """
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(url)
+        if parsed.database:
+            parsed = parsed.set(database=printable(parsed.database))
+        return printable(parsed.render_as_string(hide_password=True))
+    except (ArgumentError, ValueError):
         return "<unparseable database URL>"
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL naming a plain path (None for memory, ``file:`` URIs, servers).
+
+    Raises:
+        DatabaseError: The URL cannot be parsed or names an unsupported backend.
+
+    Example:
+        >>> sqlite_file("sqlite:////tmp/bridges.db"), sqlite_file("sqlite://")
+        (PosixPath('/tmp/bridges.db'), None)
+    """
+    parsed = normalize_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in {"", ":memory:"}:
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def _read_only_target(filename: str) -> str | None:
+    """The ``file:`` URI to open ``filename`` read-only with, or None when it is writable."""
+    path = Path(filename)
+    try:
+        if not path.is_file() or os.access(path, os.W_OK):
+            return None
+        with path.open("rb") as handle:
+            header = handle.read(20)
+    except (OSError, ValueError):
+        return None
+    wal_mode = len(header) == 20 and header[18] == 2  # file format versions: 2 = WAL
+    wal_present = Path(f"{filename}-wal").exists()
+    options = "mode=ro&immutable=1" if wal_mode and not wal_present else "mode=ro"
+    return f"file:{quote(os.fsencode(path.resolve()))}?{options}"
 
 
 def create_store_engine(url: str | URL, **engine_kwargs: Any) -> Engine:
@@ -132,6 +178,7 @@ def create_store_engine(url: str | URL, **engine_kwargs: Any) -> Engine:
         return create_engine(parsed, **engine_kwargs)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
+        _check_sqlite_path(database)
         try:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -144,17 +191,58 @@ def create_store_engine(url: str | URL, **engine_kwargs: Any) -> Engine:
     return engine
 
 
+def _check_sqlite_path(database: str) -> None:
+    """Refuse a SQLite path no file can have (a NUL byte, a surrogate that is not a byte)."""
+    problem = "a NUL character" if "\x00" in database else None
+    if problem is None:
+        try:
+            os.fsencode(database)
+        except UnicodeError:
+            problem = "characters that cannot be encoded as a file name"
+    if problem is not None:
+        raise DatabaseError(
+            f"The SQLite path '{printable(database)}' contains {problem}. Set "
+            "BRIDGEX_DATABASE_URL or pass a database URL naming a real file."
+        )
+
+
+def _connect_name(filename: str) -> str | bytes:
+    """The name to open: bytes when the path holds undecodable bytes (surrogate escapes)."""
+    try:
+        filename.encode("utf-8")
+    except UnicodeError:
+        return os.fsencode(filename)
+    return filename
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "do_connect")
+    def _on_do_connect(
+        _dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]
+    ) -> None:
+        info: dict[str, Any] = record.info if record is not None else {}
+        filename = str(cargs[0]) if cargs else ""
+        if cparams.get("uri"):
+            info[_READ_ONLY_INFO] = "mode=ro" in filename or "immutable=1" in filename
+            return
+        target = None if filename in {"", ":memory:"} else _read_only_target(filename)
+        info[_READ_ONLY_INFO] = target is not None
+        if target is not None:
+            cargs[0], cparams["uri"] = target, True
+        elif cargs:
+            cargs[0] = _connect_name(filename)
+
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide where transactions begin (see module docstring).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            if record is None or not record.info.get(_READ_ONLY_INFO, False):
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
 

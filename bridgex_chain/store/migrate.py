@@ -41,6 +41,7 @@ __all__ = [
     "check_current",
     "current_revision",
     "head_revision",
+    "known_revision",
     "script_location",
     "upgrade",
 ]
@@ -142,6 +143,16 @@ def current_revision(url_or_engine: str | Engine | None = None) -> str | None:
         return _read_revision(conn)
 
 
+def known_revision(revision: str) -> bool:
+    """Whether this bridgex-chain knows ``revision`` (False: a newer version wrote it).
+
+    Example:
+        >>> known_revision("0001"), known_revision("0099")
+        (True, False)
+    """
+    return revision in {script.revision for script in _scripts().walk_revisions()}
+
+
 def _check_known(revision: str | None, conn: Connection) -> None:
     where = describe_url(conn.engine.url)
     if revision is None:
@@ -152,8 +163,7 @@ def _check_known(revision: str | None, conn: Connection) -> None:
                 "use a new database (set BRIDGEX_DATABASE_URL) or export and re-import the table."
             )
         return
-    known = {script.revision for script in _scripts().walk_revisions()}
-    if revision not in known:
+    if not known_revision(revision):
         raise SchemaError(
             f"The database {where} is at schema revision {revision!r}, which this bridgex-chain "
             f"(newest revision {head_revision()!r}) does not know: it was written by a newer "

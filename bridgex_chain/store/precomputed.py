@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -36,12 +37,13 @@ from pydantic import (
     model_validator,
 )
 
-from bridgex_chain.errors import InvalidField, SchemaError
+from bridgex_chain.errors import InvalidField, InvalidOption, SchemaError
 from bridgex_chain.languages import normalize
 from bridgex_chain.store.locate import find_package_data_dir
 from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
 from bridgex_chain.store.runs import parse_time
 from bridgex_chain.store.schema import STATUS_COMPLETE
+from bridgex_chain.store.text import printable
 
 __all__ = [
     "FORMAT_ID",
@@ -136,8 +138,60 @@ class EntryJSON(_Model):
         return self
 
 
+#: Relative tolerance between an aggregate and the mean of its per-layer scores.
+AGGREGATE_REL_TOL = 1e-6
+
+
+def _window(params: dict[str, Any]) -> tuple[int, int] | None:
+    window = params.get("layer_window")
+    if (
+        isinstance(window, list | tuple)
+        and len(window) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in window)
+    ):
+        return int(window[0]), int(window[1])
+    return None
+
+
+def _check_aggregate(bridge: BridgeJSON, window: tuple[int, int] | None, where: str) -> str | None:
+    """Why the bridge's aggregate disagrees with its per-layer scores, or None."""
+    if bridge.score is None or not bridge.per_layer:
+        return None
+    shown = f"{where}, bridge {bridge.bridge}: aggregate score {bridge.score!r}"
+    if window is None:  # window unknown: the mean of any layers lies within their range
+        low, high = min(bridge.per_layer.values()), max(bridge.per_layer.values())
+        slack = AGGREGATE_REL_TOL * max(abs(low), abs(high))
+        if not low - slack <= bridge.score <= high + slack:
+            return (
+                f"{shown} lies outside the range of its per-layer scores [{low!r}, {high!r}], "
+                "so it is not their mean"
+            )
+        if bridge.layers_scored is not None and bridge.layers_scored > len(bridge.per_layer):
+            return (
+                f"{where}, bridge {bridge.bridge}: layers_scored {bridge.layers_scored} is more "
+                f"than its {len(bridge.per_layer)} per-layer scores"
+            )
+        return None
+    inside = [v for layer, v in bridge.per_layer.items() if window[0] <= layer <= window[1]]
+    if not inside:
+        return f"{shown}, but none of its per-layer scores is in the layer window {list(window)}"
+    mean = math.fsum(inside) / len(inside)
+    if not math.isclose(mean, bridge.score, rel_tol=AGGREGATE_REL_TOL) or (
+        bridge.layers_scored != len(inside)
+    ):
+        return (
+            f"{shown} over {bridge.layers_scored} layers is not the mean of its per-layer "
+            f"scores in the layer window {list(window)} ({mean!r} over {len(inside)} layers)"
+        )
+    return None
+
+
 class RunJSON(_Model):
-    """One complete probe run."""
+    """One complete probe run.
+
+    Aggregates are checked against the per-layer scores given with them: the mean over the
+    run's ``params.layer_window`` ``[first, last]`` (or, without one, within their range).
+    """
 
     model: ProfileJSON
     probe_set: ProbeSetJSON
@@ -156,6 +210,17 @@ class RunJSON(_Model):
                 f"(src, trg) entries repeat: {', '.join(repeated)}; give each (src, trg) one "
                 "entry holding all its bridges"
             )
+        window = _window(self.params)
+        for number, entry in enumerate(self.entries):
+            for index, bridge in enumerate(entry.bridges):
+                where = f"entries.{number}.bridges.{index} ({entry.src}->{entry.trg})"
+                problem = _check_aggregate(bridge, window, where)
+                if problem is not None:
+                    raise InvalidField(
+                        f"{problem}. Give the mean of the per-layer scores in the window "
+                        "(and their count as layers_scored), or re-export the table from the "
+                        "database that built it"
+                    )
         return self
 
 
@@ -284,11 +349,12 @@ def read_table_file(path: str | os.PathLike[str]) -> list[StoredRun]:
         ...
         bridgex_chain.errors.SchemaError: Cannot read bridge table /nonexistent.json: ...
     """
-    source = str(path)
+    source = printable(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise SchemaError(f"Cannot read bridge table {source}: {err}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        reason = printable(str(err))
+        raise SchemaError(f"Cannot read bridge table {source}: {reason}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -296,12 +362,58 @@ def read_table_file(path: str | os.PathLike[str]) -> list[StoredRun]:
     return [_run_to_records(run) for run in parse_table(data, source).runs]
 
 
+def _target(path: str | os.PathLike[str], *, parents: bool) -> Path:
+    """The file to write, checked: not a directory, in a directory that exists (or is made)."""
+    target, shown = Path(path), printable(path)
+    try:
+        is_dir, parent_is_dir = target.is_dir(), target.parent.is_dir()
+        parent_exists = parent_is_dir or target.parent.exists()
+    except (OSError, ValueError) as err:
+        raise InvalidOption(
+            f"Cannot write {shown}: {printable(str(err))}. Choose a writable location."
+        ) from None
+    if is_dir:
+        raise InvalidOption(
+            f"{shown} is a directory; give the file to write, e.g. {shown}/bridges.json."
+        )
+    if parent_exists and not parent_is_dir:
+        raise InvalidOption(f"Cannot write {shown}: {printable(target.parent)} is not a directory.")
+    if not parent_exists:
+        if not parents:
+            raise InvalidOption(
+                f"Cannot write {shown}: the directory {printable(target.parent)} does not exist. "
+                "Create it first, or pass --parents (parents=True) to create it."
+            )
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except (OSError, ValueError) as err:
+            raise InvalidOption(
+                f"Cannot create the directory of {shown}: {printable(str(err))}. Choose a "
+                "writable location."
+            ) from None
+    return target
+
+
 def write_table_file(
-    path: str | os.PathLike[str], runs: Sequence[StoredRun], *, tool_version: str
+    path: str | os.PathLike[str],
+    runs: Sequence[StoredRun],
+    *,
+    tool_version: str,
+    parents: bool = True,
 ) -> None:
     """Write complete runs as a bridge-table JSON file (atomically: temp file, then rename).
 
     The document is validated against :class:`TableFile` before it is written.
+
+    Args:
+        path: The file to write.
+        runs: The runs and their score rows.
+        tool_version: bridgex-chain version recorded in the file.
+        parents: Create a missing parent directory (False: refuse with InvalidOption).
+
+    Raises:
+        InvalidOption: ``path`` is a directory, its directory is missing (without ``parents``)
+            or it cannot be written; the message says why.
     """
     from bridgex_chain.store.runs import utc_now
 
@@ -313,15 +425,24 @@ def write_table_file(
         "runs": [_run_to_json(record, rows) for record, rows in runs],
     }
     parse_table(document, "the exported table")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    target = _target(path, parents=parents)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except (OSError, ValueError) as err:
+        raise InvalidOption(
+            f"Cannot write {printable(path)}: {printable(str(err))}. Choose a writable location."
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(document, handle, indent=1, ensure_ascii=False, allow_nan=False)
             handle.write("\n")
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; a shipped table is meant to be read by all
         os.replace(tmp, target)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise InvalidOption(
+            f"Cannot write {printable(path)}: {printable(str(err))}. Choose a writable location."
+        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -37,10 +37,12 @@ __all__ = [
     "complete_models",
     "missing_message",
     "model_entries",
+    "no_model_message",
     "provenance",
     "rank",
     "run_records",
     "run_scores",
+    "stored_identities",
 ]
 
 #: Two aggregate scores tie when ``math.isclose(a, b, rel_tol=TIE_REL_TOL)`` (as in probing).
@@ -120,6 +122,15 @@ def _to_record(row: Any) -> RunRecord:
     )
 
 
+def _storable(text: str) -> bool:
+    """Whether ``text`` can be a stored value (UTF-8: lone surrogates cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
 def run_records(
     conn: Connection,
     model: str | None = None,
@@ -128,6 +139,8 @@ def run_records(
     run_ids: Iterable[int] | None = None,
 ) -> list[RunRecord]:
     """Return runs (oldest first), optionally of one model, one status or given ids."""
+    if model is not None and not _storable(model):
+        return []  # no stored key holds a lone surrogate
     query = _run_query()
     if model is not None:
         query = query.where(ModelProfileRow.model == model)
@@ -167,24 +180,57 @@ def provenance(run: RunRecord) -> dict[str, Any]:
     }
 
 
-def model_entries(conn: Connection, model: str) -> dict[tuple[str, str], Entry]:
-    """Return the lookup entries of a model, keyed (src, trg), from its newest complete runs."""
+def stored_identities(conn: Connection, identities: Iterable[str]) -> set[str]:
+    """Return which of these run identities (any status) the database holds."""
+    wanted = list(identities)
+    if not wanted:
+        return set()
+    query = select(ProbeRunRow.identity).where(ProbeRunRow.identity.in_(wanted))
+    return set(conn.execute(query).scalars())
+
+
+def model_entries(
+    conn: Connection,
+    model: str,
+    extra: Sequence[tuple[RunRecord, Sequence[ScoreRow]]] = (),
+) -> dict[tuple[str, str], Entry]:
+    """Return the lookup entries of a model, keyed (src, trg), from its newest complete runs.
+
+    Args:
+        conn: An open connection.
+        model: The model key.
+        extra: Complete runs held outside the database (the shipped tables of a read-only
+            database), each with a ``run_id`` of its own (negative) and its score rows; they
+            compete with the stored runs by the same newest-wins rule.
+    """
     runs = {r.run_id: r for r in run_records(conn, model, status=STATUS_COMPLETE)}
+    by_pair: dict[tuple[str, str], dict[int, list[tuple[str, float, int]]]] = {}
+    if runs:
+        rows = conn.execute(
+            select(
+                AggregateScoreRow.run_id,
+                AggregateScoreRow.src,
+                AggregateScoreRow.trg,
+                AggregateScoreRow.bridge,
+                AggregateScoreRow.score,
+                AggregateScoreRow.layers_scored,
+            ).where(AggregateScoreRow.run_id.in_(list(runs)))
+        ).all()
+        for run_id, src, trg, bridge, score, layers in rows:
+            by_pair.setdefault((src, trg), {}).setdefault(run_id, []).append(
+                (bridge, score, layers)
+            )
+    for record, score_rows in extra:
+        if record.profile.model != model or record.run_id is None:
+            continue
+        runs[record.run_id] = record
+        for row in score_rows:
+            if row.layer is None:
+                by_pair.setdefault((row.src, row.trg), {}).setdefault(record.run_id, []).append(
+                    (row.bridge, row.score, row.layers_scored or 0)
+                )
     if not runs:
         return {}
-    rows = conn.execute(
-        select(
-            AggregateScoreRow.run_id,
-            AggregateScoreRow.src,
-            AggregateScoreRow.trg,
-            AggregateScoreRow.bridge,
-            AggregateScoreRow.score,
-            AggregateScoreRow.layers_scored,
-        ).where(AggregateScoreRow.run_id.in_(list(runs)))
-    ).all()
-    by_pair: dict[tuple[str, str], dict[int, list[tuple[str, float, int]]]] = {}
-    for run_id, src, trg, bridge, score, layers in rows:
-        by_pair.setdefault((src, trg), {}).setdefault(run_id, []).append((bridge, score, layers))
 
     def newness(run_id: int) -> tuple[datetime, int]:
         run = runs[run_id]
@@ -237,6 +283,24 @@ def run_scores(conn: Connection, run_id: int) -> list[ScoreRow]:
     result = [ScoreRow(s, t, b, ell, v) for s, t, b, ell, v in layer_rows]
     result.extend(ScoreRow(s, t, b, None, v, n) for s, t, b, v, n in aggregate_rows)
     return result
+
+
+def no_model_message(where: str, model: str, models: Sequence[str]) -> str:
+    """Explain that a model has no complete run at all: which models there are, what to run.
+
+    Example:
+        >>> no_model_message("sqlite://", "x/y", ["google/gemma-3-270m"])[:52]
+        "No complete probe run of model 'x/y' in the bridge t"
+    """
+    msg = f"No complete probe run of model {model!r} in the bridge table at {where}. "
+    if models:
+        msg += f"Models it has: {', '.join(models)}. "
+    else:
+        msg += "It holds no complete probe run at all. "
+    return msg + (
+        f"Build one with: bridgex-chain build-table --model {model}, or import an export with "
+        "`bridgex-chain table import FILE`."
+    )
 
 
 def missing_message(

@@ -15,7 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Bridge", "ModelProfile", "RankedBridge", "RunRecord", "ScoreRow", "format_score"]
+__all__ = [
+    "IMPORT_ACTIONS",
+    "Bridge",
+    "ImportedRun",
+    "ModelProfile",
+    "RankedBridge",
+    "RunRecord",
+    "ScoreRow",
+    "format_score",
+]
+
+#: What an import did with one run of a file (:attr:`ImportedRun.action`).
+IMPORT_ACTIONS = ("added", "unchanged", "kept", "replaced")
 
 
 def format_score(value: float | None, digits: int = 3) -> str:
@@ -137,3 +149,27 @@ class RunRecord:
     finished_at: str | None = None
     run_id: int | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedRun:
+    """What importing a bridge-table file did with one of its runs.
+
+    Attributes:
+        run_id: Database id of the run (new or already stored).
+        model: The run's model key.
+        started_at: The run's start time (with the model, what names it in messages).
+        action: ``"added"`` (new run), ``"unchanged"`` (already stored with the same scores),
+            ``"kept"`` (already stored with *different* scores, which were kept: import with
+            ``replace=True`` to overwrite them) or ``"replaced"`` (the stored run was
+            overwritten).
+
+    Example:
+        >>> ImportedRun(3, "google/gemma-3-270m", "2025-01-01T00:00:00+00:00", "kept").action
+        'kept'
+    """
+
+    run_id: int
+    model: str
+    started_at: str
+    action: str

@@ -44,6 +44,7 @@ __all__ = [
     "canonical_json",
     "ensure_profile",
     "find_run",
+    "import_run",
     "insert_run",
     "normalized_rows",
     "parse_time",
@@ -161,8 +162,17 @@ def ensure_profile(conn: Connection, profile: ModelProfile) -> int:
     """Return the id of the (model, revision) profile, inserting it when new.
 
     Raises:
-        SchemaError: The stored profile disagrees on architecture or shape.
+        SchemaError: The stored profile disagrees on architecture or shape, or a value is not
+            text the database can hold (a lone surrogate).
     """
+    for value in (profile.model, profile.revision, profile.architecture):
+        try:
+            value.encode("utf-8")
+        except UnicodeError:
+            raise SchemaError(
+                f"Model profile value {value.encode('utf-8', 'backslashreplace').decode()!r} is "
+                "not valid text (a lone surrogate); give the model key as real text."
+            ) from None
     stmt = _insert(conn, ModelProfileRow).values(
         model=profile.model,
         revision=profile.revision,
@@ -228,6 +238,96 @@ def insert_run(conn: Connection, run: RunRecord, identity: str, profile_id: int)
         .returning(ProbeRunRow.id)
     )
     return int(result.scalar_one())
+
+
+def _claim_run(
+    conn: Connection, run: RunRecord, identity: str, profile_id: int
+) -> tuple[int, str | None]:
+    """Insert the run unless its identity is stored: (id, None) when inserted, else (id, status).
+
+    ``INSERT ... ON CONFLICT (identity) DO NOTHING``: on PostgreSQL a concurrent transaction
+    inserting the same identity makes this one wait for it, then find its row, so two imports of
+    one run key never both insert (SQLite serialises writers with ``BEGIN IMMEDIATE``).
+    """
+    inserted = conn.execute(
+        _insert(conn, ProbeRunRow)
+        .values(**_run_values(run, identity, profile_id))
+        .on_conflict_do_nothing(index_elements=["identity"])
+        .returning(ProbeRunRow.id)
+    ).scalar()
+    if inserted is not None:
+        return int(inserted), None
+    found = find_run(conn, identity)
+    if found is None:  # pragma: no cover - the conflicting row is committed and visible
+        raise DatabaseError(f"Run {identity[:12]} conflicted but cannot be found; retry.")
+    return found
+
+
+_ScoreKey = set[tuple[str, str, str, int, float, int | None]]
+
+
+def _score_key(rows: Iterable[ScoreRow]) -> _ScoreKey:
+    keys: _ScoreKey = set()
+    for r in rows:
+        if r.layer is None:
+            keys.add((r.src, r.trg, r.bridge, -1, float(r.score), r.layers_scored))
+        else:
+            keys.add((r.src, r.trg, r.bridge, int(r.layer), float(r.score), None))
+    return keys
+
+
+def _stored_score_key(conn: Connection, run_id: int) -> _ScoreKey:
+    layer_rows = conn.execute(
+        select(
+            LayerScoreRow.src,
+            LayerScoreRow.trg,
+            LayerScoreRow.bridge,
+            LayerScoreRow.layer,
+            LayerScoreRow.score,
+        ).where(LayerScoreRow.run_id == run_id)
+    )
+    aggregate_rows = conn.execute(
+        select(
+            AggregateScoreRow.src,
+            AggregateScoreRow.trg,
+            AggregateScoreRow.bridge,
+            AggregateScoreRow.score,
+            AggregateScoreRow.layers_scored,
+        ).where(AggregateScoreRow.run_id == run_id)
+    )
+    keys: _ScoreKey = {(s, t, b, int(ell), float(v), None) for s, t, b, ell, v in layer_rows}
+    keys |= {(s, t, b, -1, float(v), int(n)) for s, t, b, v, n in aggregate_rows}
+    return keys
+
+
+def import_run(
+    conn: Connection,
+    record: RunRecord,
+    identity: str,
+    rows: Sequence[ScoreRow],
+    *,
+    replace_existing: bool,
+) -> tuple[int, str]:
+    """Store an imported run: check and write under its run key, in the caller's transaction.
+
+    Returns:
+        The run id and what was done (see :class:`~bridgex_chain.store.records.ImportedRun`):
+        ``"added"``, ``"unchanged"`` (stored with the same scores), ``"kept"`` (stored with
+        different scores and ``replace_existing`` false) or ``"replaced"``.
+    """
+    profile_id = ensure_profile(conn, record.profile)
+    run_id, status = _claim_run(conn, record, identity, profile_id)
+    if status is None:
+        write_score_rows(conn, run_id, rows)
+        return run_id, "added"
+    if status == STATUS_COMPLETE:
+        if _stored_score_key(conn, run_id) == _score_key(rows):
+            return run_id, "unchanged"
+        if not replace_existing:
+            return run_id, "kept"
+    replace_run(conn, run_id, record, identity, profile_id)
+    write_score_rows(conn, run_id, rows)
+    return run_id, "replaced"
 
 
 def replace_run(

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
-from bridgex_chain.errors import NoBridgeFound
+from bridgex_chain.errors import NoBridgeFound, UnknownLanguage
 from bridgex_chain.languages import normalize
 from bridgex_chain.paths import default_database_url
 from bridgex_chain.store import queries
@@ -45,10 +45,19 @@ from bridgex_chain.store.engine import (
     guarded_read,
 )
 from bridgex_chain.store.migrate import check_current, upgrade
-from bridgex_chain.store.records import Bridge, RankedBridge, RunRecord, ScoreRow
+from bridgex_chain.store.records import Bridge, ImportedRun, RankedBridge, RunRecord, ScoreRow
 from bridgex_chain.store.table_runs import TableRuns
+from bridgex_chain.store.text import printable
 
 __all__ = ["BridgeTable"]
+
+
+def _language(code: str) -> str:
+    """:func:`normalize`, with text no language code can be (lone surrogates) unknown too."""
+    try:
+        return normalize(code)
+    except UnicodeError:
+        raise UnknownLanguage(printable(code)) from None
 
 
 class BridgeTable:
@@ -168,7 +177,9 @@ class BridgeTable:
         with self._lock:
             if self._models is None:
                 with guarded_read(self._engine) as conn:
-                    self._models = queries.complete_models(conn)
+                    found = set(queries.complete_models(conn))
+                    found.update(r.profile.model for r, _ in self._runs.memory_runs(conn))
+                self._models = sorted(found)
                 self._start_clock()
             return list(self._models)
 
@@ -184,8 +195,8 @@ class BridgeTable:
     def _entry(self, model: str, src: str, trg: str | None) -> queries.Entry:
         """The read path of :meth:`best` and :meth:`ranking`: the cache, else the database."""
         self._expire()
-        s = normalize(src)
-        key = (model, s, s if trg is None else normalize(trg))
+        s = _language(src)
+        key = (model, s, s if trg is None else _language(trg))
         entry = self._entries.get(key)
         return entry if entry is not None else self._load(key)
 
@@ -203,7 +214,8 @@ class BridgeTable:
         pairs = self._pairs.get(model)
         if pairs is None:
             with guarded_read(self._engine) as conn:
-                entries = queries.model_entries(conn, model)
+                memory = self._runs.memory_runs(conn, model) if self._runs.in_memory else []
+                entries = queries.model_entries(conn, model, memory)
             for (src, trg), entry in entries.items():
                 self._entries[(model, src, trg)] = entry
             pairs = tuple(sorted(entries))
@@ -324,11 +336,24 @@ class BridgeTable:
         """
         return self._runs.upsert_run(run, scores)
 
-    def export_json(self, path: str | os.PathLike[str], model: str | None = None) -> int:
+    def export_json(
+        self, path: str | os.PathLike[str], model: str | None = None, *, parents: bool = False
+    ) -> int:
         """Write every complete run (of ``model``) to a bridge-table JSON file.
+
+        Shipped runs served from memory (see :meth:`ensure_shipped`) are written too.
+
+        Args:
+            path: The file to write (atomically: a temporary file, then a rename).
+            model: Only this model's runs (a model with none writes an empty table).
+            parents: Create missing parent directories (default: refuse, with InvalidOption).
 
         Returns:
             The number of runs written.
+
+        Raises:
+            InvalidOption: ``path`` is a directory, its directory is missing (without
+                ``parents``), or it cannot be written (the message says why).
 
         Example:
             >>> import tempfile
@@ -336,12 +361,15 @@ class BridgeTable:
             ...     BridgeTable("sqlite://").export_json(f"{tmp}/empty.json")
             0
         """
-        return self._runs.export_json(path, model)
+        return self._runs.export_json(path, model, parents=parents)
 
-    def import_json(self, path: str | os.PathLike[str]) -> list[int]:
+    def import_json(self, path: str | os.PathLike[str], *, replace: bool = False) -> list[int]:
         """Import a bridge-table JSON file in one transaction; runs already stored are kept.
 
-        The whole file is validated before anything is written.
+        The whole file is validated before anything is written (aggregate scores included:
+        one that is not the mean of its per-layer scores in the run's layer window is refused).
+        A run already stored keeps its scores unless ``replace``; :meth:`import_file` says
+        which runs were added, kept or replaced.
 
         Returns:
             The ids of the file's runs, in file order.
@@ -355,7 +383,34 @@ class BridgeTable:
             ...
             bridgex_chain.errors.SchemaError: Cannot read bridge table /nonexistent.json: ...
         """
-        return self._runs.import_json(path)
+        return self._runs.import_json(path, replace=replace)
+
+    def import_file(
+        self, path: str | os.PathLike[str], *, replace: bool = False
+    ) -> list[ImportedRun]:
+        """Import a bridge-table JSON file and say what was done with each of its runs.
+
+        One transaction: for each run, its key (:func:`~bridgex_chain.store.runs.run_identity`)
+        is checked and written under the write lock, so concurrent imports of one run key have a
+        defined outcome: the first to commit adds it, the others find it (``"unchanged"``, or
+        ``"kept"`` when their scores differ, or ``"replaced"`` with ``replace``).
+
+        Raises:
+            SchemaError: The file is invalid (the message names the field path).
+
+        Example:
+            >>> import tempfile
+            >>> from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+            >>> table = BridgeTable("sqlite://")
+            >>> run = RunRecord(ModelProfile("m/x", "r", "llama", 2, 8), "starter", "h",
+            ...                 ["swh_Latn"], ["eng_Latn"], {}, status="complete")
+            >>> _ = table.upsert_run(run, [ScoreRow("sw", "sw", "en", None, 0.5, 0)])
+            >>> with tempfile.TemporaryDirectory() as tmp:
+            ...     _ = table.export_json(f"{tmp}/t.json")
+            ...     [done.action for done in table.import_file(f"{tmp}/t.json")]
+            ['unchanged']
+        """
+        return self._runs.import_file(path, replace=replace)
 
     def import_shipped(
         self, model: str | None = None, *, directory: str | os.PathLike[str] | None = None
@@ -375,8 +430,18 @@ class BridgeTable:
         """
         return self._runs.import_shipped(model, directory=directory)
 
-    def ensure_shipped(self) -> list[int]:
-        """Import the shipped tables once per object (later calls return ``[]`` at no cost).
+    def ensure_shipped(self, *, write: bool = True) -> list[int]:
+        """Make the shipped tables visible, once per object (later calls return ``[]``).
+
+        Args:
+            write: Import them (runs already stored are not rewritten). On a read-only database
+                the import is skipped and they are served from memory (logged once as a
+                WARNING, logger ``bridgex_chain.store``). With False nothing is written: runs
+                the database lacks are served from memory (read commands use this).
+
+        Returns:
+            The ids of the shipped runs stored in the database. Runs served from memory have
+            negative ids (in :meth:`runs`, ``Bridge.run_id`` and provenance).
 
         Example:
             >>> table = BridgeTable("sqlite://")
@@ -384,4 +449,4 @@ class BridgeTable:
             >>> table.ensure_shipped()
             []
         """
-        return self._runs.ensure_shipped()
+        return self._runs.ensure_shipped(write=write)

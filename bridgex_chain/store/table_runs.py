@@ -6,6 +6,10 @@ recording a probe run and its scores (begin, write, complete or fail, or all at 
 (:mod:`bridgex_chain.store.precomputed`), the tables shipped with the package among them. Each
 write is one transaction; the SQL is in :mod:`bridgex_chain.store.runs`.
 
+Shipped tables that cannot be imported (a read-only database), or that a reader chose not to
+import (``ensure_shipped(write=False)``), are served from memory: their runs get negative ids
+and take part in lookups, listings and exports like stored runs (:attr:`TableRuns.in_memory`).
+
 It is given everything it uses: the engine, the lock that guards the table's cache, and what to
 call after each write (the table drops its cached lookups).
 
@@ -23,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -32,12 +37,20 @@ from dataclasses import replace
 from sqlalchemy import Connection, Engine
 
 from bridgex_chain._version import __version__
+from bridgex_chain.errors import DatabaseReadOnly
 from bridgex_chain.store import precomputed, queries, runs
-from bridgex_chain.store.engine import guarded_read, guarded_write
-from bridgex_chain.store.records import RunRecord, ScoreRow
+from bridgex_chain.store.engine import describe_url, guarded_read, guarded_write
+from bridgex_chain.store.records import ImportedRun, RunRecord, ScoreRow
 from bridgex_chain.store.schema import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
 
 __all__ = ["TableRuns"]
+
+_log = logging.getLogger("bridgex_chain.store")
+
+#: Databases already warned about (shipped tables served from memory): once per process.
+_warned_read_only: set[str] = set()
+
+StoredRun = tuple[RunRecord, list[ScoreRow]]
 
 
 def _nothing() -> None:
@@ -75,6 +88,8 @@ class TableRuns:
         self._lock = lock
         self._on_write = on_write
         self._shipped_done = False
+        self._memory: list[StoredRun] = []
+        self._memory_identity: dict[int, str] = {}
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -85,13 +100,40 @@ class TableRuns:
             self._on_write()
 
     # ------------------------------------------------------------------ reads
+    @property
+    def in_memory(self) -> list[StoredRun]:
+        """Shipped runs served from memory (negative ids): not in the database."""
+        return list(self._memory)
+
+    def memory_runs(self, conn: Connection, model: str | None = None) -> list[StoredRun]:
+        """The in-memory runs (of ``model``) that the database does not hold by now."""
+        memory = [
+            (r, rows) for r, rows in self._memory if model is None or r.profile.model == model
+        ]
+        if not memory:
+            return []
+        stored = queries.stored_identities(
+            conn, (self._memory_identity[r.run_id or 0] for r, _ in memory)
+        )
+        return [
+            (r, rows) for r, rows in memory if self._memory_identity[r.run_id or 0] not in stored
+        ]
+
     def runs(self, model: str | None = None) -> list[RunRecord]:
         """Return every run (any status), oldest first, optionally of one model."""
         with guarded_read(self._engine) as conn:
-            return queries.run_records(conn, model)
+            stored = queries.run_records(conn, model)
+            memory = [replace(r) for r, _ in self.memory_runs(conn, model)]
+        if not memory:
+            return stored
+        return sorted(
+            [*stored, *memory], key=lambda r: (runs.parse_time(r.started_at), r.run_id or 0)
+        )
 
     def scores(self, run_id: int) -> list[ScoreRow]:
         """Return every score row of a run (per-layer rows, then aggregates)."""
+        if run_id < 0:
+            return next((list(rows) for r, rows in self._memory if r.run_id == run_id), [])
         with guarded_read(self._engine) as conn:
             return queries.run_scores(conn, run_id)
 
@@ -140,21 +182,35 @@ class TableRuns:
         return run_id
 
     # ------------------------------------------------------------------ JSON
-    def export_json(self, path: str | os.PathLike[str], model: str | None = None) -> int:
+    def export_json(
+        self, path: str | os.PathLike[str], model: str | None = None, *, parents: bool = False
+    ) -> int:
         """Write every complete run (of ``model``) to a bridge-table JSON file; return the count."""
         with guarded_read(self._engine) as conn:
             complete = queries.run_records(conn, model, status=STATUS_COMPLETE)
             stored = [(r, queries.run_scores(conn, r.run_id or 0)) for r in complete]
-        precomputed.write_table_file(path, stored, tool_version=__version__)
+            stored += self.memory_runs(conn, model)
+        stored.sort(key=lambda item: (runs.parse_time(item[0].started_at), item[0].run_id or 0))
+        precomputed.write_table_file(path, stored, tool_version=__version__, parents=parents)
         return len(stored)
 
-    def import_json(self, path: str | os.PathLike[str]) -> list[int]:
+    def import_json(self, path: str | os.PathLike[str], *, replace: bool = False) -> list[int]:
         """Validate a bridge-table JSON file, then import it in one transaction."""
-        return self._import(precomputed.read_table_file(path))
+        return [done.run_id for done in self.import_file(path, replace=replace)]
+
+    def import_file(
+        self, path: str | os.PathLike[str], *, replace: bool = False
+    ) -> list[ImportedRun]:
+        """Like :meth:`import_json`, saying what was done with each run."""
+        return self._import(precomputed.read_table_file(path), replace=replace)
 
     def _import(
-        self, stored: Sequence[tuple[RunRecord, list[ScoreRow]]], model: str | None = None
-    ) -> list[int]:
+        self,
+        stored: Sequence[StoredRun],
+        model: str | None = None,
+        *,
+        replace: bool = False,
+    ) -> list[ImportedRun]:
         prepared = [
             (record, runs.run_identity(record), rows)
             for record, rows in stored
@@ -162,27 +218,91 @@ class TableRuns:
         ]
         if not prepared:
             return []
+        done: list[ImportedRun] = []
         with self._write() as conn:
-            return [
-                runs.store_run(conn, record, identity, rows, replace_existing=False)
-                for record, identity, rows in prepared
-            ]
+            for record, identity, rows in prepared:
+                run_id, action = runs.import_run(
+                    conn, record, identity, runs.normalized_rows(rows), replace_existing=replace
+                )
+                done.append(ImportedRun(run_id, record.profile.model, record.started_at, action))
+        return done
+
+    def _shipped(
+        self, model: str | None, directory: str | os.PathLike[str] | None
+    ) -> list[StoredRun]:
+        stored: list[StoredRun] = []
+        for table in precomputed.shipped_tables(directory):
+            if model is None or model in table.models:
+                stored.extend(
+                    item
+                    for item in precomputed.read_table_file(table.path)
+                    if model is None or item[0].profile.model == model
+                )
+        return stored
 
     def import_shipped(
         self, model: str | None = None, *, directory: str | os.PathLike[str] | None = None
     ) -> list[int]:
-        """Import the shipped bridge tables (of ``model``), idempotently; return the run ids."""
-        ids: list[int] = []
-        for table in precomputed.shipped_tables(directory):
-            if model is None or model in table.models:
-                ids.extend(self._import(precomputed.read_table_file(table.path), model))
-        return ids
+        """Import the shipped bridge tables (of ``model``), idempotently; return the run ids.
 
-    def ensure_shipped(self) -> list[int]:
-        """Import the shipped tables once per object (later calls return ``[]``)."""
+        Runs already stored are not written again: when every shipped run is stored, nothing
+        is written (so a read-only database that holds them is fine).
+        """
+        stored = self._shipped(model, directory)
+        if not stored:
+            return []
+        identities = [runs.run_identity(record) for record, _ in stored]
+        with guarded_read(self._engine) as conn:
+            present = queries.stored_identities(conn, identities)
+        if len(present) == len(set(identities)):
+            with guarded_read(self._engine) as conn:
+                return [
+                    found[0]
+                    for found in (runs.find_run(conn, identity) for identity in identities)
+                    if found is not None
+                ]
+        return [done.run_id for done in self._import(stored)]
+
+    def ensure_shipped(self, *, write: bool = True) -> list[int]:
+        """Make the shipped tables visible once per object (later calls return ``[]``).
+
+        With ``write``, they are imported (runs already stored are not rewritten); a read-only
+        database serves them from memory instead, logged once per database as a WARNING. Without
+        ``write``, runs the database lacks are served from memory and nothing is written.
+        """
         with self._lock:
             if self._shipped_done:
                 return []
-            ids = self.import_shipped()
+            ids: list[int] = []
+            if write:
+                try:
+                    ids = self.import_shipped()
+                except DatabaseReadOnly as err:
+                    self._serve_from_memory(self._shipped(None, None))
+                    where = describe_url(self._engine.url)
+                    if where not in _warned_read_only:
+                        _warned_read_only.add(where)
+                        _log.warning(
+                            "The bridge table at %s is read-only, so the shipped bridge tables "
+                            "are served from memory instead of being imported (%s). Lookups "
+                            "work; give a writable database to store them.",
+                            where,
+                            type(err).__name__,
+                        )
+            else:
+                self._serve_from_memory(self._shipped(None, None))
+                with guarded_read(self._engine) as conn:
+                    found = (runs.find_run(conn, i) for i in self._memory_identity.values())
+                    ids = [hit[0] for hit in found if hit is not None]
             self._shipped_done = True
+            self._on_write()
             return ids
+
+    def _serve_from_memory(self, stored: Sequence[StoredRun]) -> None:
+        memory: list[StoredRun] = []
+        identities: dict[int, str] = {}
+        for number, (record, rows) in enumerate(stored, start=1):
+            kept = replace(runs.prepare_run(record), run_id=-number)
+            memory.append((kept, runs.normalized_rows(rows)))
+            identities[-number] = runs.run_identity(kept)
+        self._memory, self._memory_identity = memory, identities

@@ -5,6 +5,9 @@ Every test snapshots the whole table before the fault and compares after it (see
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -222,3 +225,113 @@ def test_missing_sqlite_directory_is_created_but_a_file_in_the_way_is_an_error(
         assert table.models() == []
         with pytest.raises(NoBridgeFound):
             table.best("demo/model", "sw")
+
+
+# ------------------------------------------------------------------------------ read-only, chain
+_CHAIN_SCRIPT = """
+import json, logging, sys
+logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+from langchain_core.language_models import FakeListLLM
+from bridgex_chain.chain import BridgeXChain
+from bridgex_chain.store.table import BridgeTable
+url = sys.argv[1]
+out = {}
+with BridgeTable(url) as table:
+    out["best"] = table.best("demo/model", "swh_Latn").bridge
+for _ in range(2):  # two chains: the read-only warning is logged once
+    chain = BridgeXChain(llm=FakeListLLM(responses=["ok"] * 4), model="google/gemma-3-270m",
+                         database_url=url)
+    meta = chain.invoke({"query": "Habari yako leo?", "lang": "sw"}).response_metadata["bridgex"]
+    out["bridge"], out["run_id"] = meta["bridge"], meta["run_id"]
+print(json.dumps(out))
+"""
+
+
+def _without_write_permission(args: list[str]) -> list[str] | None:
+    """``args`` run so that file permissions apply (root: without CAP_DAC_OVERRIDE), or None."""
+    if os.geteuid() != 0:
+        return args
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    caps = "-dac_override,-dac_read_search,-fowner"
+    wrapped = [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", *args]
+    probe = subprocess.run([*wrapped[: -len(args)], "true"], capture_output=True, check=False)
+    return wrapped if probe.returncode == 0 else None
+
+
+def _shipped_best(src: str) -> str:
+    with BridgeTable("sqlite://") as memory:
+        memory.import_shipped()
+        return memory.best("google/gemma-3-270m", src).bridge
+
+
+def test_read_only_sqlite_file_serves_the_chain_and_the_shipped_tables_without_wal_files(
+    seeded_sqlite_url: str, snapshot: Snapshot, tmp_path: Path
+) -> None:
+    path = Path(str(make_url(seeded_sqlite_url).database))
+    with BridgeTable(seeded_sqlite_url) as table:
+        stored_best = table.best("demo/model", "swh_Latn").bridge
+    for leftover in path.parent.glob(f"{path.name}-*"):
+        leftover.unlink()
+    before = snapshot(seeded_sqlite_url)
+    path.chmod(0o444)
+    try:
+        python = _without_write_permission([sys.executable, "-c", _CHAIN_SCRIPT])
+        if python is None:
+            pytest.skip("running as root without setpriv: file permissions do not apply")
+        run = subprocess.run(
+            [*python, seeded_sqlite_url],
+            capture_output=True, text=True, timeout=300, check=False,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        answer = json.loads(run.stdout.strip().splitlines()[-1])
+        assert answer["best"] == stored_best  # the stored lookups answer as before
+        assert answer["bridge"] == _shipped_best("swh_Latn")  # the shipped table, from memory
+        assert answer["run_id"] < 0
+        assert run.stderr.count("served from memory") == 1, run.stderr
+        cli = _without_write_permission(
+            [sys.executable, "-m", "bridgex_chain.cli.main", "table", "show", "--model",
+             "gemma", "--src", "sw", "--database-url", seeded_sqlite_url]
+        )  # fmt: skip
+        assert cli is not None
+        shown = subprocess.run(cli, capture_output=True, text=True, timeout=120, check=False)
+        assert shown.returncode == 0, shown.stderr
+        assert _shipped_best("swh_Latn") in shown.stdout
+        # opening a file it cannot write created no -wal/-shm files beside it
+        assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(path.name)) == [
+            path.name
+        ]
+    finally:
+        path.chmod(0o644)
+    assert snapshot(seeded_sqlite_url) == before
+
+
+def test_read_only_database_serves_the_shipped_tables_from_memory(
+    seeded_url: str, snapshot: Snapshot, caplog: pytest.LogCaptureFixture
+) -> None:
+    from langchain_core.language_models import FakeListLLM
+
+    from bridgex_chain.chain import BridgeXChain
+    from bridgex_chain.store import table_runs
+
+    table_runs._warned_read_only.clear()
+    before = snapshot(seeded_url)
+    url = _read_only(seeded_url)
+    with caplog.at_level("WARNING", logger="bridgex_chain.store"):
+        for _ in range(2):
+            chain = BridgeXChain(
+                llm=FakeListLLM(responses=["ok"] * 4), model="google/gemma-3-270m",
+                database_url=url,
+            )  # fmt: skip
+            result = chain.invoke({"query": "Habari yako leo?", "lang": "sw"})
+            meta = result.response_metadata["bridgex"]
+            assert meta["bridge"] == _shipped_best("swh_Latn") and meta["fallback"] is None
+    assert [r.getMessage().count("served from memory") for r in caplog.records] == [1]
+    with BridgeTable(url) as table:
+        table.ensure_shipped()
+        assert "google/gemma-3-270m" in table.models()
+        assert table.best("demo/model", "swh_Latn").run_id > 0  # stored runs as before
+        assert [r.run_id for r in table.runs("google/gemma-3-270m")] == [-1]
+    assert snapshot(seeded_url) == before

@@ -180,7 +180,7 @@ def test_shipped_tables_are_listed_and_imported_idempotently(
     shipped = tmp_path / "shipped"
     with BridgeTable(f"sqlite:///{tmp_path / 'build.db'}") as build:
         _fill(build, make_sample_run)
-        build.export_json(shipped / "demo-model.json", "demo/model")
+        build.export_json(shipped / "demo-model.json", "demo/model", parents=True)
         build.export_json(shipped / "other-model.json", "other/model")
     (shipped / "notes.txt").write_text("not a table")
     tables = shipped_tables(shipped)

@@ -8,7 +8,14 @@ import sys
 
 import pytest
 
-from bridgex_chain.store.records import Bridge, ModelProfile, RankedBridge, RunRecord, ScoreRow
+from bridgex_chain.store.records import (
+    Bridge,
+    ModelProfile,
+    RankedBridge,
+    RunRecord,
+    ScoreRow,
+    format_score,
+)
 
 
 def _bridge(**overrides: object) -> Bridge:
@@ -63,3 +70,35 @@ def test_importing_records_does_not_import_sqlalchemy_or_pydantic() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0.4123, "0.412"),
+        (1.0, "1.000"),
+        (0.001, "0.001"),
+        (999.9994, "999.999"),
+        (1000.0, "1.000e+03"),
+        (3.2e-08, "3.200e-08"),
+        (4.0498266948548677e-08, "4.050e-08"),
+        (-5.6e-11, "-5.600e-11"),
+        (0.0, "0"),
+        (-0.0, "0"),
+        (None, "n/a"),
+        (float("nan"), "n/a"),
+        (float("inf"), "inf"),
+    ],
+)
+def test_format_score_keeps_small_scores_readable(value: float | None, shown: str) -> None:
+    assert format_score(value) == shown
+
+
+def test_format_score_never_shows_a_nonzero_score_as_zero() -> None:
+    for exponent in range(-300, 300, 7):
+        value = 1.234 * 10.0**exponent
+        text = format_score(value)
+        assert float(text) != 0 and text not in {"0.000", "0"}
+        assert abs(float(text) - value) <= 0.001 * abs(value)
+    assert format_score(0.123456, digits=5) == "0.12346"
+    assert format_score(1.5e-9, digits=1) == "1.5e-09"
