@@ -4,16 +4,26 @@ The policy (:func:`lookup_route`), in order:
 
 1. the detector abstained → direct (:attr:`Fallback.UNKNOWN_LANGUAGE`);
 2. it answered below the chain's ``min_confidence`` → direct (:attr:`Fallback.LOW_CONFIDENCE`);
-3. the chain cannot name the model whose bridges to read → direct (:attr:`Fallback.NO_MODEL_KEY`);
-4. the table's best bridge for (model, query language, answer language)
+3. the query is in a high-resource language that is itself a candidate bridge
+   (:data:`~bridgex_chain.languages.DEFAULT_BRIDGES`: English, German, French, Italian,
+   Portuguese, Spanish) → direct (:attr:`Fallback.QUERY_IS_A_BRIDGE`): the model reads it as
+   well as it reads any bridge, and rendering English "in Italian" only adds a model call and
+   a chance to garble it;
+4. the chain cannot name the model whose bridges to read → direct (:attr:`Fallback.NO_MODEL_KEY`);
+5. the table's best bridge for (model, query language, answer language)
    (:attr:`RouteRule.TABLE`); languages go through
    :func:`~bridgex_chain.languages.bridging_code`, so Cantonese-labelled Chinese finds Chinese's
    bridge;
-5. else the bridge of a close language, or of a close language's close language
+6. else the bridge of a close language, or of a close language's close language
    (:attr:`RouteRule.CLOSE_LANGUAGE`: Malay ~ Indonesian, Minangkabau ~ Malay; ``bridge_via`` in
    the metadata names it);
-6. else direct (:attr:`Fallback.NO_BRIDGE`); a bridge that is the query's own language is not
+7. else direct (:attr:`Fallback.NO_BRIDGE`); a bridge that is the query's own language is not
    taken either (:attr:`Fallback.BRIDGE_IS_QUERY_LANGUAGE`).
+
+Two fallbacks come later than the policy: the chain answers an empty query without any model
+call (:attr:`Fallback.EMPTY_INPUT`), and prompts directly when the model's rendering in the
+bridge language comes back empty (:attr:`Fallback.EMPTY_RENDERING`). Whenever a bridge was found
+but not used, the metadata's ``bridge`` is None and ``bridge_tried`` names it.
 
 :class:`BridgeLookup` is what the policy needs of a table (``best``); :class:`~bridgex_chain.store.
 table.BridgeTable` implements it, and tests or eval may pass a dict-backed one.
@@ -36,7 +46,7 @@ from typing import Any, Protocol, runtime_checkable
 from bridgex_chain.chain.request import ChainRequest
 from bridgex_chain.detect import Detection
 from bridgex_chain.errors import NoBridgeFound
-from bridgex_chain.languages import bridging_code, close_languages
+from bridgex_chain.languages import DEFAULT_BRIDGES, bridging_code, close_languages
 from bridgex_chain.prompting.templates import PromptPlan, PromptStyle
 from bridgex_chain.store.records import Bridge
 
@@ -44,7 +54,7 @@ __all__ = ["BridgeLookup", "Fallback", "Prepared", "Route", "RouteRule", "lookup
 
 
 class Fallback(StrEnum):
-    """Why a request is prompted directly, not through a bridge (``metadata["fallback"]``).
+    """Why a request is not prompted through a bridge (``metadata["fallback"]``).
 
     Example:
         >>> Fallback.NO_BRIDGE == "no_bridge"
@@ -55,6 +65,9 @@ class Fallback(StrEnum):
     """The detector abstained (empty, too short, below its threshold…)."""
     LOW_CONFIDENCE = "low_confidence"
     """The detector answered below the chain's ``min_confidence``."""
+    QUERY_IS_A_BRIDGE = "query_is_a_bridge_language"
+    """The query's language is one of the high-resource candidate bridges
+    (:data:`~bridgex_chain.languages.DEFAULT_BRIDGES`, English included): it is prompted as is."""
     NO_MODEL_KEY = "no_model_key"
     """The chain cannot tell which model's bridges to look up (pass ``model=``)."""
     NO_BRIDGE = "no_bridge"
@@ -63,6 +76,9 @@ class Fallback(StrEnum):
     """The best bridge is the query's own language: bridging would change nothing."""
     EMPTY_RENDERING = "empty_rendering"
     """The model's rendering of the query in the bridge language came back empty."""
+    EMPTY_INPUT = "empty_input"
+    """The query is empty or only whitespace: the answer is an empty message, and no model (not
+    even the detector) is called."""
 
     @property
     def points_at_setup(self) -> bool:
@@ -141,6 +157,11 @@ class Route:
             >>> Route(Detection("unknown", 0.1, reason="too-short"),
             ...       fallback=Fallback.UNKNOWN_LANGUAGE).metadata({})["fallback"]
             'unknown_language'
+            >>> row = Bridge("m", "fra_Latn", "fra_Latn", "fra_Latn", 1e-8, 0.0, 1)
+            >>> meta = Route(Detection("fra_Latn", 0.9), bridge=row,
+            ...              fallback=Fallback.BRIDGE_IS_QUERY_LANGUAGE).metadata({})
+            >>> meta["bridge"], meta["bridge_tried"]
+            (None, 'fra_Latn')
         """
         d = self.detection
         bridge = self.bridge if self.bridged else None
@@ -155,6 +176,7 @@ class Route:
             "answer_language_name": names.get(self.answer_language or ""),
             "model": self.model,
             "bridge": bridge.bridge if bridge else None,
+            "bridge_tried": self.bridge.bridge if self.bridge and not bridge else None,
             "bridge_name": names.get(bridge.bridge) if bridge else None,
             "bridge_via": via if bridge and (via := bridge.src) != bridging_code(d.lang) else None,
             "score": bridge.score if bridge else None,
@@ -210,6 +232,8 @@ def lookup_route(
         >>> lookup_route(Detection("swh_Latn", 0.4), None, open_table=dict,
         ...              model_key="m", min_confidence=0.5).fallback
         <Fallback.LOW_CONFIDENCE: 'low_confidence'>
+        >>> lookup_route(Detection("eng_Latn", 0.99), None, open_table=dict, model_key="m").fallback
+        <Fallback.QUERY_IS_A_BRIDGE: 'query_is_a_bridge_language'>
     """
     answer = answer_language
     if detection.is_unknown:
@@ -223,6 +247,12 @@ def lookup_route(
             f"min_confidence {min_confidence:.2f}"
         )
         return Route(detection, answer, model_key, None, Fallback.LOW_CONFIDENCE, detail)
+    if bridging_code(detection.lang) in DEFAULT_BRIDGES:
+        detail = (
+            f"{detection.lang} is itself a candidate bridge language ({', '.join(DEFAULT_BRIDGES)})"
+            ": the model reads it well, so it is prompted as is"
+        )
+        return Route(detection, answer, model_key, None, Fallback.QUERY_IS_A_BRIDGE, detail)
     if model_key is None:
         detail = "the model is unnamed: pass model= (its bridge-table key) with an external llm"
         return Route(detection, answer, None, None, Fallback.NO_MODEL_KEY, detail)

@@ -15,6 +15,10 @@ pool, the model key and the prompt style. Its steps take what varies per call as
 4. :meth:`Router.answer_model` — the model of the answer call, or a choice scorer;
 5. :meth:`Router.prepared` — the request with its ``bridgex`` metadata.
 
+An empty (or whitespace-only) query skips every step: :meth:`Router.empty_input` gives the
+metadata of its empty answer (``fallback="empty_input"``, ``model_calls`` 0) without loading the
+model, the detector or the table.
+
 Two chains whose settings are equal (a copy that differs only in ``answer_llm``) share one router
 and so its parts and its rendering cache.
 
@@ -31,7 +35,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -51,9 +55,16 @@ from bridgex_chain.chain.route import (
     RouteRule,
     lookup_route,
 )
-from bridgex_chain.detect import UNKNOWN, Detection, DetectionSource, LanguageDetector, as_detector
+from bridgex_chain.detect import (
+    UNKNOWN,
+    Detection,
+    DetectionSource,
+    LanguageDetector,
+    as_detector,
+    language_code,
+)
 from bridgex_chain.errors import ModelNotAvailable
-from bridgex_chain.languages import bridging_code, language_name, normalize
+from bridgex_chain.languages import bridging_code, language_name
 from bridgex_chain.models.choices import best_choice
 from bridgex_chain.prompting.demos import Demo, DemoPool, load_demo_pool
 from bridgex_chain.prompting.tasks import Planner, plan_prompts
@@ -251,7 +262,7 @@ class Router:
     def detect(self, request: ChainRequest, task: str) -> Detection:
         """Step 1: the caller's language, or the detector's answer."""
         if request.lang:
-            code = normalize(request.lang)
+            code = language_code(request.lang)
             source = DetectionSource.OVERRIDE
             return Detection(code, 1.0, ((code, 1.0),), source=source, reason="explicit")
         passage = str(request.fields.get("passage") or "") if task == "reading" else ""
@@ -261,7 +272,7 @@ class Router:
         self, request: ChainRequest, detection: Detection, *, min_confidence: float = 0.0
     ) -> Route:
         """Step 2: the route policy for (model, query language, answer language); logged."""
-        answer = normalize(request.answer_language) if request.answer_language else None
+        answer = language_code(request.answer_language) if request.answer_language else None
         route = lookup_route(
             detection,
             answer,
@@ -362,19 +373,60 @@ class Router:
         plan: PromptPlan,
         info: dict[str, Any],
     ) -> Prepared:
-        """Step 5: bundle a rewritten request with its ``bridgex`` metadata."""
-        codes = [route.detection.lang, route.answer_language]
-        if route.bridge is not None:
-            codes.append(route.bridge.bridge)
-        names = {c: language_name(c) for c in codes if c and c != UNKNOWN}
-        meta: dict[str, Any] = {"task": task, "prompt_style": self.style()}
-        meta.update(route.metadata(names))
+        """Step 5: bundle a rewritten request with its ``bridgex`` metadata.
+
+        When the planner went direct (an empty rendering), the route becomes a direct one with
+        that fallback: ``bridge`` is None in the metadata and ``bridge_tried`` names the bridge.
+        """
         if plan.note is not None:
-            meta["fallback"] = str(Fallback(plan.note))
-            meta["fallback_detail"] = "the model's rendering in the bridge language was empty"
-            logger.info("bridgex: direct prompting (%s)", plan.note)
+            detail = "the model's rendering in the bridge language was empty"
+            route = replace(
+                route, fallback=Fallback(plan.note), detail=detail, rule=RouteRule.DIRECT
+            )
+            logger.info("bridgex: direct prompting (%s): %s", plan.note, detail)
+        meta: dict[str, Any] = {"task": task, "prompt_style": self.style()}
+        meta.update(route.metadata(_names(route)))
         meta.update(rendering=plan.rendering, demos=list(plan.demo_ids), **info)
         return Prepared(request, task, self.style(), route, plan, meta)
+
+    def empty_input(self, request: ChainRequest, task: str) -> dict[str, Any]:
+        """The ``bridgex`` metadata of the empty answer to an empty or whitespace-only query.
+
+        No model is loaded or called, nor the detector or the table: ``fallback`` is
+        ``"empty_input"``, ``model_calls`` 0 and ``prompt_style`` None (no prompt was made). An
+        explicit ``lang`` is still checked and reported.
+
+        Raises:
+            UnknownLanguage: ``lang`` or ``answer_language`` cannot be normalised.
+
+        Example:
+            >>> meta = Router(RouterSettings()).empty_input(ChainRequest("  "), "chat")
+            >>> meta["fallback"], meta["model_calls"], meta["lang"]
+            ('empty_input', 0, 'unknown')
+        """
+        if request.lang:
+            detection = self.detect(request, task)
+        else:
+            detection = Detection(UNKNOWN, 0.0, source=DetectionSource.NONE, reason="empty")
+        answer = language_code(request.answer_language) if request.answer_language else None
+        if answer is None and not detection.is_unknown:
+            answer = detection.lang
+        detail = "the query is empty: there is nothing to answer, so no model was called"
+        key = self.model_key()
+        route = Route(detection, answer, key, None, Fallback.EMPTY_INPUT, detail)
+        logger.info("bridgex: no model call (%s)", Fallback.EMPTY_INPUT)
+        meta: dict[str, Any] = {"task": task, "prompt_style": None}
+        meta.update(route.metadata(_names(route)))
+        meta.update(rendering=None, demos=[], model_calls=0, renders_cached=0)
+        return meta
+
+
+def _names(route: Route) -> dict[str, str]:
+    """English names of the route's languages (its detection, answer and bridge)."""
+    codes = [route.detection.lang, route.answer_language]
+    if route.bridge is not None:
+        codes.append(route.bridge.bridge)
+    return {c: language_name(c) for c in codes if c and c != UNKNOWN}
 
 
 def prompt_request(

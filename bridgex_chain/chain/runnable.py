@@ -6,11 +6,22 @@ run per step — ``detect``, ``lookup``, ``rewrite`` (holding the model's render
 ``bridgex:render``; see :mod:`bridgex_chain.chain.steps`) — and the answer call as a child LLM
 run tagged ``bridgex:answer``.
 
+Input: a string, UTF-8 bytes, messages or a dict (see :mod:`bridgex_chain.chain.request`);
+``lang``, ``answer_language`` and ``task`` may also be given as keywords of the call
+(``chain.invoke("Apa kabar?", lang="id")``, ``chain.bind(lang="id")``); any other keyword is an
+``InvalidInput``. Lone surrogates in the text become U+FFFD before anything sees it.
+
+An **empty or whitespace-only query** is answered with an empty ``AIMessage`` without any model
+call (the model, the detector and the table are not even loaded): ``fallback="empty_input"``,
+``model_calls`` 0; ``stream`` yields that one chunk. Otherwise:
+
 1. **detect** — the caller's ``lang`` wins; otherwise the detector (fastText by default).
 2. **lookup** — ``BridgeTable.best(model, query language, answer language)``; the answer
-   language defaults to the query's. A language without an entry borrows the bridge of a close
-   language that has one, or of a close language's close language (Malay ~ Indonesian, which
-   detectors confuse; Minangkabau ~ Malay; ``bridge_via`` in the metadata names it).
+   language defaults to the query's. A query already in a candidate bridge language (English,
+   German, French, Italian, Portuguese, Spanish) is prompted as is. A language without an entry
+   borrows the bridge of a close language that has one, or of a close language's close language
+   (Malay ~ Indonesian, which detectors confuse; Minangkabau ~ Malay; ``bridge_via`` in the
+   metadata names it).
 3. **rewrite** — the task's bridged X-ICL prompts (:mod:`bridgex_chain.prompting.tasks`): the
    model renders the query (or passage) in the bridge language; demonstrations, when a pool is
    given, are chosen by similarity.
@@ -20,14 +31,17 @@ Output: an ``AIMessage`` (the inner chat model's own message when there is one, 
 usage and ids pass through) with ``response_metadata["bridgex"]``: task, detected language and
 confidence, answer language, bridge, score, margin, run id, the bridge rendering, demonstration
 ids, model calls, and ``fallback``/``fallback_detail`` when prompting went direct (unknown or
-unsure language, no model key, no table row, bridge = query language, empty rendering). Every
-fallback is also logged (logger ``bridgex_chain.chain``). For classify and reading the content is
-the chosen label or option (``choice``, ``choice_index``, ``raw_answer`` in the metadata).
+unsure language, query already in a bridge language, no model key, no table row, bridge = query
+language, empty rendering; ``bridge`` is then None and ``bridge_tried`` names a bridge found but
+not used) or did not happen (empty input). Every fallback is also logged (logger
+``bridgex_chain.chain``). For classify and reading the content is the chosen label or option
+(``choice``, ``choice_index``, ``raw_answer`` in the metadata).
 
 ``stream``/``astream`` first yield an empty chunk carrying the routing, then the answer's chunks
 as the model writes them (completion-style text is cut at the stop strings as it streams, so the
 joined chunks equal ``invoke``'s content); classify and reading yield the parsed choice once.
-``batch``/``abatch`` are langchain-core's (one ``invoke``/``ainvoke`` per input, in parallel).
+``batch``/``abatch`` are langchain-core's (one ``invoke``/``ainvoke`` per input, in parallel,
+each given the call's keywords).
 
 Example:
     >>> from langchain_core.language_models import FakeListLLM
@@ -37,6 +51,9 @@ Example:
     >>> reply = chain.invoke("Habari?")
     >>> reply.content, reply.response_metadata["bridgex"]["fallback"]
     ('Nzuri sana', 'unknown_language')
+    >>> empty = chain.invoke("   ")  # no model call
+    >>> empty.content, empty.response_metadata["bridgex"]["fallback"]
+    ('', 'empty_input')
 """
 
 from __future__ import annotations
@@ -47,7 +64,7 @@ from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForChainRun
 from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
 from langchain_core.runnables.config import (
     ensure_config,
@@ -185,8 +202,10 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         self.router  # noqa: B018 - build the router now, so the copy shares it
         return self.model_copy(update={"answer_llm": answer_llm})
 
-    def route(self, input: Any) -> Route:
+    def route(self, input: Any, **kwargs: Any) -> Route:
         """Detect and look up only, without calling the model: where ``input`` would go.
+
+        ``kwargs`` are the call keywords (``lang``, ``answer_language``, ``task``).
 
         Example:
             >>> from bridgex_chain.detect import Detection
@@ -194,7 +213,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             >>> chain.route("Habari?").fallback
             <Fallback.UNKNOWN_LANGUAGE: 'unknown_language'>
         """
-        request = parse_input(input)
+        request = parse_input(input, kwargs)
         return self._lookup(request, self.router.detect(request, request.task or self.task))
 
     # ------------------------------------------------------------------ steps
@@ -205,10 +224,17 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
     def _plan(self, request: ChainRequest, task: str, route: Route) -> Any:
         return self.router.plan(request, task, route, labels=self.labels, num_demos=self.num_demos)
 
+    def _empty_answer(self, request: ChainRequest) -> AIMessageChunk | None:
+        """The answer to an empty query (no model call), or None for a query with text."""
+        if request.query.strip():
+            return None
+        meta = self.router.empty_input(request, request.task or self.task)
+        return AIMessageChunk(content="", response_metadata={"bridgex": meta})
+
     def _prepare(
-        self, input: Any, config: RunnableConfig, run: CallbackManagerForChainRun
+        self, request: ChainRequest, config: RunnableConfig, run: CallbackManagerForChainRun
     ) -> Prepared:
-        r, request = self.router, parse_input(input)
+        r = self.router
         task = request.task or self.task
         query = {"query": request.query, "lang": request.lang}
         detection = run_step(run, config, "detect", query, lambda _: r.detect(request, task))
@@ -231,9 +257,9 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         return r.prepared(request, task, route, plan, info)
 
     async def _aprepare(
-        self, input: Any, config: RunnableConfig, run: AsyncCallbackManagerForChainRun
+        self, request: ChainRequest, config: RunnableConfig, run: AsyncCallbackManagerForChainRun
     ) -> Prepared:
-        r, request = self.router, parse_input(input)
+        r = self.router
         task = request.task or self.task
 
         async def detect(_: RunnableConfig) -> Detection:
@@ -295,12 +321,26 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         return config, run
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AIMessage:
-        """Route ``input`` and answer it (see the module docstring)."""
+        """Route ``input`` and answer it (see the module docstring).
+
+        Args:
+            input: A string, UTF-8 bytes, messages or a dict (:mod:`~bridgex_chain.chain.request`).
+            config: The LangChain run config (callbacks, tags, ...).
+            **kwargs: ``lang``, ``answer_language``, ``task`` (as in the input dict).
+
+        Raises:
+            InvalidInput: The input cannot be routed, or a keyword is unknown.
+        """
         config, run = self._start(input, config)
         try:
-            prep = self._prepare(input, config, run)
-            llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
-            output = finish_message(prep, llm.invoke(prompt, child, **call_kwargs))
+            request = parse_input(input, kwargs)
+            empty = self._empty_answer(request)
+            if empty is not None:
+                output = AIMessage(content="", response_metadata=empty.response_metadata)
+            else:
+                prep = self._prepare(request, config, run)
+                llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
+                output = finish_message(prep, llm.invoke(prompt, child, **call_kwargs))
         except BaseException as err:
             run.on_chain_error(err)
             raise
@@ -313,9 +353,14 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         """Async :meth:`invoke`."""
         config, run = await self._astart(input, config)
         try:
-            prep = await self._aprepare(input, config, run)
-            llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
-            output = finish_message(prep, await llm.ainvoke(prompt, child, **call_kwargs))
+            request = parse_input(input, kwargs)
+            empty = self._empty_answer(request)
+            if empty is not None:
+                output = AIMessage(content="", response_metadata=empty.response_metadata)
+            else:
+                prep = await self._aprepare(request, config, run)
+                llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
+                output = finish_message(prep, await llm.ainvoke(prompt, child, **call_kwargs))
         except BaseException as err:
             await run.on_chain_error(err)
             raise
@@ -325,10 +370,16 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[AIMessage]:
-        """Yield the routing chunk, then the answer as the model writes it."""
+        """Yield the routing chunk, then the answer as the model writes it (keywords: invoke's)."""
         config, run = self._start(input, config)
         try:
-            answer = StreamedAnswer(self._prepare(input, config, run))
+            request = parse_input(input, kwargs)
+            empty = self._empty_answer(request)
+            if empty is not None:
+                yield empty
+                run.on_chain_end(empty)
+                return
+            answer = StreamedAnswer(self._prepare(request, config, run))
             yield answer.total
             llm, (prompt, child, call_kwargs) = self._answer_call(answer.prep, config, run)
             for piece in llm.stream(prompt, child, **call_kwargs):
@@ -347,7 +398,13 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         """Async :meth:`stream`."""
         config, run = await self._astart(input, config)
         try:
-            answer = StreamedAnswer(await self._aprepare(input, config, run))
+            request = parse_input(input, kwargs)
+            empty = self._empty_answer(request)
+            if empty is not None:
+                yield empty
+                await run.on_chain_end(empty)
+                return
+            answer = StreamedAnswer(await self._aprepare(request, config, run))
             yield answer.total
             llm, (prompt, child, call_kwargs) = self._answer_call(answer.prep, config, run)
             async for piece in llm.astream(prompt, child, **call_kwargs):

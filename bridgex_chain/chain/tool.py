@@ -2,7 +2,9 @@
 
 :func:`chain_tool` (``BridgeXChain.as_tool``) makes a ``StructuredTool`` whose content is the
 answer text and whose artifact (``ToolMessage.artifact`` when called with a tool call) is the
-``bridgex`` routing metadata.
+``bridgex`` routing metadata. Its input is a dict of :class:`BridgeXToolArgs`, a tool call, or a
+plain string, which is the query (``tool.invoke("Habari za leo?")``); the chain's runs nest
+under the tool's run.
 
 Example:
     >>> from langchain_core.language_models import FakeListLLM
@@ -11,6 +13,8 @@ Example:
     >>> chain = BridgeXChain(llm=FakeListLLM(responses=["Sawa"]),
     ...                      detector=lambda text: Detection("unknown", 0.0))
     >>> chain_tool(chain).invoke({"query": "Habari?"})
+    'Sawa'
+    >>> chain_tool(chain).invoke("Habari?")
     'Sawa'
 """
 
@@ -57,12 +61,14 @@ def chain_tool(
     def given(args: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in args.items() if v}
 
-    def run(callbacks: Any = None, **args: Any) -> tuple[str, dict[str, Any]]:
-        reply = chain.invoke(given(args), {"callbacks": callbacks})
+    # A string input reaches the function as one positional argument (langchain-core's legacy
+    # single-input path) and ``callbacks`` as a keyword: ``callbacks`` must be keyword-only.
+    def run(*query: Any, callbacks: Any = None, **args: Any) -> tuple[str, dict[str, Any]]:
+        reply = chain.invoke(given(_with_query(query, args)), {"callbacks": callbacks})
         return reply.text, reply.response_metadata["bridgex"]
 
-    async def arun(callbacks: Any = None, **args: Any) -> tuple[str, dict[str, Any]]:
-        reply = await chain.ainvoke(given(args), {"callbacks": callbacks})
+    async def arun(*query: Any, callbacks: Any = None, **args: Any) -> tuple[str, dict[str, Any]]:
+        reply = await chain.ainvoke(given(_with_query(query, args)), {"callbacks": callbacks})
         return reply.text, reply.response_metadata["bridgex"]
 
     return StructuredTool.from_function(
@@ -74,3 +80,10 @@ def chain_tool(
         args_schema=args_schema or BridgeXToolArgs,
         response_format="content_and_artifact",
     )
+
+
+def _with_query(positional: tuple[Any, ...], args: dict[str, Any]) -> dict[str, Any]:
+    """The tool's arguments, a positional string (a plain string input) being the query."""
+    if not positional:
+        return args
+    return {**args, "query": positional[0]}

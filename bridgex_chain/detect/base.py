@@ -2,6 +2,11 @@
 
 Anything with ``detect(text) -> Detection`` is a detector; :func:`as_detector` also adapts a plain
 callable that returns a :class:`Detection` or a language code (``"unknown"`` to abstain).
+:func:`language_code` normalises any ``str`` a caller or a detector gives as a language
+(refusing what the name lookup cannot take), and :func:`utf8_safe` makes any ``str`` encodable
+(lone surrogates, as ``surrogateescape`` decoding of bad bytes leaves them, become U+FFFD): the
+chain applies it to every query before detection, and
+:class:`~bridgex_chain.detect.FastTextDetector` to what it classifies.
 
 Example:
     >>> as_detector(lambda text: "sw").detect("Habari").lang
@@ -10,18 +15,71 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Protocol, runtime_checkable
 
-from bridgex_chain.errors import DetectorError
+from bridgex_chain.errors import DetectorError, UnknownLanguage
 from bridgex_chain.languages import normalize
 
-__all__ = ["UNKNOWN", "Detection", "DetectionSource", "LanguageDetector", "as_detector"]
+__all__ = [
+    "UNKNOWN",
+    "Detection",
+    "DetectionSource",
+    "LanguageDetector",
+    "as_detector",
+    "language_code",
+    "utf8_safe",
+]
 
 UNKNOWN: Final = "unknown"
 """``Detection.lang`` when the detector abstains."""
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def utf8_safe(text: str) -> str:
+    r"""``text`` with every code point UTF-8 cannot encode replaced by U+FFFD.
+
+    Only surrogates (U+D800..U+DFFF) cannot be encoded. A lone one — ``"\udcff"`` is what
+    ``bytes.decode(errors="surrogateescape")`` makes of a bad byte — becomes U+FFFD
+    (``"\ufffd"``, the replacement character, which is not a letter); a high and a low
+    surrogate in a row (UTF-16 written as code points) become the character they encode. Text
+    without surrogates is returned as is (the same object).
+
+    Example:
+        >>> utf8_safe("Habari \udcff\udcfe") == "Habari \ufffd\ufffd"
+        True
+        >>> utf8_safe("\ud83d\ude00") == "\U0001f600"
+        True
+    """
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def language_code(code: str) -> str:
+    r"""The FLORES-200 code of ``code`` (:func:`~bridgex_chain.languages.normalize`), for any str.
+
+    A code holding a NUL or a surrogate is refused as an unknown language before the name
+    lookup, which cannot take them.
+
+    Raises:
+        UnknownLanguage: ``code`` names no language.
+
+    Example:
+        >>> language_code("sw")
+        'swh_Latn'
+        >>> language_code("sw\x00")
+        Traceback (most recent call last):
+        ...
+        bridgex_chain.errors.UnknownLanguage: Unknown language 'sw\x00'. Use an ISO 639-1/3 ...
+    """
+    if "\x00" in code or _SURROGATE.search(code) is not None:
+        raise UnknownLanguage(utf8_safe(code))
+    return normalize(code)
 
 
 class DetectionSource(StrEnum):
@@ -38,6 +96,8 @@ class DetectionSource(StrEnum):
     """The caller named the language (``lang=``): no detection ran."""
     CALLABLE = "callable"
     """A plain callable adapted by :func:`as_detector`."""
+    NONE = "none"
+    """No detection ran: the chain answered an empty query without calling the detector."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +162,7 @@ class _CallableDetector:
                 return Detection(
                     UNKNOWN, 0.0, (), source=DetectionSource.CALLABLE, reason="abstained"
                 )
-            code = normalize(result)
+            code = language_code(result)
             return Detection(code, 1.0, ((code, 1.0),), source=DetectionSource.CALLABLE)
         raise DetectorError(
             f"The detector callable {self._fn!r} returned {type(result).__name__}; "

@@ -20,10 +20,14 @@ with the ``fasttext`` module of fasttext-predict.
 
 Rules (defaults measured on SIB-200, see ``benchmarks/bench_lid.py``):
 
-- Whitespace, newlines included, collapses to single spaces (fastText rejects ``\n``); only the
-  first ``max_input_chars`` (120) characters are classified, cut at a word boundary. The cost
-  grows with the length while accuracy barely does: on SIB-200 test sentences (19 languages),
-  120 characters gave 99.79 % against 99.87 % for 200, at 14 % less time per call.
+- What the model sees: the text with whitespace, newlines included, collapsed to single spaces
+  (fastText rejects ``\n``), and only its first ``max_input_chars`` (120) characters, cut at a
+  word boundary. The cost grows with the length while accuracy barely does: on SIB-200 test
+  sentences (19 languages), 120 characters gave 99.79 % against 99.87 % for 200, at 14 % less
+  time per call. Code points UTF-8 cannot encode (lone surrogates such as ``\udcff``, left by
+  ``surrogateescape`` decoding) are replaced by U+FFFD (:func:`~bridgex_chain.detect.utf8_safe`),
+  which is not a letter, so ``detect`` never fails on a ``str``; control characters and markup
+  are classified as written.
 - Abstain (``lang == UNKNOWN``) on empty text (reason ``"empty"``), text without letters such as
   emoji or digits (``"no-letters"``), text with fewer than ``min_chars`` (4) effective letters
   (``"too-short"``; letters count 1, a Han, kana or Hangul character counts 3 as it carries a
@@ -60,7 +64,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from bridgex_chain.detect.base import UNKNOWN, Detection, DetectionSource
+from bridgex_chain.detect.base import (
+    UNKNOWN,
+    Detection,
+    DetectionSource,
+    language_code,
+    utf8_safe,
+)
 from bridgex_chain.detect.model_files import (
     bundled_model_path,
     lite_model_path,
@@ -288,7 +298,7 @@ class FastTextDetector:
         """Detect the language of ``text``; an explicit ``lang`` always wins.
 
         Args:
-            text: any text; newlines are fine.
+            text: any ``str``: newlines, control characters and lone surrogates are fine.
             lang: a language the caller already knows (any code form).
 
         Raises:
@@ -300,13 +310,13 @@ class FastTextDetector:
             True
         """
         if lang is not None:
-            code = normalize(lang)
+            code = language_code(lang)
             return Detection(
                 code, 1.0, ((code, 1.0),), source=DetectionSource.OVERRIDE, reason="explicit"
             )
         if not isinstance(text, str):
             raise DetectorError(f"detect() needs a str, got {type(text).__name__}")
-        clean = _prepare(text, self.max_input_chars)
+        clean = utf8_safe(_prepare(text, self.max_input_chars))
         if not clean:
             return Detection(UNKNOWN, 0.0, reason="empty")
         letters = _effective_letters(clean, max(self.min_chars, 1))

@@ -55,14 +55,9 @@ def meta(reply: AIMessage) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ queries
 @pytest.mark.parametrize(
     ("query", "reason"),
-    [
-        ("", "empty"),
-        (" \n\t  ", "empty"),
-        ("😀🎉👍🦙", "no-letters"),
-        ("12345 !!! 42", "no-letters"),
-    ],
-    ids=["empty", "whitespace", "emoji", "digits"],
-)
+    [("😀🎉👍🦙", "no-letters"), ("12345 !!! 42", "no-letters")],
+    ids=["emoji", "digits"],
+)  # empty and whitespace-only queries: test_rel_inputs.py (answered without a model call)
 def test_queries_without_language_fall_back_to_direct_prompting(
     query: str, reason: str, table: BridgeTable, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -83,6 +83,40 @@ def test_low_confidence_goes_direct() -> None:
     assert table.asked == []
 
 
+@pytest.mark.parametrize("lang", ["eng_Latn", "deu_Latn", "fra_Latn", "ita_Latn", "por_Latn"])
+def test_query_in_a_candidate_bridge_language_goes_direct_without_the_table(lang: str) -> None:
+    found, table = route(lang, {(lang, lang): "spa_Latn"}, answer="swh_Latn")
+    assert (found.fallback, found.rule, found.bridge) == (
+        Fallback.QUERY_IS_A_BRIDGE,
+        RouteRule.DIRECT,
+        None,
+    )
+    assert found.answer_language == "swh_Latn" and table.asked == []
+    assert f"{lang} is itself a candidate bridge language" in (found.detail or "")
+    assert found.metadata({})["fallback"] == "query_is_a_bridge_language"
+
+
+def test_query_in_a_bridge_language_goes_direct_even_without_a_model_key() -> None:
+    found, _ = route("eng_Latn", {}, key=None)  # no set-up warning for an English query
+    assert found.fallback is Fallback.QUERY_IS_A_BRIDGE
+
+
+def test_unknown_and_unsure_languages_are_decided_before_the_bridge_language_rule() -> None:
+    found, _ = route("eng_Latn", {}, confidence=0.3, min_confidence=0.5)
+    assert found.fallback is Fallback.LOW_CONFIDENCE
+
+
+def test_a_bridge_found_but_not_taken_is_reported_as_tried() -> None:
+    found, _ = route("ind_Latn", {("ind_Latn", "ind_Latn"): "ind_Latn"})
+    meta = found.metadata({})
+    assert (meta["bridge"], meta["bridge_tried"], meta["score"]) == (None, "ind_Latn", None)
+    bridged, _ = route("swh_Latn", {("swh_Latn", "swh_Latn"): "fra_Latn"})
+    assert (bridged.metadata({})["bridge"], bridged.metadata({})["bridge_tried"]) == (
+        "fra_Latn",
+        None,
+    )
+
+
 def test_unnamed_model_goes_direct() -> None:
     found, table = route("swh_Latn", {("swh_Latn", "swh_Latn"): "fra_Latn"}, key=None)
     assert found.fallback is Fallback.NO_MODEL_KEY and found.model is None
@@ -146,6 +180,8 @@ def test_metadata_is_plain_json() -> None:
         (Fallback.LOW_CONFIDENCE, False),
         (Fallback.BRIDGE_IS_QUERY_LANGUAGE, False),
         (Fallback.EMPTY_RENDERING, False),
+        (Fallback.QUERY_IS_A_BRIDGE, False),
+        (Fallback.EMPTY_INPUT, False),
     ],
 )
 def test_fallbacks_that_point_at_the_setup(fallback: Fallback, setup: bool) -> None:

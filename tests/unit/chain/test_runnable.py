@@ -142,6 +142,7 @@ def test_bridged_chat_completion_prompts_output_and_metadata(table: BridgeTable)
         "answer_language_name": "Swahili",
         "model": GEMMA,
         "bridge": "fra_Latn",
+        "bridge_tried": None,
         "bridge_name": "French",
         "bridge_via": None,
         "score": pytest.approx(0.412),
@@ -362,11 +363,13 @@ def test_unnamed_external_model_goes_direct(table: BridgeTable, caplog: Any) -> 
 def test_empty_rendering_goes_direct(table: BridgeTable, caplog: Any) -> None:
     reply, rec = _fallback_case(completion_chain(table, ["\n", " Sawa."]), caplog)
     meta = reply.response_metadata["bridgex"]
-    assert (meta["fallback"], meta["bridge"], meta["rendering"]) == (
+    assert (meta["fallback"], meta["bridge"], meta["bridge_tried"], meta["rendering"]) == (
         "empty_rendering",
+        None,
         "fra_Latn",
         "",
     )
+    assert (meta["route_rule"], meta["bridge_name"], meta["score"]) == ("direct", None, None)
     assert rec.prompts[1] == DIRECT_SW
 
 
@@ -415,6 +418,27 @@ def test_input_errors() -> None:
         chain.invoke(42)
     with pytest.raises(ValidationError, match="Unknown task"):
         BridgeXChain(task="summarise")
+
+
+def test_call_keywords_reach_the_request(table: BridgeTable) -> None:
+    rec = Recorder()
+    chain = completion_chain(table, [" Comment ?", " Nzuri."], detector=detector("fin_Latn"))
+    reply = chain.invoke("Habari yako?", {"callbacks": [rec]}, lang="sw")
+    assert reply.response_metadata["bridgex"]["lang"] == "swh_Latn"
+    assert rec.named("detect")["outputs"]["source"] == "override"
+    assert chain.route("Habari yako?", lang="sw").detection.source == "override"
+    with pytest.raises(BridgeXError, match="does not take the keyword argument"):
+        chain.invoke("Habari yako?", callbacks=[])
+
+
+def test_empty_query_is_answered_without_loading_anything() -> None:
+    chain = BridgeXChain(model="gemma-3-270m")  # the embedded model: it would load on use
+    reply = chain.invoke("  \n")
+    meta = reply.response_metadata["bridgex"]
+    assert reply.content == "" and meta["fallback"] == "empty_input"
+    assert (meta["model"], meta["model_calls"], meta["prompt_style"]) == (GEMMA, 0, None)
+    assert (meta["detection_source"], meta["detection_reason"]) == ("none", "empty")
+    assert chain.router.built_parts() == ("model_key",)
 
 
 def test_history_in_message_list_input(table: BridgeTable) -> None:

@@ -40,3 +40,24 @@ def test_tool_runs_async() -> None:
     seen: list[Any] = []
     reply = asyncio.run(chain_tool(fake_chain(seen)).ainvoke({"query": "Jambo"}))
     assert reply == "jibu: Jambo" and seen == [{"query": "Jambo"}]
+
+
+def test_a_plain_string_input_is_the_query() -> None:
+    seen: list[Any] = []
+    tool = chain_tool(fake_chain(seen))
+    assert tool.invoke("Habari za leo?") == "jibu: Habari za leo?"
+    assert asyncio.run(tool.ainvoke("Jambo")) == "jibu: Jambo"
+    assert seen == [{"query": "Habari za leo?"}, {"query": "Jambo"}]
+
+
+def test_the_tool_passes_its_callbacks_to_the_chain() -> None:
+    configs: list[Any] = []
+
+    def answer(args: dict[str, Any], config: Any) -> AIMessage:
+        configs.append(config)
+        return AIMessage("ok", response_metadata={"bridgex": {}})
+
+    tool = chain_tool(RunnableLambda(answer))
+    tool.invoke("Habari", {"callbacks": []})
+    tool.invoke({"type": "tool_call", "id": "c1", "name": tool.name, "args": {"query": "x"}})
+    assert len(configs) == 2 and all(c.get("callbacks") is not None for c in configs)

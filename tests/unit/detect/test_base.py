@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from bridgex_chain.detect.base import UNKNOWN, Detection, LanguageDetector, as_detector
+from bridgex_chain.detect.base import (
+    UNKNOWN,
+    Detection,
+    LanguageDetector,
+    as_detector,
+    language_code,
+    utf8_safe,
+)
 from bridgex_chain.errors import DetectorError, UnknownLanguage
 
 
@@ -158,3 +165,23 @@ def test_objects_that_are_neither_detectors_nor_callables_are_refused(obj: objec
     message = str(caught.value)
     assert message.startswith(f"{obj!r} is not a language detector")
     assert "detect(text) -> Detection" in message
+
+
+# --------------------------------------------------------------------------- text and codes
+
+
+def test_utf8_safe_replaces_lone_surrogates_and_joins_pairs() -> None:
+    text = "Habari"
+    assert utf8_safe(text) is text
+    assert utf8_safe("a\udcffb\ud800") == "a\ufffdb\ufffd"
+    assert utf8_safe("\ud83d\ude00\ud83d") == "\U0001f600\ufffd"
+    assert utf8_safe("\udfff\ud800").encode("utf-8") == "\ufffd\ufffd".encode()  # low, high
+
+
+def test_language_code_refuses_what_the_name_lookup_cannot_take() -> None:
+    assert language_code("Swahili") == "swh_Latn"
+    for bad in ("\x00", "sw\x00", "\udcff", "\x000000"):
+        with pytest.raises(UnknownLanguage):
+            language_code(bad)
+    with pytest.raises(UnknownLanguage):
+        as_detector(lambda text: "sw\x00").detect("Habari")

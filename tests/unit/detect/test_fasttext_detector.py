@@ -106,6 +106,16 @@ def test_abstains_on_empty_and_short_text(
     assert result.confidence == 0.0 and result.candidates == ()
 
 
+def test_lone_surrogates_and_control_characters_never_reach_fasttext_as_errors() -> None:
+    detector = FastTextDetector()  # the bundled model (the fixture is lid.176 lite)
+    assert detector.detect("Habari za asubuhi \udcff\udcfe").lang == "swh_Latn"
+    assert detector.detect("\udcff\udcfe\ud800").reason == "no-letters"  # U+FFFD is no letter
+    assert detector.detect("\ud83d\ude00 Habari za asubuhi").lang == "swh_Latn"  # a pair: emoji
+    assert detector.detect("Habari \x00 za asubuhi\x1b[0m rafiki").lang == "swh_Latn"
+    with pytest.raises(UnknownLanguage):
+        detector.detect("Habari", lang="sw\x00")
+
+
 def test_cjk_characters_count_more_than_latin_letters(detector: FastTextDetector) -> None:
     assert detector.detect("你好").lang == "zho_Hans"  # 2 Han characters = 6 effective letters
     assert FastTextDetector("lite", min_chars=0).detect("ok").reason != "too-short"
