@@ -61,10 +61,9 @@ from bridgex_chain.detect import (
     DetectionSource,
     LanguageDetector,
     as_detector,
-    language_code,
 )
 from bridgex_chain.errors import ModelNotAvailable
-from bridgex_chain.languages import bridging_code, language_name
+from bridgex_chain.languages import bridging_code, language_name, normalize
 from bridgex_chain.models.choices import best_choice
 from bridgex_chain.prompting.demos import Demo, DemoPool, load_demo_pool
 from bridgex_chain.prompting.tasks import Planner, plan_prompts
@@ -262,7 +261,7 @@ class Router:
     def detect(self, request: ChainRequest, task: str) -> Detection:
         """Step 1: the caller's language, or the detector's answer."""
         if request.lang:
-            code = language_code(request.lang)
+            code = normalize(request.lang)
             source = DetectionSource.OVERRIDE
             return Detection(code, 1.0, ((code, 1.0),), source=source, reason="explicit")
         passage = str(request.fields.get("passage") or "") if task == "reading" else ""
@@ -272,7 +271,7 @@ class Router:
         self, request: ChainRequest, detection: Detection, *, min_confidence: float = 0.0
     ) -> Route:
         """Step 2: the route policy for (model, query language, answer language); logged."""
-        answer = language_code(request.answer_language) if request.answer_language else None
+        answer = normalize(request.answer_language) if request.answer_language else None
         route = lookup_route(
             detection,
             answer,
@@ -408,7 +407,7 @@ class Router:
             detection = self.detect(request, task)
         else:
             detection = Detection(UNKNOWN, 0.0, source=DetectionSource.NONE, reason="empty")
-        answer = language_code(request.answer_language) if request.answer_language else None
+        answer = normalize(request.answer_language) if request.answer_language else None
         if answer is None and not detection.is_unknown:
             answer = detection.lang
         detail = "the query is empty: there is nothing to answer, so no model was called"

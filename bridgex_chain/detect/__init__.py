@@ -21,7 +21,6 @@ from bridgex_chain.detect.base import (
     DetectionSource,
     LanguageDetector,
     as_detector,
-    language_code,
     utf8_safe,
 )
 from bridgex_chain.detect.fasttext_detector import (
@@ -45,7 +44,6 @@ __all__ = [
     "LanguageDetector",
     "as_detector",
     "bundled_model_path",
-    "language_code",
     "lite_model_path",
     "utf8_safe",
 ]

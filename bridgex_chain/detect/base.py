@@ -2,8 +2,7 @@
 
 Anything with ``detect(text) -> Detection`` is a detector; :func:`as_detector` also adapts a plain
 callable that returns a :class:`Detection` or a language code (``"unknown"`` to abstain).
-:func:`language_code` normalises any ``str`` a caller or a detector gives as a language
-(refusing what the name lookup cannot take), and :func:`utf8_safe` makes any ``str`` encodable
+:func:`utf8_safe` makes any ``str`` encodable
 (lone surrogates, as ``surrogateescape`` decoding of bad bytes leaves them, become U+FFFD): the
 chain applies it to every query before detection, and
 :class:`~bridgex_chain.detect.FastTextDetector` to what it classifies.
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Protocol, runtime_checkable
 
-from bridgex_chain.errors import DetectorError, UnknownLanguage
+from bridgex_chain.errors import DetectorError
 from bridgex_chain.languages import normalize
 
 __all__ = [
@@ -30,7 +29,6 @@ __all__ = [
     "DetectionSource",
     "LanguageDetector",
     "as_detector",
-    "language_code",
     "utf8_safe",
 ]
 
@@ -58,28 +56,6 @@ def utf8_safe(text: str) -> str:
     if _SURROGATE.search(text) is None:
         return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-
-
-def language_code(code: str) -> str:
-    r"""The FLORES-200 code of ``code`` (:func:`~bridgex_chain.languages.normalize`), for any str.
-
-    A code holding a NUL or a surrogate is refused as an unknown language before the name
-    lookup, which cannot take them.
-
-    Raises:
-        UnknownLanguage: ``code`` names no language.
-
-    Example:
-        >>> language_code("sw")
-        'swh_Latn'
-        >>> language_code("sw\x00")
-        Traceback (most recent call last):
-        ...
-        bridgex_chain.errors.UnknownLanguage: Unknown language 'sw\x00'. Use an ISO 639-1/3 ...
-    """
-    if "\x00" in code or _SURROGATE.search(code) is not None:
-        raise UnknownLanguage(utf8_safe(code))
-    return normalize(code)
 
 
 class DetectionSource(StrEnum):
@@ -162,7 +138,7 @@ class _CallableDetector:
                 return Detection(
                     UNKNOWN, 0.0, (), source=DetectionSource.CALLABLE, reason="abstained"
                 )
-            code = language_code(result)
+            code = normalize(result)
             return Detection(code, 1.0, ((code, 1.0),), source=DetectionSource.CALLABLE)
         raise DetectorError(
             f"The detector callable {self._fn!r} returned {type(result).__name__}; "

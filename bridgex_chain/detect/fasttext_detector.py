@@ -68,7 +68,6 @@ from bridgex_chain.detect.base import (
     UNKNOWN,
     Detection,
     DetectionSource,
-    language_code,
     utf8_safe,
 )
 from bridgex_chain.detect.model_files import (
@@ -310,7 +309,7 @@ class FastTextDetector:
             True
         """
         if lang is not None:
-            code = language_code(lang)
+            code = normalize(lang)
             return Detection(
                 code, 1.0, ((code, 1.0),), source=DetectionSource.OVERRIDE, reason="explicit"
             )

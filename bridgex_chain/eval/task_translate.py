@@ -81,7 +81,9 @@ class TranslateTask(PairTask):
         demo_source = None
         if self.shots and self.demo_data is not None:
             pool = self.demo_data
-            ids = [i.id for i in seeded_sample(pool.items(src, gold_lang=trg), self.shots, self.seed)]
+            ids = [
+                i.id for i in seeded_sample(pool.items(src, gold_lang=trg), self.shots, self.seed)
+            ]
 
             def demo_source(_text: str, langs: Sequence[str], _labelled: bool) -> list[Demo]:
                 return pool.demos(ids, langs)

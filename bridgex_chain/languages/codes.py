@@ -57,6 +57,9 @@ _FLORES_RE: Final = re.compile(r"^([A-Za-z]{2,3})_([A-Za-z]{4})$")
 # ISO 639 special codes: undetermined, multiple, uncoded, no linguistic content, sign languages.
 _NOT_LANGUAGES: Final = frozenset({"und", "mul", "mis", "zxx", "sgn"})
 _SCRIPT_RE: Final = re.compile(r"^[A-Z][a-z]{3}$")
+# Control characters and lone surrogates: no language name holds one (langcodes' name lookup
+# crashes on them with UnicodeError/SystemError).
+_NOT_IN_A_CODE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 # --------------------------------------------------------------------------- bundled data
@@ -206,7 +209,7 @@ def _to_flores(tag: langcodes.Language, original: str) -> str:
 
 
 def normalize(code: str) -> str:
-    """Normalise any language code or name to a FLORES-200 style code.
+    r"""Normalise any language code or name to a FLORES-200 style code.
 
     Args:
         code: ISO 639-1/2/3, BCP-47, FLORES-200, a fastText label or an English/native name.
@@ -216,14 +219,22 @@ def normalize(code: str) -> str:
         same shape (``"bre_Latn"``).
 
     Raises:
-        UnknownLanguage: the input names no language langcodes knows.
+        UnknownLanguage: the input names no language langcodes knows (a code holding a control
+            character or a lone surrogate names none: it is refused before the name lookup,
+            which cannot take them).
 
     Example:
         >>> normalize("swa"), normalize("zh-TW"), normalize("__label__swh_Latn")
         ('swh_Latn', 'zho_Hant', 'swh_Latn')
+        >>> normalize("sw\x00")
+        Traceback (most recent call last):
+        ...
+        bridgex_chain.errors.UnknownLanguage: Unknown language 'sw\x00'. Use an ISO 639-1/3 ...
     """
     if not isinstance(code, str):
         raise UnknownLanguage(repr(code), hint="Language codes are strings such as 'sw'.")
+    if _NOT_IN_A_CODE.search(code.strip()):
+        raise UnknownLanguage(code)
     return _normalize(code)
 
 

@@ -226,3 +226,13 @@ def test_registry_codes_are_flores_plus_every_lite_model_label() -> None:
     assert len(codes) > len(flores_codes())
     assert {"bre_Latn", "gsw_Latn", "egl_Latn"} <= set(codes)  # lid.176 labels outside FLORES
     assert all(FLORES_SHAPE.match(code) for code in codes)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "sw\x00", "\udcff", "\x000000", "s\x1bw", "\x85"])
+def test_control_characters_and_surrogates_are_unknown_languages(bad: str) -> None:
+    with pytest.raises(UnknownLanguage):
+        normalize(bad)
+
+
+def test_surrounding_whitespace_is_still_stripped() -> None:
+    assert normalize(" sw\n") == normalize("\tSwahili ") == "swh_Latn"
