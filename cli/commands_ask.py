@@ -9,13 +9,21 @@ Example:
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bridgex_chain.cli.commands_db import DatabaseUrlOption
+from bridgex_chain.cli.terminal import (
+    TidyCommand,
+    argv_text,
+    clean,
+    json_line,
+    print_error,
+    safe,
+)
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -33,20 +41,30 @@ ModelOption = Annotated[
         help="Local model: alias (gemma-3-270m, mistral…), Hugging Face id or path. "
         "Default: the embedded Gemma-3-270m.",
         show_default=False,
+        metavar="MODEL",
     ),
 ]
 LangOption = Annotated[
     str | None,
     typer.Option(
-        "--lang", help="Your language (any code form); skips detection.", show_default=False
+        "--lang",
+        help="Your language (any code form); skips detection.",
+        show_default=False,
+        metavar="CODE",
     ),
 ]
 AnswerOption = Annotated[
     str | None,
-    typer.Option("--answer-language", help="Answer language (default: yours).", show_default=False),
+    typer.Option(
+        "--answer-language",
+        help="Answer language (default: yours).",
+        show_default=False,
+        metavar="CODE",
+    ),
 ]
 TokensOption = Annotated[
-    int, typer.Option("--max-new-tokens", min=1, help="Generation budget per model call.")
+    int,
+    typer.Option("--max-new-tokens", min=1, help="Generation budget per model call.", metavar="N"),
 ]
 DemosOption = Annotated[
     Path | None,
@@ -54,6 +72,7 @@ DemosOption = Annotated[
         "--demos",
         help="Demonstration pool: a <lang>/train.tsv directory (SIB-200 layout) or a JSONL file.",
         show_default=False,
+        metavar="PATH",
     ),
 ]
 
@@ -78,68 +97,102 @@ def make_chain(
 
 
 def route_line(meta: dict[str, Any]) -> str:
-    """One line saying where a request went (rich markup).
+    """One line saying where a request went (rich markup; every value escaped).
 
     Example:
         >>> route_line({"lang": "hau_Latn", "lang_name": "Hausa", "confidence": 0.8,
         ...             "fallback": "no_bridge", "fallback_detail": "no row"})
         'hau_Latn (Hausa, confidence 0.80) → [yellow]direct[/] (no_bridge: no row)'
+        >>> line = route_line({"lang": "swh_Latn", "lang_name": "Swahili", "confidence": 1.0,
+        ...     "bridge": "fra_Latn", "bridge_name": "French", "score": 3.2e-08, "run_id": 7})
+        >>> line.split("→ ")[1]
+        'bridge [bold]fra_Latn[/] (French), score 3.200e-08, run 7'
     """
-    if meta["lang"] == "unknown":
-        lang = f"unknown language (confidence {meta['confidence']:.2f})"
+    from bridgex_chain.store.records import format_score
+
+    confidence = f"confidence {meta.get('confidence') or 0.0:.2f}"
+    if meta.get("lang") == "unknown":
+        lang = f"unknown language ({confidence})"
     else:
-        lang = f"{meta['lang']} ({meta['lang_name']}, confidence {meta['confidence']:.2f})"
+        lang = f"{safe(meta.get('lang'))} ({safe(meta.get('lang_name'))}, {confidence})"
     if meta.get("fallback"):
-        detail = meta.get("fallback_detail") or ""
-        return f"{lang} → [yellow]direct[/] ({meta['fallback']}: {detail})"
+        detail = safe(meta.get("fallback_detail") or "", newlines=False)
+        return f"{lang} → [yellow]direct[/] ({safe(meta['fallback'])}: {detail})"
     return (
-        f"{lang} → bridge [bold]{meta['bridge']}[/] ({meta['bridge_name']}), "
-        f"score {meta['score']:.3f}, run {meta['run_id']}"
+        f"{lang} → bridge [bold]{safe(meta.get('bridge'))}[/] ({safe(meta.get('bridge_name'))}), "
+        f"score {format_score(meta.get('score'))}, run {safe(meta.get('run_id'))}"
     )
 
 
 def _stream_answer(
     chain: BridgeXChain, request: Any, console: Console
 ) -> tuple[str, dict[str, Any]]:
-    """Print the route, then the answer as it streams; return the answer and the metadata."""
+    """Print the route, then the answer as it streams; return the answer and the metadata.
+
+    The stream is closed on the way out, also when Ctrl-C interrupts it.
+    """
     meta: dict[str, Any] = {}
     parts: list[str] = []
-    for chunk in chain.stream(request):
-        found = chunk.response_metadata.get("bridgex")
-        if found and not meta:
-            meta = dict(found)
-            console.print(f"[dim]{route_line(meta)}[/]", highlight=False)
-        elif found:
-            meta.update(found)
-        text = chunk.text
-        if text:
-            parts.append(text)
-            console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+    stream: Iterator[Any] = chain.stream(request)
+    try:
+        for chunk in stream:
+            found = chunk.response_metadata.get("bridgex")
+            if found and not meta:
+                meta = dict(found)
+                console.print(f"[dim]{route_line(meta)}[/]", highlight=False)
+            elif found:
+                meta.update(found)
+            text = chunk.text
+            if text:
+                parts.append(text)
+                console.print(clean(text), end="", markup=False, highlight=False, soft_wrap=True)
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
     console.print()
     return "".join(parts), meta
 
 
+def _option_text(value: str | None) -> str | None:
+    return None if value is None else argv_text(value)
+
+
+def _language(value: str | None) -> str | None:
+    return None if value is None else argv_text(value)
+
+
 def ask_command(
-    text: Annotated[str, typer.Argument(help="Your question or text, in any language.")],
+    text: Annotated[
+        str, typer.Argument(help="Your question or text, in any language.", metavar="TEXT")
+    ],
     model: ModelOption = None,
     lang: LangOption = None,
     answer_language: AnswerOption = None,
     task: Annotated[
-        str, typer.Option("--task", help="chat, translate, classify or reading.")
+        str,
+        typer.Option("--task", help="chat, translate, classify or reading.", metavar="TASK"),
     ] = "chat",
     passage: Annotated[
         str | None,
-        typer.Option("--passage", help="The passage (task reading).", show_default=False),
+        typer.Option(
+            "--passage", help="The passage (task reading).", show_default=False, metavar="TEXT"
+        ),
     ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option(
-            "--option", help="An answer option (task reading; repeat).", show_default=False
+            "--option",
+            help="An answer option (task reading; repeat).",
+            show_default=False,
+            metavar="TEXT",
         ),
     ] = None,
     label: Annotated[
         list[str] | None,
-        typer.Option("--label", help="A label (task classify; repeat).", show_default=False),
+        typer.Option(
+            "--label", help="A label (task classify; repeat).", show_default=False, metavar="TEXT"
+        ),
     ] = None,
     demos: DemosOption = None,
     database_url: DatabaseUrlOption = None,
@@ -153,15 +206,96 @@ def ask_command(
 
     if task not in TASKS:
         raise typer.BadParameter(f"use one of {', '.join(TASKS)}", param_hint="--task")
-    request: dict[str, Any] = {"query": text, "lang": lang, "answer_language": answer_language}
-    request.update(passage=passage, options=option or None, labels=label or None)
-    chain = make_chain(model, database_url, max_new_tokens, cast("TaskKind", task), demos)
+    query = argv_text(text)
+    if query != text:
+        Console(stderr=True).print(
+            "[yellow]note:[/] the text is not valid UTF-8; its invalid bytes read as U+FFFD.",
+            highlight=False,
+        )
+    request: dict[str, Any] = {
+        "query": query,
+        "lang": _language(lang),
+        "answer_language": _language(answer_language),
+        "passage": _option_text(passage),
+        "options": [argv_text(o) for o in option] if option else None,
+        "labels": [argv_text(x) for x in label] if label else None,
+    }
+    kind: TaskKind = next(t for t in TASKS if t == task)
+    chain = make_chain(model, database_url, max_new_tokens, kind, demos)
     if as_json:
         reply = chain.invoke(request)
         out = {"answer": reply.text, "bridgex": reply.response_metadata["bridgex"]}
-        typer.echo(json.dumps(out, ensure_ascii=False))
+        typer.echo(json_line(out))
         return
     _stream_answer(chain, request, Console())
+
+
+_CHAT_HELP = """\
+[bold]/help[/]        this list
+[bold]/lang CODE[/]   your language from now on (any code form: sw, swh_Latn, Swahili)
+[bold]/lang auto[/]   detect the language of each message again
+[bold]/reset[/]       forget the conversation
+[bold]/quit[/]        leave (also /exit, Ctrl-D, or Ctrl-C at an empty prompt)
+Ctrl-C while an answer is coming cancels that turn. Start a message with // to send a
+line that begins with /."""
+
+
+class _ChatState:
+    """What the chat commands change: the language override and the history."""
+
+    def __init__(self, lang: str | None) -> None:
+        self.lang = lang
+        self.history: list[BaseMessage] = []
+
+
+def _chat_command(line: str, state: _ChatState, console: Console) -> bool:
+    """Run one slash command; return False when the session should end."""
+    from bridgex_chain.errors import BridgeXError
+    from bridgex_chain.languages import language_name, normalize
+
+    name, _, arg = line.partition(" ")
+    arg = arg.strip()
+    if name in {"/quit", "/exit"}:
+        return False
+    if name in {"/help", "/?"}:
+        console.print(_CHAT_HELP, highlight=False)
+    elif name == "/reset":
+        state.history.clear()
+        console.print("[dim]conversation cleared[/]")
+    elif name == "/lang" and not arg:
+        now = "detected per message" if state.lang is None else safe(state.lang)
+        console.print(f"[dim]language: {now} (/lang CODE or /lang auto to change)[/]")
+    elif name == "/lang" and arg.lower() == "auto":
+        state.lang = None
+        console.print("[dim]language: detected per message[/]")
+    elif name == "/lang":
+        try:
+            code = normalize(argv_text(arg))
+        except BridgeXError as err:
+            print_error(console, err)
+        else:
+            state.lang = code
+            console.print(f"[dim]language: {safe(code)} ({safe(language_name(code))})[/]")
+    else:
+        console.print(
+            f"[yellow]unknown command[/] {safe(name, newlines=False)}: /help lists the "
+            "commands (start with // to send a message that begins with /)",
+            highlight=False,
+        )
+    return True
+
+
+def _read_line(console: Console) -> str | None:
+    """The next line typed, or None at Ctrl-D / Ctrl-C (the session ends)."""
+    while True:
+        try:
+            line: str = argv_text(console.input("[bold]you>[/] "))
+            return line
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return None
+        except UnicodeDecodeError:
+            console.print("[yellow]that line was not valid UTF-8; type it again[/]")
 
 
 def chat_command(
@@ -174,7 +308,8 @@ def chat_command(
 ) -> None:
     """Chat in your language in the terminal; each turn shows its language and bridge.
 
-    Type /exit (or press Ctrl-D) to leave, /reset to start a new conversation.
+    Type /help for the commands, /quit (or Ctrl-D) to leave. Ctrl-C cancels the answer
+    being written; at an empty prompt it leaves.
     """
     from langchain_core.messages import AIMessage, HumanMessage
     from rich.console import Console
@@ -183,33 +318,37 @@ def chat_command(
 
     console = Console()
     chain = make_chain(model, database_url, max_new_tokens, "chat", demos)
-    history: list[BaseMessage] = []
-    console.print("[dim]bridgex-chain chat: /exit to leave, /reset to forget the conversation[/]")
+    state = _ChatState(_language(lang))
+    answer_lang = _language(answer_language)
+    console.print("[dim]bridgex-chain chat: /help for the commands, /quit to leave[/]")
     while True:
-        try:
-            text = console.input("[bold]you>[/] ").strip()
-        except EOFError:
+        line = _read_line(console)
+        if line is None:
             break
-        if text in {"/exit", "/quit"}:
-            break
-        if text == "/reset":
-            history.clear()
-            console.print("[dim]conversation cleared[/]")
-            continue
+        text = line.strip()
         if not text:
             continue
+        if text.startswith("/") and not text.startswith("//"):
+            if not _chat_command(text, state, console):
+                break
+            continue
+        if text.startswith("//"):
+            text = text[1:]
         request = {
             "query": text,
-            "history": list(history),
-            "lang": lang,
-            "answer_language": answer_language,
+            "history": list(state.history),
+            "lang": state.lang,
+            "answer_language": answer_lang,
         }
         try:
             answer, _ = _stream_answer(chain, request, console)
-        except BridgeXError as err:
-            console.print(f"[bold red]error:[/] {err}")
+        except KeyboardInterrupt:
+            console.print("\n[dim]turn cancelled (Ctrl-C); the conversation is unchanged[/]")
             continue
-        history += [HumanMessage(text), AIMessage(answer)]
+        except BridgeXError as err:
+            print_error(console, err)
+            continue
+        state.history += [HumanMessage(text), AIMessage(answer)]
 
 
 def register(app: typer.Typer) -> None:
@@ -220,5 +359,5 @@ def register(app: typer.Typer) -> None:
         >>> app = typer.Typer()
         >>> register(app)
     """
-    app.command("ask")(ask_command)
-    app.command("chat")(chat_command)
+    app.command("ask", cls=TidyCommand)(ask_command)
+    app.command("chat", cls=TidyCommand)(chat_command)

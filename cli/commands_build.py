@@ -8,12 +8,15 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from bridgex_chain.cli.commands_db import DatabaseUrlOption
+from bridgex_chain.cli.terminal import TidyCommand, argv_text, safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
     from bridgex_chain.probing.results import BuildResult, ProgressEvent
 
 __all__ = ["register"]
+
+_T = TypeVar("_T")
 
 _BRIDGES = "en,de,fr,it,pt,es"
 _STAGE_NAMES = {
@@ -44,16 +49,68 @@ def _languages(value: str | None) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def _options(**values: Any) -> BuildOptions:
-    from bridgex_chain.errors import ProbeDataError
+def _checked(option: str, check: Callable[[], _T]) -> _T:
+    """``check()``, its bridgex error reported against ``option`` (``error: --layers: …``)."""
+    from bridgex_chain.errors import InvalidOption, ProbeDataError, UnknownLanguage
+
+    try:
+        return check()
+    except (ProbeDataError, InvalidOption, UnknownLanguage) as err:
+        raise InvalidOption(f"{option}: {err}") from err
+
+
+def _normalized(code: str) -> str:
+    from bridgex_chain.languages import normalize
+
+    return normalize(argv_text(code))
+
+
+def _check_values(values: dict[str, Any]) -> None:
+    """Check each option on its own, so that the error names it (``error: --dtype: …``)."""
+    from bridgex_chain.probing.options import (
+        BuildOptions,
+        check_device,
+        check_dtype,
+        parse_layers,
+        parse_pairs,
+    )
+
+    for option, codes in (("--languages", values["languages"]), ("--bridges", values["bridges"])):
+        for code in codes or ():
+            _checked(option, partial(_normalized, code))
+    if not values["bridges"]:
+        _checked("--bridges", partial(BuildOptions.create, bridges=[]))
+    pairs = values["pairs"]
+    _checked("--pairs", lambda: parse_pairs(None if pairs is None else argv_text(pairs)))
+    _checked("--layers", lambda: parse_layers(values["layers"]))
+    _checked("--device", lambda: check_device(values["device"]))
+    _checked("--dtype", lambda: check_dtype(values["dtype"]))
+
+
+def _create(values: dict[str, Any]) -> BuildOptions:
+    """:meth:`BuildOptions.create`, an error about a numeric option naming its flag."""
+    from bridgex_chain.errors import InvalidOption
     from bridgex_chain.probing.options import BuildOptions
 
-    hints = {"pair": "--pairs", "layer": "--layers", "language": "--languages"}
     try:
         return BuildOptions.create(**values)
-    except (ProbeDataError, ValueError) as err:
-        hint = next((h for word, h in hints.items() if word in str(err).lower()), None)
-        raise typer.BadParameter(str(err), param_hint=hint) from err
+    except InvalidOption as err:
+        message = str(err)
+        field = message.split(" ", 1)[0]
+        if field in values:
+            raise InvalidOption("--" + field.replace("_", "-") + message[len(field) :]) from err
+        raise
+
+
+def _check_layers_fit(model: str | None, opts: BuildOptions) -> None:
+    """Before a real build: the layer window against the model's depth, when its config is here."""
+    from bridgex_chain.probing.plan import read_model_shape
+
+    if opts.layers is None:
+        return
+    shape = read_model_shape(model)
+    if shape is not None:
+        _checked("--layers", lambda: opts.window(shape.num_layers, shape.key))
 
 
 def _gib(n: float) -> str:
@@ -69,14 +126,17 @@ def _duration(seconds: float) -> str:
 def _print_plan(console: Console, plan: BuildPlan) -> None:
     from rich.table import Table
 
-    view = Table(title=f"Build plan for {plan.model} (dry run: nothing was run)", show_header=False)
+    view = Table(
+        title=f"Build plan for {safe(plan.model)} (dry run: nothing was run)", show_header=False
+    )
     view.add_column("what")
     view.add_column("value")
     upper = " (upper bound: probes are filtered first)" if plan.filter_understood else ""
     view.add_row(
-        "model", f"{plan.architecture}, {plan.num_layers} layers × {plan.intermediate_size} neurons"
+        "model",
+        f"{safe(plan.architecture)}, {plan.num_layers} layers × {plan.intermediate_size} neurons",
     )
-    view.add_row("probe set", f"{plan.probe_set} ({plan.probe_set_hash[:12]})")
+    view.add_row("probe set", f"{safe(plan.probe_set)} ({safe(plan.probe_set_hash[:12])})")
     view.add_row("languages (neurons counted)", ", ".join(plan.languages))
     view.add_row("candidate bridges", ", ".join(plan.bridges))
     view.add_row("layer window", f"{plan.window[0]}–{plan.window[1]}")
@@ -122,18 +182,24 @@ class _Bars:
     def __call__(self, event: ProgressEvent) -> None:
         task = self.tasks.get(event.stage)
         if task is None:
-            name = _STAGE_NAMES.get(event.stage, event.stage)
+            name = _STAGE_NAMES.get(event.stage) or safe(event.stage)
             task = self.progress.add_task(name, total=max(event.total, 1), detail="")
             self.tasks[event.stage] = task
         self.progress.update(
-            task, completed=event.done, total=max(event.total, 1), detail=event.detail[:40]
+            task,
+            completed=event.done,
+            total=max(event.total, 1),
+            detail=safe(event.detail[:40], newlines=False),
         )
 
 
 def _print_result(console: Console, result: BuildResult) -> None:
     from rich.table import Table
 
-    view = Table(title=f"Bridges of {result.model} (layers {result.window[0]}–{result.window[1]})")
+    from bridgex_chain.store.records import format_score
+
+    window = f"layers {result.window[0]}–{result.window[1]}"
+    view = Table(title=f"Bridges of {safe(result.model)} ({window})")
     for column in ("entry", "prompts", "best bridge", "score", "margin", "ties", "runners-up"):
         view.add_column(
             column, justify="right" if column in {"prompts", "score", "margin"} else "left"
@@ -146,139 +212,145 @@ def _print_result(console: Console, result: BuildResult) -> None:
             continue
         margin = ranking.margin
         ties = ", ".join(b for b in ranking.tied_best if b != ranking.best.bridge)
-        others = " > ".join(f"{r.bridge} {r.score:.4g}" for r in ranking.ranked[1:4])
+        others = " > ".join(f"{r.bridge} {format_score(r.score)}" for r in ranking.ranked[1:4])
         view.add_row(
             name,
             str(entry.prompts),
             ranking.best.bridge,
-            f"{ranking.best.score:.4g}",
+            format_score(ranking.best.score),
             "—" if margin is None else f"{margin:.3g}",
             ties,
             others,
         )
     console.print(view)
     said = {"built": "built", "resumed": "resumed and completed", "unchanged": "already complete"}
-    console.print(f"Run [bold]{result.run_id}[/] {said[result.status]} in {result.database_url}")
-    console.print(f"Intermediates: {result.cache_path}")
+    where = safe(result.database_url)
+    console.print(f"Run [bold]{result.run_id}[/] {said[result.status]} in {where}")
+    console.print(f"Intermediates: {safe(result.cache_path)}", highlight=False)
     if result.export_path is not None:
-        console.print(f"Exported to {result.export_path}")
+        console.print(f"Exported to {safe(result.export_path)}", highlight=False)
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     console.print(f"[dim]{result.rows_written} score rows written · {timings}")
+
+
+_MODEL = "Model"
+_ENTRIES = "What to build"
+_PROBING = "Probing"
+
+
+def _opt(help: str, metavar: str, panel: str | None = None, **extra: Any) -> Any:
+    """A value option of ``build-table`` (short help, a metavar, its help panel)."""
+    return typer.Option(help=help, metavar=metavar, rich_help_panel=panel, **extra)
+
+
+def _flag(name: str, help: str, panel: str | None = None) -> Any:
+    """An on/off flag (one name, no ``--no-`` twin)."""
+    return typer.Option(name, help=help, rich_help_panel=panel)
 
 
 def build_table_command(
     model: Annotated[
         str | None,
-        typer.Option(
-            help="Model alias, Hugging Face id or local path (default: the embedded Gemma-3-270m)."
-        ),
+        _opt("Alias, Hugging Face id or local path (default: the embedded Gemma-3-270m).",
+             "MODEL", _MODEL, show_default=False),
+    ] = None,
+    device: Annotated[str, _opt("Torch device: cpu, cuda, cuda:1, mps, auto.", "DEVICE", _MODEL)]
+    = "cpu",
+    dtype: Annotated[str, _opt("float32, bfloat16, float16 or auto.", "DTYPE", _MODEL)]
+    = "float32",
+    threads: Annotated[
+        int | None,
+        _opt("Torch CPU threads (default: torch's; on a busy CPU 1 is often faster).", "N",
+             _MODEL, min=1),
     ] = None,
     languages: Annotated[
         str | None,
-        typer.Option(
-            help="Languages whose chat entry (L, L) is built, comma-separated; 'study' "
-            "(default: the 15 study languages) or 'none'."
-        ),
+        _opt("Languages whose chat entry is built: codes, 'study' (the 15 study languages, "
+             "default) or 'none'.", "CODES", _ENTRIES, show_default=False),
     ] = None,
-    bridges: Annotated[str, typer.Option(help="Candidate bridge languages.")] = _BRIDGES,
+    bridges: Annotated[str, _opt("Candidate bridge languages.", "CODES", _ENTRIES)] = _BRIDGES,
     pairs: Annotated[
         str | None,
-        typer.Option(
-            help="Extra S-T entries, e.g. 'sw-en,id-tl' ('en-en' for a bridge's chat entry)."
-        ),
+        _opt("Extra source-target entries, e.g. 'sw-en,id-tl' ('en-en': a bridge's own chat).",
+             "PAIRS", _ENTRIES, show_default=False),
     ] = None,
     lexicon: Annotated[
         Path | None,
-        typer.Option(
-            help="Directory of MUSE-format lexicons (default: the bundled CLDR starter set)."
-        ),
+        _opt("Directory of MUSE-format lexicons (default: the bundled CLDR starter set).",
+             "DIR", _ENTRIES, show_default=False),
     ] = None,
     corpus: Annotated[
         Path | None,
-        typer.Option(
-            help="Directory of monolingual text per language (<code>.txt or <code>/*.txt|tsv) "
-            "for language neurons (default: the probe set's terms)."
-        ),
+        _opt("Monolingual texts for language neurons: <code>.txt or <code>/*.txt|tsv files "
+             "(default: the probe set's terms).", "DIR", _ENTRIES, show_default=False),
     ] = None,
-    device: Annotated[str, typer.Option(help="Torch device: cpu, cuda, cuda:1, auto.")] = "cpu",
-    dtype: Annotated[str, typer.Option(help="float32, bfloat16, float16 or auto.")] = "float32",
-    batch_size: Annotated[int, typer.Option(min=1, help="Prompts per forward pass.")] = 16,
     layers: Annotated[
         str | None,
-        typer.Option(
-            help="Layer window to aggregate, first-last (0-based), e.g. '6-11' "
-            "(default: the middle third)."
-        ),
+        _opt("Layer window to aggregate, first-last, 0-based, e.g. '6-11' (default: the "
+             "middle third).", "FIRST-LAST", _PROBING, show_default=False),
     ] = None,
     top_rate: Annotated[
-        float, typer.Option(help="Fraction of all neurons that are a language's top neurons.")
+        float,
+        _opt("Fraction of all neurons that are a language's top neurons.", "RATE", _PROBING,
+             min=0.0, max=1.0),
     ] = 0.01,
     bridge_top_k: Annotated[
         int | None,
-        typer.Option(help="Keep only the k bridge neurons with the highest mean probe activation."),
+        _opt("Keep only the k bridge neurons with the highest mean activation.", "K", _PROBING,
+             min=1),
     ] = None,
-    filter_understood: Annotated[
-        bool,
-        typer.Option(
-            help="Keep only probes the model translates correctly (greedy decoding; slow)."
-        ),
-    ] = False,
     max_prompts: Annotated[
         int | None,
-        typer.Option(min=2, help="At most this many probe prompts per direction (seeded subset)."),
+        _opt("At most this many probe prompts per direction (seeded subset).", "N", _PROBING,
+             min=2),
     ] = None,
     corpus_max_tokens: Annotated[
-        int, typer.Option(min=1, help="Corpus tokens per language.")
+        int, _opt("Corpus tokens per language.", "N", _PROBING, min=1)
     ] = 50_000,
+    batch_size: Annotated[int, _opt("Prompts per forward pass.", "N", _PROBING, min=1)] = 16,
+    hsic_mode: Annotated[
+        str, _opt("standard, or reference (the reference code's formula).", "MODE", _PROBING)
+    ] = "standard",
+    seed: Annotated[int, _opt("Seed of the prompt subsets.", "N", _PROBING)] = 0,
+    filter_understood: Annotated[
+        bool,
+        _flag("--filter-understood",
+              "Keep only probes the model translates correctly (greedy decoding; slow).",
+              _PROBING),
+    ] = False,
     window_only: Annotated[
         bool,
-        typer.Option(help="Record and score only the layer window (faster; fewer per-layer rows)."),
+        _flag("--window-only", "Record and score only the layer window (faster).", _PROBING),
     ] = False,
-    hsic_mode: Annotated[
-        str, typer.Option(help="standard, or reference (the reference code's formula).")
-    ] = "standard",
-    seed: Annotated[int, typer.Option(help="Seed of the prompt subsets.")] = 0,
-    threads: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Torch CPU threads (default: torch's). On a busy shared CPU, 1 is often "
-            "much faster.",
-        ),
-    ] = None,
     dry_run: Annotated[
-        bool,
-        typer.Option(help="Print the plan (prompts, passes, estimated time and memory) and stop."),
+        bool, _flag("--dry-run", "Print the plan (work, time, memory) and stop.")
     ] = False,
     database_url: DatabaseUrlOption = None,
     cache_dir: Annotated[
         Path | None,
-        typer.Option(help="Root of the run intermediates (default: the user cache dir)."),
+        _opt("Root of the run intermediates (default: the user cache dir).", "DIR",
+             show_default=False),
     ] = None,
     export: Annotated[
         Path | None,
-        typer.Option(help="Also write the run as a bridge-table JSON file (precomputed/ format)."),
+        _opt("Also write the run as a bridge-table JSON file.", "FILE", show_default=False),
     ] = None,
     keep_intermediates: Annotated[
-        bool, typer.Option(help="Keep the probe activations after success (large).")
+        bool, _flag("--keep-intermediates", "Keep the probe activations (large).")
     ] = False,
-) -> None:
+) -> None:  # fmt: skip
     """Probe a model's neurons and write its bridge table (resumable: re-run to continue)."""
     from rich.console import Console
 
-    console = Console()
-    probe_set = None
-    if lexicon is not None:
-        from bridgex_chain.probing.lexicon import load_muse_dir
+    from bridgex_chain.errors import InvalidOption
 
-        probe_set = load_muse_dir(lexicon)
+    console = Console()
     if hsic_mode not in ("standard", "reference"):
-        raise typer.BadParameter("use 'standard' or 'reference'", param_hint="--hsic-mode")
-    opts = _options(
+        raise InvalidOption(f"--hsic-mode: use 'standard' or 'reference', not {hsic_mode!r}.")
+    values: dict[str, Any] = dict(
         languages=_languages(languages),
         bridges=[b.strip() for b in bridges.split(",") if b.strip()],
         pairs=pairs,
-        probe_set=probe_set,
         corpus_dir=corpus,
         device=device,
         dtype=dtype,
@@ -294,6 +366,13 @@ def build_table_command(
         seed=seed,
         threads=threads,
     )
+    _check_values(values)  # before the lexicon is read or the model looked at
+    if lexicon is not None:
+        from bridgex_chain.probing.lexicon import load_muse_dir
+
+        values["probe_set"] = load_muse_dir(lexicon)
+    opts = _create(values)
+    _check_layers_fit(model, opts)
     if dry_run:
         from bridgex_chain.probing.plan import plan_build
 
@@ -319,4 +398,4 @@ def build_table_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``build-table`` to the CLI."""
-    app.command("build-table")(build_table_command)
+    app.command("build-table", cls=TidyCommand)(build_table_command)

@@ -7,11 +7,12 @@ Example:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from bridgex_chain.cli.terminal import TidyCommand, argv_text, json_line, safe
 
 if TYPE_CHECKING:
     from bridgex_chain.detect import Detection
@@ -22,7 +23,7 @@ __all__ = ["register"]
 def _split_codes(value: str | None) -> list[str] | None:
     if value is None:
         return None
-    codes = [part.strip() for part in value.split(",") if part.strip()]
+    codes = [part.strip() for part in argv_text(value).split(",") if part.strip()]
     if not codes:
         raise typer.BadParameter("give at least one language code, e.g. 'sw,en'")
     return codes
@@ -49,24 +50,30 @@ def _as_json(detection: Detection) -> dict[str, Any]:
 
 
 def detect_command(
-    text: Annotated[str, typer.Argument(help="The text whose language to identify.")],
+    text: Annotated[
+        str, typer.Argument(help="The text whose language to identify.", metavar="TEXT")
+    ],
     allowed: Annotated[
         str | None,
         typer.Option(
             "--allowed",
             "--lang-hint",
             help="Comma-separated languages to choose from (any code form: sw,swh_Latn,Swahili).",
+            metavar="CODES",
         ),
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option(min=0.0, max=1.0, help="Abstain below this confidence (default 0.6)."),
+        typer.Option(
+            min=0.0, max=1.0, help="Abstain below this confidence (default 0.6).", metavar="P"
+        ),
     ] = None,
     model: Annotated[
         Path | None,
         typer.Option(
             help="A fastText language-ID model file (lid.176.bin, GlotLID, OpenLID...), or "
             "'lite' for lid.176 lite. Default: bridgex-chain's bundled SIB-200 model.",
+            metavar="FILE",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -83,26 +90,32 @@ def detect_command(
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
         allowed=_split_codes(allowed),
     )
-    detection = detector.detect(text)
+    readable = argv_text(text)
+    if readable != text:
+        Console(stderr=True).print(
+            "[yellow]note:[/] the text is not valid UTF-8; its invalid bytes read as U+FFFD.",
+            highlight=False,
+        )
+    detection = detector.detect(readable)
     if as_json:
-        typer.echo(json.dumps(_as_json(detection), ensure_ascii=False))
+        typer.echo(json_line(_as_json(detection)))
         return
 
     console = Console()
     if detection.is_unknown:
         console.print(
-            f"[bold yellow]unknown[/] (abstained: {detection.reason}; "
+            f"[bold yellow]unknown[/] (abstained: {safe(detection.reason)}; "
             f"confidence {detection.confidence:.3f})"
         )
     else:
         console.print(
-            f"[bold green]{detection.lang}[/] {language_name(detection.lang)} "
+            f"[bold green]{safe(detection.lang)}[/] {safe(language_name(detection.lang))} "
             f"(confidence {detection.confidence:.3f})"
         )
     if detection.candidates:
         table = Table("language", "name", "probability", title="top candidates")
         for code, prob in detection.candidates:
-            table.add_row(code, language_name(code), f"{prob:.3f}")
+            table.add_row(safe(code), safe(language_name(code)), f"{prob:.3f}")
         console.print(table)
 
 
@@ -114,4 +127,4 @@ def register(app: typer.Typer) -> None:
         >>> app = typer.Typer()
         >>> register(app)
     """
-    app.command("detect")(detect_command)
+    app.command("detect", cls=TidyCommand)(detect_command)

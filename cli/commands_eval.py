@@ -226,7 +226,9 @@ def eval_command(
     for task in dict.fromkeys(e["task"] for e in results["entries"]):
         for rendering in config.renderings:
             console.print(_results_table(results, task, rendering))
-    console.print(f"Results: {out / 'results.json'}; report: {out / 'report.md'}")
+    from bridgex_chain.cli.terminal import safe
+
+    console.print(f"Results: {safe(out / 'results.json')}; report: {safe(out / 'report.md')}")
 
 
 def register(app: typer.Typer) -> None:

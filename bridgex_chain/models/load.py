@@ -234,9 +234,9 @@ def _not_cached_message(spec: ModelSpec) -> str:
     why = "downloads are off (HF_HUB_OFFLINE)" if hf_offline() else "it could not be downloaded"
     return (
         f"{spec.hf_id} is not in the local Hugging Face cache ({hf_hub_cache()}) and {why}. "
-        f"On a machine with network run 'huggingface-cli download {spec.hf_id}' (and copy the "
-        "cache here), or pass the path of a local model directory. Offline, the embedded "
-        "model always works: 'gemma-3-270m'."
+        f"On a machine with network run 'hf download {spec.hf_id}' (the huggingface_hub "
+        "CLI; copy the cache here if that is another machine), or pass the path of a local "
+        "model directory. Offline, the embedded model always works: 'gemma-3-270m'."
     )
 
 

@@ -2,7 +2,11 @@
 
 * :class:`BuildOptions` holds every option of :func:`bridgex_chain.probing.build.build_table`
   (normalised language codes, parsed pairs and layer window), :class:`BuildKwargs` the keyword
-  form both ``build_table`` and :func:`plan_build` accept.
+  form both ``build_table`` and :func:`plan_build` accept. Every option is checked when the
+  options are created: the device is one torch can use here (:func:`check_device`, without
+  loading a model), the dtype one of :data:`~bridgex_chain.models.DTYPES`
+  (:func:`check_dtype`); the layer window is checked against a model's depth by
+  :meth:`BuildOptions.window` once that depth is known.
 * **Entries** (:meth:`BuildOptions.entries`): the chat entry ``(L, L)`` of every requested
   language that is not a candidate bridge, then the explicit ``S-T`` pairs (``en-en`` asks for
   a bridge's own chat entry).
@@ -27,10 +31,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict, Unpack, get_args
+from typing import Any, TypedDict, Unpack, get_args
 
 from bridgex_chain.errors import InvalidOption, ProbeDataError, UnknownLanguage
 from bridgex_chain.languages import DEFAULT_BRIDGES, STUDY_LANGUAGES, normalize
+from bridgex_chain.models import DTYPES
+from bridgex_chain.probing.bridges import layer_window
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.hsic import HSICMode
 from bridgex_chain.probing.probe_set import Pair, ProbeSet
@@ -40,6 +46,8 @@ __all__ = [
     "BuildKwargs",
     "BuildOptions",
     "ProbeLayout",
+    "check_device",
+    "check_dtype",
     "default_probe_set",
     "parse_layers",
     "parse_pairs",
@@ -48,6 +56,8 @@ __all__ = [
 
 
 _LAYERS = re.compile(r"^\s*(\d+)\s*(?:[-:]\s*(\d+)\s*)?$")
+_DEVICE = re.compile(r"^(?:auto|(cpu|cuda|mps|xpu)(?::(\d+))?)$")
+_DEVICE_HELP = "cpu, cuda, cuda:1, mps or auto"
 
 
 def _lang(code: str) -> str:
@@ -113,6 +123,77 @@ def parse_layers(value: str | Sequence[int] | None) -> tuple[int, int] | None:
             "e.g. '6-11'."
         )
     return parts[0], parts[1]
+
+
+def check_dtype(dtype: str) -> str:
+    """The model dtype, lower-cased, if it is one of :data:`~bridgex_chain.models.DTYPES`.
+
+    Raises:
+        InvalidOption: Another dtype (e.g. ``int8``: quantised weights cannot be probed).
+
+    Example:
+        >>> check_dtype("BFloat16")
+        'bfloat16'
+    """
+    name = str(dtype).strip().lower()
+    if name not in DTYPES:
+        raise InvalidOption(
+            f"Unknown dtype {dtype!r}: use one of {', '.join(DTYPES)} (probing reads float "
+            "activations, so quantised dtypes such as int8 are not supported)."
+        )
+    return name
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:  # the build itself raises MissingDependency with the install hint
+        return None
+    return torch
+
+
+def check_device(device: str) -> str:
+    """The torch device, lower-cased, if torch can use it on this machine (no model loaded).
+
+    ``cpu`` and ``auto`` (accelerate's device map) are always accepted; ``cuda[:N]``,
+    ``mps`` and ``xpu[:N]`` only when torch sees that device.
+
+    Raises:
+        InvalidOption: Not a device name, or the device is not available here.
+
+    Example:
+        >>> check_device(" CPU "), check_device("auto")
+        ('cpu', 'auto')
+    """
+    name = str(device).strip().lower()
+    match = _DEVICE.match(name)
+    if match is None:
+        raise InvalidOption(f"Unknown device {device!r}: use {_DEVICE_HELP}.")
+    kind, index = match.groups()
+    if kind in (None, "cpu"):
+        return name
+    torch = _torch()
+    if torch is None:
+        return name
+    if kind == "mps":
+        available = bool(torch.backends.mps.is_available())
+        count = 1 if available else 0
+    else:
+        backend = getattr(torch, kind, None)
+        available = backend is not None and bool(backend.is_available())
+        count = int(backend.device_count()) if backend is not None and available else 0
+    if not available:
+        raise InvalidOption(
+            f"Device {device!r} is not available: this torch {torch.__version__} sees no "
+            f"{kind.upper()} device. Use 'cpu' (or 'auto'), or install a torch build for "
+            "your GPU (https://pytorch.org/get-started/locally/)."
+        )
+    if index is not None and int(index) >= count:
+        raise InvalidOption(
+            f"Device {device!r} is not available: torch sees {count} {kind.upper()} "
+            f"device(s), numbered 0 to {count - 1}."
+        )
+    return name
 
 
 class BuildKwargs(TypedDict, total=False):
@@ -192,7 +273,8 @@ class BuildOptions:
 
         Raises:
             ProbeDataError: A language, pair or layer window cannot be read, or no entry.
-            InvalidOption: A numeric option is out of range (also a ``ValueError``).
+            InvalidOption: A numeric option is out of range, the device is not available or
+                the dtype unknown (also a ``ValueError``).
             TypeError: An unknown option.
         """
         unknown = set(kwargs) - set(BuildKwargs.__annotations__)
@@ -209,8 +291,8 @@ class BuildOptions:
             pairs=parse_pairs(kwargs.get("pairs")),
             probe_set=kwargs.get("probe_set"),
             corpus_dir=None if corpus is None else Path(corpus).expanduser(),
-            device=kwargs.get("device", d.device),
-            dtype=kwargs.get("dtype", d.dtype),
+            device=check_device(kwargs.get("device", d.device)),
+            dtype=check_dtype(kwargs.get("dtype", d.dtype)),
             batch_size=kwargs.get("batch_size", d.batch_size),
             layers=parse_layers(kwargs.get("layers")),
             top_rate=kwargs.get("top_rate", d.top_rate),
@@ -274,6 +356,31 @@ class BuildOptions:
                 "own chat entry)."
             )
         return entries
+
+    def window(self, num_layers: int, model: str = "the model") -> range:
+        """The layer window over a model of ``num_layers`` layers (:attr:`layers` or the default).
+
+        Raises:
+            InvalidOption: :attr:`layers` reaches past the model's last layer.
+
+        Example:
+            >>> BuildOptions.create(layers="4-9").window(18)
+            range(4, 10)
+            >>> BuildOptions.create(layers="30-40").window(18, "gemma-3-270m")
+            Traceback (most recent call last):
+            ...
+            bridgex_chain.errors.InvalidOption: The layer window 30-40 does not fit gemma-3-270m...
+        """
+        if self.layers is not None and self.layers[1] >= num_layers:
+            default = layer_window(num_layers)
+            raise InvalidOption(
+                f"The layer window {self.layers[0]}-{self.layers[1]} does not fit {model}, "
+                f"whose {num_layers} layers are numbered 0-{num_layers - 1}: pass a window "
+                f"within them, e.g. '{default[0]}-{default[-1]}' (the default for this depth), "
+                "or leave the window unset."
+            )
+        start, end = self.layers or (None, None)
+        return layer_window(num_layers, start=start, end=end)
 
     def entries(self) -> list[Pair]:
         """The entries to score, in build order."""

@@ -27,14 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
 from bridgex_chain.errors import ModelNotAvailable
-from bridgex_chain.probing.bridges import layer_window
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.options import BuildKwargs, BuildOptions, default_probe_set
 from bridgex_chain.probing.probe_set import Pair
 from bridgex_chain.probing.steps import TEXT_TOKENS
 
 if TYPE_CHECKING:
-    from bridgex_chain.models import LoadedModel
+    from bridgex_chain.models import LoadedModel, ModelSpec
 
 __all__ = [
     "CALIBRATED_FLOPS",
@@ -43,6 +42,7 @@ __all__ = [
     "ModelShape",
     "estimate",
     "plan_build",
+    "read_model_shape",
 ]
 
 #: Decoder FLOP/s of batched recording on Gemma-3-270m, float32, batch 16, one torch thread,
@@ -221,19 +221,19 @@ def estimate(
     return seconds, _BASELINE_BYTES + weights + forward + scoring
 
 
-def _shape_and_tokenizer(model: str | LoadedModel | None) -> tuple[ModelShape, Any, str]:
-    """Shape, tokenizer (or None) and revision-less key, without loading weights if possible."""
-    from bridgex_chain.models import LoadedModel, load_causal_lm, resolve_model
+def _config_folder(model: str | None, *, build: bool) -> tuple[ModelSpec, Path | None]:
+    """The model's spec and the local folder holding its ``config.json`` (None: not known)."""
+    from bridgex_chain.models import resolve_model
 
-    if isinstance(model, LoadedModel):
-        config = model.model.config.get_text_config().to_dict()
-        return ModelShape.from_config(model.spec.key, config), model.tokenizer, model.spec.key
     spec = resolve_model(model)
     folder: Path | None = None
     if spec.source == "embedded":
         from bridgex_chain.models.embedded import embedded_model_dir
 
-        folder = embedded_model_dir(build=True)
+        try:
+            folder = embedded_model_dir(build=build)
+        except ModelNotAvailable:
+            folder = None
     elif spec.source == "local" and spec.path is not None and spec.path.is_dir():
         folder = spec.path
     elif spec.source == "hub":
@@ -242,14 +242,63 @@ def _shape_and_tokenizer(model: str | LoadedModel | None) -> tuple[ModelShape, A
         config_path = cached_hub_config(str(spec.hf_id))
         folder = config_path.parent if config_path is not None else None
     if folder is None or not (folder / "config.json").is_file():
+        return spec, None
+    return spec, folder
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ModelNotAvailable(
+            f"Cannot read {folder / 'config.json'}: {err}. Pass a directory that "
+            "save_pretrained wrote, or re-download the model."
+        ) from err
+    if not isinstance(config, dict):
+        raise ModelNotAvailable(f"{folder / 'config.json'} is not a model config (a JSON object).")
+    return config
+
+
+def read_model_shape(model: str | None = None) -> ModelShape | None:
+    """The model's shape from its local ``config.json``, without loading weights or tokenizer.
+
+    None when the config is not on this machine without work (a Hub model not in the cache,
+    the embedded model not built yet, a ``.gguf`` file): the caller checks later.
+
+    Example:
+        >>> read_model_shape("/no/such/model-dir") is None
+        True
+    """
+    try:
+        spec, folder = _config_folder(model, build=False)
+    except ModelNotAvailable:
+        return None
+    if folder is None:
+        return None
+    try:
+        return ModelShape.from_config(spec.key, _read_config(folder))
+    except (ModelNotAvailable, KeyError, TypeError, ValueError):
+        return None
+
+
+def _shape_and_tokenizer(model: str | LoadedModel | None) -> tuple[ModelShape, Any, str]:
+    """Shape, tokenizer (or None) and revision-less key, without loading weights if possible."""
+    from bridgex_chain.models import LoadedModel, load_causal_lm
+
+    if isinstance(model, LoadedModel):
+        config = model.model.config.get_text_config().to_dict()
+        return ModelShape.from_config(model.spec.key, config), model.tokenizer, model.spec.key
+    spec, folder = _config_folder(model, build=True)
+    if folder is None:
         if spec.source == "hub":
             raise ModelNotAvailable(
                 f"{spec.key} is not in the local Hugging Face cache, so its shape is unknown. "
-                "Download it first (huggingface-cli download) or pass a local directory."
+                f"Download it first ('hf download {spec.hf_id}', from the huggingface_hub "
+                "package) or pass the path of a local model directory."
             )
         loaded = load_causal_lm(model)  # a .gguf file: the config lives inside it
         return _shape_and_tokenizer(loaded)
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config = _read_config(folder)
     try:
         from transformers import AutoTokenizer
 
@@ -278,6 +327,7 @@ def plan_build(
     Raises:
         ProbeDataError: The probe set or corpus lacks an entry's language.
         ModelNotAvailable: The model's config cannot be found.
+        InvalidOption: The layer window does not fit the model's layers.
 
     Example:
         >>> plan_build(languages=["sw"], max_prompts=8).forward_passes  # doctest: +SKIP
@@ -285,15 +335,11 @@ def plan_build(
     """
     opts = options if options is not None else BuildOptions.create(**kwargs)
     shape, tokenizer, key = _shape_and_tokenizer(model)
+    window = opts.window(shape.num_layers, key)
     languages = opts.involved_languages()
     probe_set = opts.probe_set or default_probe_set(languages)
     layout = opts.layout(probe_set)
     corpus = opts.corpus(probe_set)
-    window = layer_window(
-        shape.num_layers,
-        start=opts.layers[0] if opts.layers else None,
-        end=opts.layers[1] if opts.layers else None,
-    )
     probe_tokens = max_tokens = passes = 0
     for prompts in layout.directions.values():
         counts = _count_tokens(tokenizer, [p.text for p in prompts])

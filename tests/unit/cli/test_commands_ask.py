@@ -11,6 +11,7 @@ import pytest
 from langchain_core.runnables import RunnableLambda
 from typer.testing import CliRunner
 
+from bridgex_chain.cli.commands_ask import route_line
 from bridgex_chain.cli.main import app
 from bridgex_chain.models import langchain as llm_mod
 
@@ -128,3 +129,23 @@ def test_chat_ends_on_end_of_input(db: str, fake_model: dict[str, Any]) -> None:
     result = run("chat", "--lang", "sw", "--model", MODEL, "--database-url", db, stdin="Habari?\n")
     assert result.exit_code == 0, result.output
     assert "Nzuri sana." in result.output
+
+
+def test_route_line_escapes_what_it_did_not_write_and_shows_small_scores() -> None:
+    line = route_line({"lang": "swh_Latn", "lang_name": "[bold]x", "confidence": 0.9,
+                       "bridge": "fra_Latn", "bridge_name": "French", "score": 4e-9,
+                       "run_id": "[/x]"})  # fmt: skip
+    assert "\\[bold]x" in line and "run \\[/x]" in line and "score 4.000e-09" in line
+    fallback = route_line({"lang": "unknown", "confidence": 0.1, "fallback": "unknown_language",
+                           "fallback_detail": "[red]\nx"})  # fmt: skip
+    assert fallback.endswith("(unknown_language: \\[red]\\x0ax)")
+
+
+def test_chat_help_and_unknown_commands_stay_local(db: str, fake_model: dict[str, Any]) -> None:
+    stdin = "/help\n/nope\n/lang fr\n/lang auto\n/exit\n"
+    result = run("chat", "--model", MODEL, "--database-url", db, stdin=stdin)
+    assert result.exit_code == 0, result.output
+    assert "/lang CODE" in result.output and "unknown command /nope" in result.output
+    assert "language: fra_Latn (French)" in result.output
+    assert "language: detected per message" in result.output
+    assert fake_model["prompts"] == []

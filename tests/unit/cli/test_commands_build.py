@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bridgex_chain.cli.commands_build import _languages
-from bridgex_chain.cli.main import app
+from bridgex_chain.cli.main import app, entry_app
+from bridgex_chain.errors import BridgeXError
 from bridgex_chain.store.precomputed import read_table_file
 from bridgex_chain.store.table import BridgeTable
 
@@ -101,16 +102,33 @@ def test_dry_run_prints_the_plan_and_writes_nothing(model_dir: Path, tmp_path: P
     [
         ("--pairs", "sw", "--pairs"),
         ("--layers", "9-3", "--layers"),
+        ("--layers", "0-3", "--layers: The layer window 0-3 does not fit"),  # 3 layers: 0-2
         ("--languages", "xx-not-a-language", "--languages"),
+        ("--bridges", "en,xx-nope", "--bridges"),
         ("--hsic-mode", "fancy", "--hsic-mode"),
+        ("--dtype", "int8", "--dtype: Unknown dtype 'int8'"),
+        ("--device", "tpu", "--device: Unknown device 'tpu'"),
+        ("--top-rate", "0", "--top-rate must be in (0, 1]"),
     ],
 )
-def test_bad_options_exit_with_a_usage_error(
+def test_bad_options_are_an_error_naming_the_option(
     model_dir: Path, tmp_path: Path, option: str, value: str, hint: str
 ) -> None:
-    result = runner.invoke(app, [*_args(model_dir, tmp_path), option, value, "--dry-run"])
-    assert result.exit_code == 2, result.output
-    assert hint in result.output
+    args = [*_args(model_dir, tmp_path), option, value]
+    for extra in (["--dry-run"], []):  # checked before planning and before loading alike
+        result = runner.invoke(entry_app, [*args, *extra])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith("error: ") and hint in " ".join(result.output.split())
+        assert not (tmp_path / "bridges.db").exists() and not (tmp_path / "cache").exists()
+    raw = runner.invoke(app, [*args, "--dry-run"])  # `app` lets the BridgeXError through
+    assert isinstance(raw.exception, ValueError | BridgeXError)
+
+
+def test_help_fits_a_100_column_terminal() -> None:
+    out = runner.invoke(app, ["build-table", "--help"], env={"COLUMNS": "100"}).output
+    assert "<bool>" not in out and "<str>" not in out and "--no-dry-run" not in out
+    for panel in ("Model", "What to build", "Probing"):
+        assert f"─ {panel} ─" in out
 
 
 def test_languages_option_values() -> None:

@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bridgex_chain import __version__
-from bridgex_chain.cli.main import app, run
+from bridgex_chain.cli.main import app, entry_app, run
+from bridgex_chain.errors import UnknownLanguage
 
 COMMANDS = ("detect", "ask", "chat", "eval", "build-table", "db", "table")
 
@@ -90,3 +91,24 @@ def test_entry_point_prints_a_clean_error(sqlite_url: str) -> None:
     assert "No bridge for model 'demo/model'" in proc.stderr
     assert "bridgex-chain build-table --model demo/model" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_entry_app_prints_a_bridgex_error_safely_and_app_lets_it_through() -> None:
+    args = ["detect", "Habari za asubuhi", "--allowed", "[/x]\x1b[2J"]
+    out = CliRunner().invoke(entry_app, args, env={"COLUMNS": "200"})
+    assert out.exit_code == 2
+    assert out.output.startswith("error: Unknown language '[/x]\\x1b[2J'")
+    assert "\x1b" not in out.output and out.exception is not None
+    assert isinstance(out.exception, SystemExit)
+    raw = CliRunner().invoke(app, args)
+    assert isinstance(raw.exception, UnknownLanguage)
+
+
+def test_entry_app_has_the_same_commands_as_app() -> None:
+    import typer
+
+    assert set(typer.main.get_command(entry_app).commands) == set(  # type: ignore[attr-defined]
+        typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    )
+    out = CliRunner().invoke(entry_app, ["--help"], env={"COLUMNS": "100"})
+    assert out.exit_code == 0 and "<bool>" not in out.output

@@ -33,7 +33,7 @@ def test_hub_model_missing_offline_raises_with_instructions() -> None:
     with pytest.raises(ModelNotAvailable) as info:
         load_causal_lm("org/not-downloaded")
     message = str(info.value)
-    assert "huggingface-cli download org/not-downloaded" in message
+    assert "hf download org/not-downloaded" in message
     assert "local" in message
     with pytest.raises(ModelNotAvailable):
         load_causal_lm("mistral")

@@ -119,3 +119,40 @@ def test_default_probe_set_covers_the_study_languages_and_the_extra_ones() -> No
     ps = default_probe_set(["fin_Latn"])
     assert ps.name == "cldr-starter-v1"
     assert {"fin_Latn", SW, EN} <= set(ps.languages)
+
+
+def test_dtype_and_device_are_checked_when_the_options_are_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    from bridgex_chain.models import DTYPES
+    from bridgex_chain.probing.options import check_device, check_dtype
+
+    assert [check_dtype(d.upper()) for d in DTYPES] == list(DTYPES)
+    with pytest.raises(InvalidOption, match=r"Unknown dtype 'int8'.*float32, bfloat16"):
+        BuildOptions.create(dtype="int8")
+    assert BuildOptions.create(device=" CPU ", dtype="BFloat16").device == "cpu"
+    for bad in ("tpu", "cuda:x", "cpu;rm", ""):
+        with pytest.raises(InvalidOption, match="Unknown device"):
+            check_device(bad)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(InvalidOption, match=r"sees no CUDA device.*Use 'cpu'"):
+        BuildOptions.create(device="cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert check_device("cuda:1") == "cuda:1"
+    with pytest.raises(InvalidOption, match=r"sees 2 CUDA device.*0 to 1"):
+        check_device("cuda:2")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(InvalidOption, match="no MPS device"):
+        check_device("mps")
+
+
+def test_window_checks_the_layers_against_the_models_depth() -> None:
+    assert BuildOptions.create().window(18) == range(6, 12)
+    assert BuildOptions.create(layers="0-17").window(18) == range(0, 18)
+    with pytest.raises(InvalidOption, match=r"30-40 does not fit m, whose 18 layers.*'6-11'"):
+        BuildOptions.create(layers="30-40").window(18, "m")
+    with pytest.raises(InvalidOption, match="0-17"):
+        BuildOptions.create(layers="17-18").window(18, "m")

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from bridgex_chain.errors import InvalidOption, ModelNotAvailable
 from bridgex_chain.probing.options import BuildOptions
-from bridgex_chain.probing.plan import ModelShape, estimate, plan_build
+from bridgex_chain.probing.plan import ModelShape, estimate, plan_build, read_model_shape
 from bridgex_chain.probing.probe_set import ProbeSet
 
 FAST: dict[str, Any] = {
@@ -121,3 +122,36 @@ def test_forward_passes_follow_the_batch_size(tiny: Any, probe_set: ProbeSet, ba
     assert corpus_passes > 0
     if batch == 1:
         assert corpus_passes == plan.corpus_texts
+
+
+def test_layer_window_outside_the_model_is_refused_before_planning(
+    save_tiny_lm: Callable[[str, Path], Path], probe_set: ProbeSet, tmp_path: Path
+) -> None:
+    folder = save_tiny_lm("llama", tmp_path / "tiny")
+    with pytest.raises(InvalidOption, match="whose 3 layers are numbered 0-2"):
+        plan_build(str(folder), probe_set=probe_set, **{**FAST, "layers": "1-3"})
+
+
+def test_read_model_shape_reads_a_local_config_and_nothing_else(
+    save_tiny_lm: Callable[[str, Path], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = save_tiny_lm("llama", tmp_path / "tiny")
+    shape = read_model_shape(str(folder))
+    assert shape is not None and shape.num_layers == 3 and shape.intermediate_size == 64
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    assert read_model_shape("org/not-downloaded") is None
+    assert read_model_shape(str(tmp_path / "missing")) is None
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json", encoding="utf-8")
+    assert read_model_shape(str(broken)) is None
+    with pytest.raises(ModelNotAvailable, match="Cannot read"):
+        plan_build(str(broken), **FAST)
+
+
+def test_a_hub_model_not_in_the_cache_names_the_hf_download_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    with pytest.raises(ModelNotAvailable, match="'hf download org/not-downloaded'"):
+        plan_build("org/not-downloaded", **FAST)
