@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["DatabaseUrlOption", "register", "safe"]
+from bridgex_chain.cli.terminal import safe
+
+__all__ = ["DatabaseUrlOption", "register"]
 
 #: The ``--database-url`` option shared by the db and table commands.
 DatabaseUrlOption = Annotated[
@@ -29,20 +31,6 @@ db_app = typer.Typer(
     help="Manage the bridge-table database (schema migrations).",
     no_args_is_help=True,
 )
-
-
-def safe(value: object) -> str:
-    """Text from outside our own strings, ready for rich: controls escaped, markup escaped.
-
-    Example:
-        >>> safe("[bold]x" + chr(27)) == chr(92) + "[bold]x" + chr(92) + "x1b"
-        True
-    """
-    from rich.markup import escape
-
-    from bridgex_chain.store.text import printable
-
-    return escape(printable(str(value)))
 
 
 def _resolved(url: str | None) -> str:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bridgex_chain.cli.commands_db import DatabaseUrlOption, safe
+from bridgex_chain.cli.commands_db import DatabaseUrlOption
+from bridgex_chain.cli.terminal import safe
 
 if TYPE_CHECKING:
     from rich.table import Table

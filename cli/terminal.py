@@ -2,8 +2,8 @@ r"""What the CLI prints: text it did not write made safe for a terminal, and tid
 
 Anything that did not come from our own strings (user input, paths, database contents, model
 output, error messages) goes through :func:`safe` before it reaches rich markup: lone
-surrogates become ``U+FFFD``, ANSI escapes are dropped, other control characters are shown as
-``\xNN``, and ``[`` cannot open a markup tag. Text from ``argv`` goes through
+surrogates become ``U+FFFD``, control characters (ANSI escape sequences start with one) are
+shown as ``\xNN``, and ``[`` cannot open a markup tag. Text from ``argv`` goes through
 :func:`argv_text` first, which turns bytes that were not UTF-8 into ``U+FFFD``.
 
 :class:`TidyCommand` is the typer command class of our commands: its usage line names
@@ -11,7 +11,7 @@ arguments plainly (``TEXT``, not ``{text}``) and flags show no ``<bool>`` type.
 
 Example:
     >>> safe("[/x] \x1b[31mred\x1b[0m")
-    '\\[/x] red'
+    '\\[/x] \\x1b[31mred\\x1b[0m'
     >>> argv_text("Habari \udcff")
     'Habari \ufffd'
 """
@@ -39,8 +39,6 @@ __all__ = [
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _NOT_ESCAPED_BYTES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
-# CSI (ESC [ … final), OSC (ESC ] … BEL or ESC \), and two-character ESC sequences.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 # C0 and C1 controls (but tab and newline), DEL, and the bidirectional overrides and isolates.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -51,18 +49,18 @@ def _visible(match: re.Match[str]) -> str:
 
 
 def clean(text: object, *, newlines: bool = True) -> str:
-    r"""``str(text)`` safe to print: no lone surrogates, ANSI escapes or control characters.
+    r"""``str(text)`` safe to print: no lone surrogates, no raw control characters.
 
-    Lone surrogates become ``U+FFFD``; ANSI escape sequences are removed; other control
-    characters (and the bidirectional overrides) are written as ``\xNN`` / ``\uNNNN``.
+    Lone surrogates become ``U+FFFD``; control characters (so ANSI escape sequences cannot act)
+    and the bidirectional overrides are written as ``\xNN`` / ``\uNNNN``; joiners and every
+    script's letters stay as they are.
     Tabs and, with ``newlines``, line breaks stay.
 
     Example:
         >>> clean("a\x00b\x1b[1mc\ud800"), clean("two\nlines", newlines=False)
-        ('a\\x00bc\ufffd', 'two\\x0alines')
+        ('a\\x00b\\x1b[1mc\ufffd', 'two\\x0alines')
     """
     out = _SURROGATES.sub("\ufffd", str(text))
-    out = _ANSI.sub("", out)
     out = _CONTROLS.sub(_visible, out)
     if not newlines:
         out = out.replace("\n", "\\x0a")
