@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from bridgex_chain.cli.terminal import safe
+from bridgex_chain.cli.terminal import TidyCommand, safe
 
 __all__ = ["DatabaseUrlOption", "register"]
 
@@ -39,7 +39,7 @@ def _resolved(url: str | None) -> str:
     return url or default_database_url()
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", cls=TidyCommand)
 def upgrade_command(database_url: DatabaseUrlOption = None) -> None:
     """Upgrade the database schema to the newest revision this bridgex-chain knows."""
     from rich.console import Console
@@ -59,7 +59,7 @@ def upgrade_command(database_url: DatabaseUrlOption = None) -> None:
         )
 
 
-@db_app.command("current")
+@db_app.command("current", cls=TidyCommand)
 def current_command(database_url: DatabaseUrlOption = None) -> None:
     """Show the database's schema revision and whether it needs an upgrade (changes nothing)."""
     from rich.console import Console

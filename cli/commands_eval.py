@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from bridgex_chain.cli.commands_db import DatabaseUrlOption
+from bridgex_chain.cli.terminal import TidyCommand
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -233,4 +234,4 @@ def eval_command(
 
 def register(app: typer.Typer) -> None:
     """Add the ``eval`` command to ``app``."""
-    app.command("eval")(eval_command)
+    app.command("eval", cls=TidyCommand)(eval_command)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bridgex_chain.cli.commands_db import DatabaseUrlOption
-from bridgex_chain.cli.terminal import safe
+from bridgex_chain.cli.terminal import TidyCommand, safe
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -108,7 +108,7 @@ def _new_table(title: str, caption: str | None = None) -> Table:
     return Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False)
 
 
-@table_app.command("show")
+@table_app.command("show", cls=TidyCommand)
 def show_command(
     model: Annotated[
         str, typer.Option("--model", help="Model alias, Hugging Face id or local path.")
@@ -182,7 +182,7 @@ def show_command(
     console.print(view)
 
 
-@table_app.command("list")
+@table_app.command("list", cls=TidyCommand)
 def list_command(
     model: ModelOption = None,
     wide: Annotated[
@@ -246,7 +246,7 @@ def list_command(
     console.print(f"models with a complete table: {shown}")
 
 
-@table_app.command("export")
+@table_app.command("export", cls=TidyCommand)
 def export_command(
     path: Annotated[Path, typer.Argument(help="JSON file to write.")],
     model: ModelOption = None,
@@ -277,7 +277,7 @@ def _describe(done: ImportedRun) -> str:
     return f"run {done.run_id} ({safe(done.model)}, started {safe(done.started_at[:19])})"
 
 
-@table_app.command("import")
+@table_app.command("import", cls=TidyCommand)
 def import_command(
     path: Annotated[Path, typer.Argument(help="Bridge-table JSON file to read.")],
     replace: Annotated[

@@ -261,12 +261,30 @@ def _description_starts(out: str, helps: list[str]) -> list[tuple[str, int, int]
     return found
 
 
-@pytest.mark.parametrize("command", ["build-table", "ask", "chat", "detect"])
-def test_help_at_100_columns_is_readable(command: str) -> None:
-    out = CliRunner().invoke(app, [command, "--help"], env={**ENV, "COLUMNS": "100"}).output
-    assert "{text}" not in out and "<bool>" not in out and "<str>" not in out, out
-    group = typer.main.get_command(app)
-    params = group.commands[command].params  # type: ignore[attr-defined]
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("build-table",),
+        ("ask",),
+        ("chat",),
+        ("detect",),
+        ("eval",),
+        ("table", "show"),
+        ("table", "list"),
+        ("table", "import"),
+        ("table", "export"),
+        ("db", "current"),
+        ("db", "upgrade"),
+    ],
+)
+def test_help_at_100_columns_is_readable(command: tuple[str, ...]) -> None:
+    out = CliRunner().invoke(app, [*command, "--help"], env={**ENV, "COLUMNS": "100"}).output
+    for metavar in ("{text}", "<bool>", "<str>", "<path>", "<int>"):
+        assert metavar not in out, out
+    found: Any = typer.main.get_command(app)
+    for name in command:
+        found = found.commands[name]
+    params = found.params
     helps = [p.help for p in params if getattr(p, "help", None)]
     rows = _description_starts(out, helps)
     assert len(rows) >= len(helps) - 1, (rows, out)  # every option's help is on its row
@@ -371,4 +389,37 @@ def test_any_build_table_option_values_exit_cleanly(
     args = ["build-table", "--dry-run"]
     for option, value in values.items():
         args += [option, value]
+    assert_clean(invoke(*args))
+
+
+@FUZZ
+@given(lines=st.lists(HOSTILE, max_size=4))
+def test_any_lines_to_chat_exit_cleanly(
+    fake_model: dict[str, Any], db: str, lines: list[str]
+) -> None:
+    # stdin carries bytes: a lone surrogate arrives as the bytes no UTF-8 decoder accepts
+    text = "".join(line.replace("\n", " ") + "\n" for line in lines) + "/quit\n"
+    stdin = text.encode("utf-8", "surrogatepass")
+    args = ["chat", "--model", MODEL, "--database-url", db]
+    result = CliRunner().invoke(entry_app, args, input=stdin, env=ENV)
+    assert_clean(result, allowed=(0,))
+
+
+def _inside(root: Path, name: str) -> str:
+    """A path under ``root`` named after arbitrary text (no separators, no dots: stays inside)."""
+    return str(root / ("x" + "".join(c if c not in "/\\.\x00" else "_" for c in name)))
+
+
+@FUZZ
+@given(sib200=HOSTILE, out=HOSTILE, languages=HOSTILE, table_json=HOSTILE)
+def test_any_paths_and_values_to_eval_exit_cleanly(
+    fake_model: dict[str, Any],
+    tmp_path: Path,
+    sib200: str,
+    out: str,
+    languages: str,
+    table_json: str,
+) -> None:
+    args = ["eval", "classify", "--sib200", sib200 or "none", "--out", _inside(tmp_path, out)]
+    args += ["--languages", languages or "sw", "--limit", "2", "--table-json", table_json or "no"]
     assert_clean(invoke(*args))
