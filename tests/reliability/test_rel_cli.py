@@ -423,3 +423,21 @@ def test_any_paths_and_values_to_eval_exit_cleanly(
     args = ["eval", "classify", "--sib200", sib200 or "none", "--out", _inside(tmp_path, out)]
     args += ["--languages", languages or "sw", "--limit", "2", "--table-json", table_json or "no"]
     assert_clean(invoke(*args))
+
+
+_BUILD_PATHS = ["--model", "--lexicon", "--corpus", "--cache-dir", "--export", "--database-url"]
+
+
+@FUZZ
+@given(values=st.dictionaries(st.sampled_from(_BUILD_PATHS), HOSTILE, min_size=1, max_size=3))
+def test_any_build_table_paths_exit_cleanly(
+    no_planning: list[Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    values: dict[str, str],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # relative paths land in the test's own directory
+    args = ["build-table", "--dry-run"]
+    for option, value in values.items():
+        args += [option, value]
+    assert_clean(invoke(*args))
