@@ -1,8 +1,10 @@
 """Shared pytest fixtures: tiny, randomly initialised Hugging Face causal LMs (no downloads).
 
-This module also registers ``tests/store_fixtures.py`` as a pytest plugin (see
-:func:`pytest_configure`), so every test directory gets the same store fixtures (``sqlite_url``,
-``postgres_server``, ``postgres_url``, ``store_url``, ``make_sample_run``).
+This module also registers ``tests/store_fixtures.py`` and ``tests/example_fixtures.py`` as
+pytest plugins (see :func:`pytest_configure`), so every test directory gets the same store
+fixtures (``sqlite_url``, ``postgres_server``, ``postgres_url``, ``store_url``,
+``make_sample_run``) and example-script fixtures (``load_example``, ``example_reply``,
+``fake_example_model``).
 
 Everything here is built in memory, offline, from a fixed seed, so tests are fast and
 deterministic. torch / transformers / tokenizers are imported inside the fixtures: a test
@@ -48,22 +50,27 @@ from typing import Any
 
 import pytest
 
-_STORE_PLUGIN = "bridgex-store-fixtures"
+#: Plugin name -> the module beside this file that holds those shared fixtures.
+_PLUGINS = {
+    "bridgex-store-fixtures": "store_fixtures",
+    "bridgex-example-fixtures": "example_fixtures",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register ``tests/store_fixtures.py`` once as the plugin holding the store fixtures.
+    """Register ``tests/store_fixtures.py`` and ``tests/example_fixtures.py`` once each as plugins.
 
-    The tests are not a package (``--import-mode=importlib``), so the module is loaded by path.
+    The tests are not a package (``--import-mode=importlib``), so the modules are loaded by path.
     """
-    if config.pluginmanager.has_plugin(_STORE_PLUGIN):
-        return
-    path = Path(__file__).with_name("store_fixtures.py")
-    spec = importlib.util.spec_from_file_location("_bridgex_store_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config.pluginmanager.register(module, _STORE_PLUGIN)
+    for plugin, name in _PLUGINS.items():
+        if config.pluginmanager.has_plugin(plugin):
+            continue
+        path = Path(__file__).with_name(f"{name}.py")
+        spec = importlib.util.spec_from_file_location(f"_bridgex_{name}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        config.pluginmanager.register(module, plugin)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

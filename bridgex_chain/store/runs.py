@@ -277,27 +277,10 @@ def _score_key(rows: Iterable[ScoreRow]) -> _ScoreKey:
 
 
 def _stored_score_key(conn: Connection, run_id: int) -> _ScoreKey:
-    layer_rows = conn.execute(
-        select(
-            LayerScoreRow.src,
-            LayerScoreRow.trg,
-            LayerScoreRow.bridge,
-            LayerScoreRow.layer,
-            LayerScoreRow.score,
-        ).where(LayerScoreRow.run_id == run_id)
-    )
-    aggregate_rows = conn.execute(
-        select(
-            AggregateScoreRow.src,
-            AggregateScoreRow.trg,
-            AggregateScoreRow.bridge,
-            AggregateScoreRow.score,
-            AggregateScoreRow.layers_scored,
-        ).where(AggregateScoreRow.run_id == run_id)
-    )
-    keys: _ScoreKey = {(s, t, b, int(ell), float(v), None) for s, t, b, ell, v in layer_rows}
-    keys |= {(s, t, b, -1, float(v), int(n)) for s, t, b, v, n in aggregate_rows}
-    return keys
+    # Imported here: queries imports this module (for parse_time).
+    from bridgex_chain.store.queries import run_scores
+
+    return _score_key(run_scores(conn, run_id))
 
 
 def import_run(

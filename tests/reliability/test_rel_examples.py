@@ -9,7 +9,6 @@ detector (it loads offline from the package).
 from __future__ import annotations
 
 import ast
-import importlib.util
 import io
 import json
 import os
@@ -21,7 +20,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -48,41 +47,14 @@ EXAMPLES = ROOT / "examples"
 README = ROOT / "README.md"
 PYTHON = sys.executable
 FIXTURES = HealthCheck.function_scoped_fixture  # the fixtures hold no state between examples
+Loader = Callable[[str], ModuleType]  # the load_example fixture
 SCORE = re.compile(r"\d\.\d{3}e-\d\d")  # how format_score writes a ~1e-8 HSIC score
 
 
-def load(name: str) -> ModuleType:
-    """Import ``examples/<name>.py`` as a module of its own."""
-    spec = importlib.util.spec_from_file_location(f"rel_example_{name}", EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # pydantic resolves the example's annotations through it
-    spec.loader.exec_module(module)
-    return module
-
-
-def fake_reply(prompt: Any) -> str:
-    text = prompt if isinstance(prompt, str) else prompt.to_string()
-    if text.startswith("Translate"):
-        return " RENDERED\n"
-    if text.endswith("Label:"):
-        return " sports"
-    if text.endswith(':"'):
-        return 'maji"'
-    return " Jibu zuri.\nUser: more"
-
-
 @pytest.fixture
-def fake_local_model(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def fake_local_model(fake_example_model: Callable[[str], list[str]]) -> list[str]:
     """The embedded model replaced everywhere by an instant fake; the prompts it saw."""
-    seen: list[str] = []
-
-    def reply(prompt: Any) -> str:
-        seen.append(prompt if isinstance(prompt, str) else prompt.to_string())
-        return fake_reply(prompt)
-
-    monkeypatch.setattr(llm_mod, "local_model", lambda name=None, **kw: RunnableLambda(reply))
-    return seen
+    return fake_example_model("maji")
 
 
 @pytest.fixture
@@ -169,16 +141,19 @@ class _Keys:
 
 
 def test_chatbot_ctrl_c_during_a_reply_cancels_only_that_turn(
-    shipped_db: str, monkeypatch: pytest.MonkeyPatch
+    shipped_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    load_example: Loader,
+    example_reply: Callable[[Any, str], str],
 ) -> None:
     def reply(prompt: Any) -> str:
         text = prompt if isinstance(prompt, str) else prompt.to_string()
         if "Ninataka kujua hali ya hewa" in text:
             raise KeyboardInterrupt  # Ctrl-C while the model is writing this answer
-        return fake_reply(prompt)
+        return example_reply(prompt, "maji")
 
     monkeypatch.setattr(llm_mod, "local_model", lambda name=None, **kw: RunnableLambda(reply))
-    chatbot = load("chatbot")
+    chatbot = load_example("chatbot")
     bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db))
     out: list[str] = []
     keys = _Keys(
@@ -202,8 +177,10 @@ def test_chatbot_ctrl_c_during_a_reply_cancels_only_that_turn(
     ]
 
 
-def test_chatbot_prints_the_users_line_once(shipped_db: str, fake_local_model: list[str]) -> None:
-    chatbot = load("chatbot")
+def test_chatbot_prints_the_users_line_once(
+    shipped_db: str, fake_local_model: list[str], load_example: Loader
+) -> None:
+    chatbot = load_example("chatbot")
     bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db))
     out: list[str] = []
     keys = _Keys("Habari za asubuhi!", "/exit")
@@ -214,13 +191,13 @@ def test_chatbot_prints_the_users_line_once(shipped_db: str, fake_local_model: l
 
 
 def test_chatbot_errors_and_non_text_lines_are_one_line_each(
-    shipped_db: str, monkeypatch: pytest.MonkeyPatch
+    shipped_db: str, monkeypatch: pytest.MonkeyPatch, load_example: Loader
 ) -> None:
     def reply(prompt: Any) -> str:
         raise PromptTooLong("The prompt has 99 tokens but the model reads at most 64: shorten it")
 
     monkeypatch.setattr(llm_mod, "local_model", lambda name=None, **kw: RunnableLambda(reply))
-    chatbot = load("chatbot")
+    chatbot = load_example("chatbot")
     bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db))
     out: list[str] = []
     bad = UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
@@ -246,9 +223,9 @@ _MESSAGES = st.lists(
 @settings(max_examples=60, deadline=None, suppress_health_check=[FIXTURES])
 @given(lines=_MESSAGES)
 def test_chatbot_arbitrary_lines_get_an_answer_or_one_error_line(
-    lines: list[str], shipped_db: str, fake_local_model: list[str]
+    lines: list[str], shipped_db: str, fake_local_model: list[str], load_example: Loader
 ) -> None:
-    chatbot = load("chatbot")
+    chatbot = load_example("chatbot")
     bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db))
     out: list[str] = []
     assert chatbot.chat_loop(bot, "juan", read=_Keys(*lines), write=out.append) == 0
@@ -284,14 +261,20 @@ class _Flaky(BaseChatModel):
         raise self.error
 
 
-def _client(db: str, llm: Any = None) -> TestClient:
-    web = load("web_chat")
-    chain = (
-        BridgeXChain(database_url=db)
-        if llm is None
-        else BridgeXChain(llm=llm, model="gemma-3-270m", database_url=db)
-    )
-    return TestClient(web.create_app(chain))
+@pytest.fixture
+def web_client(load_example: Loader) -> Callable[..., TestClient]:
+    """``make(db, llm=None)``: a client of examples/web_chat.py's app, on the local model or llm."""
+
+    def make(db: str, llm: Any = None) -> TestClient:
+        web = load_example("web_chat")
+        chain = (
+            BridgeXChain(database_url=db)
+            if llm is None
+            else BridgeXChain(llm=llm, model="gemma-3-270m", database_url=db)
+        )
+        return TestClient(web.create_app(chain))
+
+    return make
 
 
 def _post(client: TestClient, path: str, body: Any) -> httpx.Response:
@@ -300,9 +283,9 @@ def _post(client: TestClient, path: str, body: Any) -> httpx.Response:
 
 
 def test_web_chat_unknown_lang_is_422_with_the_message(
-    shipped_db: str, fake_local_model: list[str]
+    shipped_db: str, fake_local_model: list[str], web_client: Callable[..., TestClient]
 ) -> None:
-    client = _client(shipped_db)
+    client = web_client(shipped_db)
     for path in ("/chat", "/chat/stream"):
         reply = _post(client, path, {"session": "s", "message": "Habari za leo?", "lang": "xx"})
         assert reply.status_code == 422
@@ -324,9 +307,13 @@ def test_web_chat_unknown_lang_is_422_with_the_message(
     ],
 )
 def test_web_chat_body_that_is_not_text_is_422(
-    body: Any, detail: str, shipped_db: str, fake_local_model: list[str]
+    body: Any,
+    detail: str,
+    shipped_db: str,
+    fake_local_model: list[str],
+    web_client: Callable[..., TestClient],
 ) -> None:
-    client = _client(shipped_db)
+    client = web_client(shipped_db)
     for path in ("/chat", "/chat/stream"):
         reply = _post(client, path, body)
         assert reply.status_code == 422, reply.text
@@ -334,7 +321,9 @@ def test_web_chat_body_that_is_not_text_is_422(
     assert fake_local_model == []
 
 
-def test_web_chat_stream_errors_are_sent_in_the_stream(shipped_db: str) -> None:
+def test_web_chat_stream_errors_are_sent_in_the_stream(
+    shipped_db: str, web_client: Callable[..., TestClient]
+) -> None:
     message = {"session": "s", "message": "Habari za leo, rafiki yangu?", "lang": "sw"}
     cases = [
         (ModelCallError("gemma failed to generate: out of memory"), 503),
@@ -343,7 +332,7 @@ def test_web_chat_stream_errors_are_sent_in_the_stream(shipped_db: str) -> None:
     ]
     for error, status in cases:
         flaky = _Flaky(error=error)
-        client = _client(shipped_db, flaky)
+        client = web_client(shipped_db, flaky)
         reply = _post(client, "/chat/stream", message)
         assert reply.status_code == 200  # the answer had started: the status line was sent
         events = [json.loads(line) for line in reply.text.splitlines()]
@@ -355,7 +344,9 @@ def test_web_chat_stream_errors_are_sent_in_the_stream(shipped_db: str) -> None:
         assert "Nzuri" not in flaky.prompts[-1] and "rafiki yangu?" not in flaky.prompts[-1]
 
 
-def test_web_chat_errors_before_the_answer_get_their_status_code(shipped_db: str) -> None:
+def test_web_chat_errors_before_the_answer_get_their_status_code(
+    shipped_db: str, web_client: Callable[..., TestClient]
+) -> None:
     class _Refuses(_Flaky):
         def _generate(
             self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
@@ -364,7 +355,7 @@ def test_web_chat_errors_before_the_answer_get_their_status_code(shipped_db: str
 
     message = {"session": "s", "message": "Habari za leo, rafiki yangu?", "lang": "sw"}
     for error, status in [(PromptTooLong("shorten it"), 422), (ModelCallError("no GPU"), 503)]:
-        client = _client(shipped_db, _Refuses(error=error))  # the bridge rendering fails
+        client = web_client(shipped_db, _Refuses(error=error))  # the bridge rendering fails
         for path in ("/chat", "/chat/stream"):
             reply = _post(client, path, message)
             assert reply.status_code == status
@@ -372,9 +363,9 @@ def test_web_chat_errors_before_the_answer_get_their_status_code(shipped_db: str
 
 
 def test_web_chat_page_labels_each_reply_and_shows_its_route(
-    shipped_db: str, fake_local_model: list[str]
+    shipped_db: str, fake_local_model: list[str], web_client: Callable[..., TestClient]
 ) -> None:
-    client = _client(shipped_db)
+    client = web_client(shipped_db)
     page = client.get("/").text
     assert '"bot:"' in page and '"you:"' in page  # every reply carries a visible label
     assert '"route: " + ev.route_line' in page  # the route on the line under it
@@ -393,8 +384,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_web_chat_serves_on_host_and_port(shipped_db: str) -> None:
-    web = load("web_chat")
+def test_web_chat_serves_on_host_and_port(shipped_db: str, load_example: Loader) -> None:
+    web = load_example("web_chat")
     defaults = web.parse_args([])
     assert (defaults.host, defaults.port) == ("127.0.0.1", 8000)
     port = _free_port()
@@ -460,8 +451,9 @@ def test_web_chat_arbitrary_text_is_answered_or_refused_never_500(
     path: str,
     shipped_db: str,
     fake_local_model: list[str],
+    web_client: Callable[..., TestClient],
 ) -> None:
-    client = _client(shipped_db)  # raises the server's exception if a request had one
+    client = web_client(shipped_db)  # raises the server's exception if a request had one
     body = raw if raw is not None else {"session": session, "message": message, "lang": lang}
     reply = _post(client, path, body)
     event(
@@ -483,17 +475,21 @@ def test_web_chat_arbitrary_text_is_answered_or_refused_never_500(
 
 
 def test_app_and_demo_print_readable_scores(
-    shipped_db: str, fake_local_model: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+    shipped_db: str,
+    fake_local_model: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    load_example: Loader,
 ) -> None:
     monkeypatch.setattr(sys, "argv", ["app.py", "--database-url", shipped_db])
-    load("app").main()
+    load_example("app").main()
     out = capsys.readouterr().out
     routes = re.findall(r"\[(\w+) → bridge (\w+) \(score (\S+), run \d+\)\]", out)
     assert len(routes) == 4, out  # all four questions bridged by the shipped table
     assert all(SCORE.fullmatch(score) for _, _, score in routes), routes
     assert "0.000" not in out
 
-    demo = load("demo")
+    demo = load_example("demo")
     demo.console = type(demo.console)(file=io.StringIO(), width=200)
     demo.step_chain(shipped_db)
     shown = demo.console.file.getvalue()
@@ -587,19 +583,19 @@ def test_readme_examples_are_bridged_or_fall_back_as_the_readme_says(
             assert route.fallback is None, (example, route.fallback)
 
 
-def test_example_scripts_sentences_are_labelled_as_their_language() -> None:
+def test_example_scripts_sentences_are_labelled_as_their_language(load_example: Loader) -> None:
     detector = FastTextDetector()
-    demo = load("demo")
+    demo = load_example("demo")
     labels = [detector.detect(text).lang for text in demo.SAMPLES]
     # "detects the language of sample messages in 12 languages": 12 different, none unsure
     assert len(set(labels)) == len(demo.SAMPLES) == 12 and "unknown" not in labels, labels
-    app = load("app")
+    app = load_example("app")
     for question in app.QUESTIONS:
         if isinstance(question, dict) and "lang" in question:
             continue
         query = question["query"] if isinstance(question, dict) else question
         assert language_name(detector.detect(query).lang) in {"Swahili", "Indonesian"}, query
-    chatbot = load("chatbot")
+    chatbot = load_example("chatbot")
     for user, hint in chatbot.USER_LANGUAGES.items():
         if hint is None:  # detected every message: each must be labelled right
             assert {detector.detect(t).lang for t in chatbot.SCRIPT[user]} == {"tgl_Latn"}

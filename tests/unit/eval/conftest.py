@@ -4,6 +4,7 @@
 * ``fake_lm_class`` / ``fake_lm``, ``fake_table``, ``write_sib``, ``sib_rows``, ``eval_config``,
   ``entry_of``, ``bridge_scores``: tiny SIB-200-style data, a fake model and a fake bridge table
   for running the evaluation end to end.
+* ``evaluate_task``: one task evaluated end to end on ``fake_lm``, its entry and the config.
 
 The fake model scores a label 0 when the label word appears in the query (an option letter:
 when the option's text appears in the passage) and -3 otherwise, plus a per-label bias;
@@ -21,7 +22,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from bridgex_chain.eval.evaluate import EvalConfig
+from bridgex_chain.eval.evaluate import EvalConfig, run_evaluation
 from bridgex_chain.store.records import Bridge, RankedBridge, ScoreRow
 
 
@@ -297,3 +298,22 @@ def entry_of() -> Callable[[dict[str, Any], str], dict[str, Any]]:
 def bridge_scores() -> Callable[[dict[str, Any], str], dict[str, float]]:
     """``bridge_scores(entry, rendering)``: {bridge: score} of one rendering."""
     return _bridge_scores
+
+
+Evaluated = tuple[dict[str, Any], EvalConfig]  # an entry and the config it was run with
+
+
+@pytest.fixture
+def evaluate_task(tmp_path: Path, fake_lm: FakeLM) -> Callable[..., Evaluated]:
+    """``evaluate(task, *, table=None, **overrides) -> (entry, config)``.
+
+    Runs the evaluation of ``task`` (``eval_config(tmp_path, [task], **overrides)``) on the
+    test's ``fake_lm`` and returns the first entry of ``task`` with the config it ran.
+    """
+
+    def evaluate(task: str, *, table: Any = None, **overrides: Any) -> Evaluated:
+        cfg = _config(tmp_path, [task], **overrides)
+        results = run_evaluation(cfg, table=table, lm_factory=lambda: fake_lm)
+        return _entry_of(results, task), cfg
+
+    return evaluate

@@ -13,15 +13,6 @@ torch = pytest.importorskip("torch")
 
 MakeLM = Callable[..., tuple[Any, Any, str]]
 
-# Longer than the tiny Gemma-3's sliding window (16 tokens).
-PREFIX = (
-    "Classify each text into one of these labels: sports, travel.\n\n"
-    "French: Le match de football était passionnant.\nLabel: sports\n\n"
-    "French: Nous avons pris le train pour Paris.\nLabel: travel\n\n"
-)
-QUERIES = ["Swahili: mpira\nFrench: football\nLabel:", "Swahili: safari\nFrench: voyage\nLabel:"]
-LABELS = [" sports", " travel", " science/technology"]
-
 
 def test_hf_eval_lm_is_an_eval_lm_on_the_core(make_tiny_lm: MakeLM) -> None:
     model, tokenizer, _ = make_tiny_lm("llama")
@@ -32,17 +23,15 @@ def test_hf_eval_lm_is_an_eval_lm_on_the_core(make_tiny_lm: MakeLM) -> None:
 
 
 @pytest.mark.parametrize("arch", ["llama", "gemma3_text"])
-def test_cached_prefix_scoring_equals_full_rescoring(make_tiny_lm: MakeLM, arch: str) -> None:
+def test_logprobs_are_the_cores_under_the_prefix_setting(make_tiny_lm: MakeLM, arch: str) -> None:
+    # That cached-prefix scoring equals full rescoring is tested on the core: models/test_hf.py.
     model, tokenizer, _ = make_tiny_lm(arch)
-    cached = HFEvalLM(model, tokenizer, key="tiny")
-    full = HFEvalLM(model, tokenizer, key="tiny", reuse_prefix=False)
-    for query in QUERIES:  # the second query reuses the first one's prefix cache
-        got = cached.logprobs(PREFIX, query, LABELS)
-        assert got == pytest.approx(full.logprobs(PREFIX, query, LABELS), abs=1e-4)
-        assert got == cached.core.logprobs(PREFIX, query, LABELS)
-    assert cached.logprobs(PREFIX + QUERIES[0], "", LABELS) == pytest.approx(
-        full.logprobs(PREFIX + QUERIES[0], "", LABELS), abs=1e-4
-    )
+    prefix, labels = "French: Le match.\nLabel: sports\n\n", [" sports", " travel"]
+    for reuse_prefix in (True, False):
+        lm = HFEvalLM(model, tokenizer, key="tiny", reuse_prefix=reuse_prefix)
+        for query in ("Swahili: mpira\nFrench: football\nLabel:", ""):
+            got = lm.logprobs(prefix, query, labels)
+            assert got == lm.core.logprobs(prefix, query, labels, reuse_prefix=reuse_prefix)
 
 
 def test_empty_continuation_is_rejected(make_tiny_lm: MakeLM) -> None:

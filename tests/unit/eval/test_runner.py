@@ -99,7 +99,7 @@ def test_a_bridge_chosen_by_several_conditions_is_evaluated_once(
     task = ClassifyTask(
         load_parallel(sib, "test"), load_parallel(sib, "train"), ["swh_Latn"], limit=None, seed=0
     )
-    plan = plan_entry(
+    plan = _plan(
         task,
         "swh_Latn",
         "swh_Latn",
@@ -162,6 +162,13 @@ def translate(tmp_path: Path, write_sib: Callable[[Path], Path]) -> TranslateTas
     return TranslateTask(load_parallel(sib, "test"), [("sw", "en")], limit=None, seed=0)
 
 
+def _plan(task: Any, src: str, trg: str, **kw: Any) -> EntryPlan:
+    """``plan_entry``, by default over the bridges eng_Latn and fra_Latn with no table answer."""
+    kw.setdefault("bridges", ["eng_Latn", "fra_Latn"])
+    kw.setdefault("table", TableInfo())
+    return plan_entry(task, src, trg, **kw)
+
+
 def test_candidates_are_the_bridges_minus_the_entry_languages_in_order() -> None:
     bridges = ("eng_Latn", "fra_Latn", "deu_Latn", "ita_Latn")
     assert candidates_for(bridges, "swh_Latn", "swh_Latn") == list(bridges)
@@ -179,7 +186,7 @@ def test_arm_names_are_the_rendering_and_the_bridge() -> None:
 def test_every_condition_plans_direct_then_each_rendering_over_every_candidate(
     classify: ClassifyTask,
 ) -> None:
-    plan = plan_entry(
+    plan = _plan(
         classify,
         "swh_Latn",
         "swh_Latn",
@@ -207,15 +214,7 @@ def test_every_condition_plans_direct_then_each_rendering_over_every_candidate(
 def test_english_is_unavailable_when_it_is_a_language_of_the_entry(
     translate: TranslateTask,
 ) -> None:
-    plan = plan_entry(
-        translate,
-        "swh_Latn",
-        "eng_Latn",
-        bridges=["eng_Latn", "fra_Latn"],
-        conditions=["english"],
-        renderings=["oracle"],
-        table=TableInfo(),
-    )
+    plan = _plan(translate, "swh_Latn", "eng_Latn", conditions=["english"], renderings=["oracle"])
     assert plan.unavailable == {"english": "English is a language of the entry itself"}
     assert plan.condition_bridges == {}
     assert plan.arms == []
@@ -223,11 +222,10 @@ def test_english_is_unavailable_when_it_is_a_language_of_the_entry(
 
 
 def test_a_pending_table_is_unavailable_with_its_reason(classify: ClassifyTask) -> None:
-    plan = plan_entry(
+    plan = _plan(
         classify,
         "swh_Latn",
         "swh_Latn",
-        bridges=["eng_Latn", "fra_Latn"],
         conditions=["direct", "table"],
         table=TableInfo(pending="no run yet"),
     )
@@ -237,7 +235,7 @@ def test_a_pending_table_is_unavailable_with_its_reason(classify: ClassifyTask) 
 
 
 def test_the_table_bridge_is_run_even_when_it_is_no_candidate(classify: ClassifyTask) -> None:
-    plan = plan_entry(
+    plan = _plan(
         classify,
         "swh_Latn",
         "swh_Latn",
@@ -253,14 +251,13 @@ def test_the_random_bridge_is_seeded_per_task_and_entry(classify: ClassifyTask) 
     bridges = ["eng_Latn", "fra_Latn", "deu_Latn", "ita_Latn", "por_Latn", "spa_Latn"]
 
     def pick(seed: int) -> str | None:
-        plan = plan_entry(
+        plan = _plan(
             classify,
             "swh_Latn",
             "swh_Latn",
             bridges=bridges,
             conditions=["random"],
             renderings=["oracle"],
-            table=TableInfo(),
             seed=seed,
         )
         assert [a.name for a in plan.arms] == [f"oracle-{plan.condition_bridges['random']}"]
@@ -272,13 +269,12 @@ def test_the_random_bridge_is_seeded_per_task_and_entry(classify: ClassifyTask) 
 
 
 def test_no_random_bridge_without_candidates(translate: TranslateTask) -> None:
-    plan = plan_entry(
+    plan = _plan(
         translate,
         "swh_Latn",
         "eng_Latn",
         bridges=["eng_Latn", "swh_Latn"],
         conditions=["random", "all"],
-        table=TableInfo(),
     )
     assert plan.candidates == [] and plan.condition_bridges == {} and plan.arms == []
 
@@ -337,10 +333,6 @@ def test_table_info_of_an_entry_without_a_bridge_is_pending_with_the_reason() ->
 
 
 # --------------------------------------------------------------------------- fingerprints, paths
-
-
-def _plan(task: Any, src: str, trg: str, **kw: Any) -> EntryPlan:
-    return plan_entry(task, src, trg, bridges=["eng_Latn", "fra_Latn"], table=TableInfo(), **kw)
 
 
 def test_fingerprint_names_what_the_results_depend_on(classify: ClassifyTask) -> None:
@@ -443,14 +435,13 @@ class _BatchLM:
 def test_run_arms_records_scores_calibration_and_progress(
     tmp_path: Path, classify: ClassifyTask
 ) -> None:
-    plan = plan_entry(
+    plan = _plan(
         classify,
         "swh_Latn",
         "swh_Latn",
         bridges=["fra_Latn"],
         conditions=["direct", "all"],
         renderings=["self"],
-        table=TableInfo(),
     )
     events: list[Progress] = []
     lm = _BatchLM()
@@ -513,14 +504,13 @@ def test_run_arms_with_nothing_missing_reports_so_and_loads_no_model(
 def test_run_arms_marks_items_without_oracle_text_missing(
     tmp_path: Path, translate: TranslateTask
 ) -> None:
-    plan = plan_entry(
+    plan = _plan(
         translate,
         "swh_Latn",
         "eng_Latn",
         bridges=["ita_Latn"],  # no Italian in the data
         conditions=["all"],
         renderings=["oracle"],
-        table=TableInfo(),
     )
     lm = _BatchLM()
     units = run_arms([plan], cache_dir=tmp_path, model="m", lm_factory=lambda: lm)

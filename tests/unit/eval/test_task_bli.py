@@ -8,7 +8,6 @@ import pytest
 
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.eval.data import Item
-from bridgex_chain.eval.evaluate import run_evaluation
 from bridgex_chain.eval.task_bli import BliTask, bli_hit, extract_word
 from bridgex_chain.prompting.templates import Lang
 
@@ -16,8 +15,7 @@ from bridgex_chain.prompting.templates import Lang
 def test_bli_p_at_1_two_hop_and_missing_oracle(
     tmp_path: Path,
     fake_lm: Any,
-    eval_config: Callable[..., Any],
-    entry_of: Callable[..., dict[str, Any]],
+    evaluate_task: Callable[..., tuple[dict[str, Any], Any]],
     bridge_scores: Callable[..., dict[str, float]],
 ) -> None:
     muse = tmp_path / "muse"
@@ -25,8 +23,7 @@ def test_bli_p_at_1_two_hop_and_missing_oracle(
     (muse / "sw-en.txt").write_text("maji water\nmoto fire\nmoto flame\n", encoding="utf-8")
     (muse / "sw-fr.txt").write_text("maji eau\nmoto feu\n", encoding="utf-8")
     lm = fake_lm
-    cfg = eval_config(tmp_path, ["bli"], muse=muse, pairs=[("swh_Latn", "eng_Latn")])
-    e = entry_of(run_evaluation(cfg, table=None, lm_factory=lambda: lm), "bli")
+    e, cfg = evaluate_task("bli", muse=muse, pairs=[("swh_Latn", "eng_Latn")])
     assert e["metric"] == "p@1" and e["n"] == 2
     assert e["direct"]["score"] == 50.0  # "wet" wrong, "Fire" right (case-folded)
     assert bridge_scores(e, "oracle")["fra_Latn"] == 100.0  # eau -> Water, feu -> flame

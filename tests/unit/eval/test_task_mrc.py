@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from bridgex_chain.eval.data import Item
-from bridgex_chain.eval.evaluate import run_evaluation
 from bridgex_chain.eval.task_mrc import MrcTask
 from bridgex_chain.eval.tasks import CONTENT_FREE
 from bridgex_chain.prompting.templates import Lang, ModelPrompt, PromptPlan
@@ -31,15 +30,20 @@ def _row(lang: str, qn: int, passage: str, question: str, options: list[str], go
 COLOURS = ["red", "blue", "green", "black"]
 
 
+def _write_belebele(root: Path, files: dict[str, list[str]]) -> Path:
+    """Write ``root/<code>.jsonl`` of each language's rows; return ``root``."""
+    root.mkdir()
+    for code, rows in files.items():
+        (root / f"{code}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
 def test_mrc_passage_through_the_bridge(
     tmp_path: Path,
     fake_lm: Any,
-    eval_config: Callable[..., Any],
-    entry_of: Callable[..., dict[str, Any]],
+    evaluate_task: Callable[..., tuple[dict[str, Any], Any]],
     bridge_scores: Callable[..., dict[str, float]],
 ) -> None:
-    bele = tmp_path / "belebele"
-    bele.mkdir()
     files = {
         "swh_Latn": [
             _row("sw", 1, "Anga ni buluu.", "?", COLOURS, 2),
@@ -54,11 +58,9 @@ def test_mrc_passage_through_the_bridge(
             _row("fr", 2, "L'herbe", "?", COLOURS, 3),
         ],
     }
-    for code, rows in files.items():
-        (bele / f"{code}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    bele = _write_belebele(tmp_path / "belebele", files)
     lm = fake_lm
-    cfg = eval_config(tmp_path, ["mrc"], belebele=bele, pairs=[("swh_Latn", "eng_Latn")])
-    e = entry_of(run_evaluation(cfg, table=None, lm_factory=lambda: lm), "mrc")
+    e, _ = evaluate_task("mrc", belebele=bele, pairs=[("swh_Latn", "eng_Latn")])
     assert e["n"] == 2 and e["direct"]["score"] == 0.0  # no option in the Swahili passage
     assert bridge_scores(e, "oracle")["fra_Latn"] == 50.0  # "blue" in the French passage
     assert bridge_scores(e, "self")["fra_Latn"] == 50.0
@@ -71,8 +73,6 @@ def test_mrc_passage_through_the_bridge(
 
 @pytest.fixture
 def bele(tmp_path: Path) -> Path:
-    root = tmp_path / "belebele"
-    root.mkdir()
     files = {
         "swh_Latn": [
             _row("sw", 1, "Anga ni buluu.", "Rangi?", COLOURS, 2),
@@ -85,9 +85,7 @@ def bele(tmp_path: Path) -> Path:
         ],
         "fra_Latn": [_row("fr", 2, "L'herbe est verte.", "Couleur ?", COLOURS, 3)],
     }
-    for code, rows in files.items():
-        (root / f"{code}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return root
+    return _write_belebele(tmp_path / "belebele", files)
 
 
 def test_items_join_the_source_passage_with_the_target_question(bele: Path) -> None:

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from langchain_core.runnables import RunnableLambda
 
 from bridgex_chain.chain import BridgeXChain
-from bridgex_chain.models import langchain as llm_mod
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 GEMMA = "google/gemma-3-270m"
-
-
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # pydantic resolves the example's annotations through it
-    spec.loader.exec_module(module)
-    return module
+Loader = Callable[[str], ModuleType]  # the load_example fixture
 
 
 @pytest.fixture
@@ -39,43 +26,25 @@ def db(make_bridge_db: Callable[..., str]) -> str:
     return make_bridge_db(GEMMA, scores, profile=("r", "gemma3_text", 18, 2048), probe_set_hash="h")
 
 
-def fake_reply(prompt: Any) -> str:
-    text = prompt if isinstance(prompt, str) else prompt.to_string()
-    if text.startswith("Translate"):
-        return " RENDERED\n"
-    if text.endswith("Label:"):
-        return " sports"
-    if text.endswith(':"'):
-        return 'water"'
-    return " Jibu zuri.\nUser: more"
-
-
 @pytest.fixture
-def prompts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def prompts(fake_example_model: Callable[[str], list[str]]) -> list[str]:
     """Replace the embedded model everywhere with the instant fake; return the prompts seen."""
-    seen: list[str] = []
-
-    def reply(prompt: Any) -> str:
-        seen.append(prompt if isinstance(prompt, str) else prompt.to_string())
-        return fake_reply(prompt)
-
-    monkeypatch.setattr(llm_mod, "local_model", lambda name, **kw: RunnableLambda(reply))
-    return seen
+    return fake_example_model("water")
 
 
 def test_app_script(
-    db: str, prompts: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+    db: str, prompts: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any, load_example: Loader
 ) -> None:
     monkeypatch.setattr(sys, "argv", ["app.py", "--database-url", db])
-    load("app").main()
+    load_example("app").main()
     out = capsys.readouterr().out
     assert "[swh_Latn → bridge fra_Latn (score 0.410, run 1)]" in out
     assert "[ind_Latn → bridge eng_Latn (score 0.390, run 1)]" in out
     assert "Jibu zuri." in out and "\nwater\n" in out and "\nsports\n" in out
 
 
-def test_chatbot_keeps_history_per_user(db: str, prompts: list[str]) -> None:
-    chatbot = load("chatbot")
+def test_chatbot_keeps_history_per_user(db: str, prompts: list[str], load_example: Loader) -> None:
+    chatbot = load_example("chatbot")
     bot = chatbot.Chatbot(BridgeXChain(database_url=db))
     first = bot.reply("amina", "Asante")
     assert first.response_metadata["bridgex"]["detection_source"] == "override"  # the user's hint
@@ -87,18 +56,18 @@ def test_chatbot_keeps_history_per_user(db: str, prompts: list[str]) -> None:
 
 
 def test_chatbot_demo_script(
-    db: str, prompts: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+    db: str, prompts: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any, load_example: Loader
 ) -> None:
     monkeypatch.setattr(
         sys, "argv", ["chatbot.py", "--user", "budi", "--demo", "--database-url", db]
     )
-    load("chatbot").main()
+    load_example("chatbot").main()
     out = capsys.readouterr().out
     assert out.count("bot [ind_Latn via eng_Latn]> Jibu zuri.") == 3
 
 
-def test_web_chat(db: str, prompts: list[str]) -> None:
-    web = load("web_chat")
+def test_web_chat(db: str, prompts: list[str], load_example: Loader) -> None:
+    web = load_example("web_chat")
     client = TestClient(web.create_app(BridgeXChain(database_url=db)))
     assert "<form" in client.get("/").text
     first = client.post(

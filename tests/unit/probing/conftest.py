@@ -7,6 +7,10 @@ Fixtures
 ``tiny``
     The default tiny llama (``make_tiny_lm("llama")``) wrapped with
     :func:`~bridgex_chain.probing.build.wrap_model` under the key ``tiny/llama``.
+``fast_options``
+    Build options (a fresh dict) small and fast, yet wide enough on a 3-layer × 64-neuron model
+    to give every group members: sw and id over the bridges en and fr, pairs id-tl, 6 prompts,
+    top rate 0.1, layers 0-2.
 """
 
 from __future__ import annotations
@@ -37,3 +41,16 @@ def tiny(make_tiny_lm: Callable[..., tuple[Any, Any, str]]) -> Any:
 
     model, tokenizer, arch = make_tiny_lm("llama")
     return wrap_model(model, tokenizer, key=f"tiny/{arch}")
+
+
+@pytest.fixture
+def fast_options() -> dict[str, Any]:
+    """Small, fast build options (see the module docstring)."""
+    return {
+        "languages": ["sw", "id"],
+        "bridges": ["en", "fr"],
+        "pairs": "id-tl",
+        "max_prompts": 6,
+        "top_rate": 0.1,
+        "layers": "0-2",
+    }

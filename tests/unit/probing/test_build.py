@@ -23,16 +23,13 @@ from bridgex_chain.store.table import BridgeTable
 
 #: The languages of the ``probe_set`` fixture (tests/unit/probing/conftest.py).
 LANGS = ("sw", "id", "tl", "en", "fr")
-# Small, fast, and wide enough on a 3-layer × 64-neuron model to give every group members.
-FAST: dict[str, Any] = {
-    "languages": ["sw", "id"],
-    "bridges": ["en", "fr"],
-    "pairs": "id-tl",
-    "max_prompts": 6,
-    "top_rate": 0.1,
-    "layers": "0-2",
-    "threads": 1,  # oversubscribed OpenMP threads are many times slower on a shared CPU
-}
+
+
+@pytest.fixture
+def fast_options(fast_options: dict[str, Any]) -> dict[str, Any]:
+    """The conftest's fast options, on one thread."""
+    # oversubscribed OpenMP threads are many times slower on a shared CPU
+    return {**fast_options, "threads": 1}
 
 
 @pytest.fixture
@@ -108,12 +105,18 @@ class Counter:
 
 @pytest.mark.parametrize("arch", ["llama", "mistral", "qwen2", "gemma3_text"])
 def test_build_writes_ranked_rows(
-    arch: str, make_tiny_lm: Any, probe_set: ProbeSet, where: dict[str, Any]
+    arch: str,
+    make_tiny_lm: Any,
+    probe_set: ProbeSet,
+    where: dict[str, Any],
+    fast_options: dict[str, Any],
 ) -> None:
     model, tokenizer, _ = make_tiny_lm(arch)
     lm = wrap_model(model, tokenizer, key=f"tiny/{arch}")
     events: list[ProgressEvent] = []
-    result = build_table(lm, probe_set=probe_set, on_progress=events.append, **FAST, **where)
+    result = build_table(
+        lm, probe_set=probe_set, on_progress=events.append, **fast_options, **where
+    )
 
     assert result.status == "built"
     assert [(e.src, e.trg) for e in result.entries] == [
@@ -152,10 +155,11 @@ def test_resume_after_interruption_gives_the_same_table(
     probe_set: ProbeSet,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    fast_options: dict[str, Any],
 ) -> None:
     with BridgeTable(f"sqlite:///{tmp_path / 'a.db'}") as table_a:
         reference = build_table(
-            tiny, probe_set=probe_set, table=table_a, cache_dir=tmp_path / "ca", **FAST
+            tiny, probe_set=probe_set, table=table_a, cache_dir=tmp_path / "ca", **fast_options
         )
         expected = _sorted_rows(table_a.scores(reference.run_id))
 
@@ -174,7 +178,7 @@ def test_resume_after_interruption_gives_the_same_table(
             table=table_b,
             cache_dir=tmp_path / "cb",
             on_progress=explode,
-            **FAST,
+            **fast_options,
         )
     (failed,) = table_b.runs()
     assert failed.status == "failed" and "killed after one entry" in (failed.error or "")
@@ -183,7 +187,7 @@ def test_resume_after_interruption_gives_the_same_table(
     probes = Counter(monkeypatch, "record_prompt_means")
     scores = Counter(monkeypatch, "score_pair")
     resumed = build_table(
-        tiny, probe_set=probe_set, table=table_b, cache_dir=tmp_path / "cb", **FAST
+        tiny, probe_set=probe_set, table=table_b, cache_dir=tmp_path / "cb", **fast_options
     )
     assert resumed.status == "resumed"
     assert (neurons.calls, probes.calls, scores.calls) == (0, 0, 2)
@@ -194,29 +198,37 @@ def test_resume_after_interruption_gives_the_same_table(
 
 
 def test_resume_mid_probes_records_only_the_missing_directions(
-    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    tiny: Any,
+    probe_set: ProbeSet,
+    where: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    fast_options: dict[str, Any],
 ) -> None:
     def explode(event: ProgressEvent) -> None:
         if event.stage == "probes" and event.detail == "ind_Latn__swh_Latn":
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        build_table(tiny, probe_set=probe_set, on_progress=explode, **FAST, **where)
-    opts = BuildOptions.create(probe_set=probe_set, **FAST)
+        build_table(tiny, probe_set=probe_set, on_progress=explode, **fast_options, **where)
+    opts = BuildOptions.create(probe_set=probe_set, **fast_options)
     directions = list(opts.layout(probe_set).directions)
     done = directions.index(("ind_Latn", "swh_Latn"))
     probes = Counter(monkeypatch, "record_prompt_means")
     neurons = Counter(monkeypatch, "count_language_neurons")
-    build_table(tiny, probe_set=probe_set, **FAST, **where)
+    build_table(tiny, probe_set=probe_set, **fast_options, **where)
     assert neurons.calls == 0
     assert probes.calls == len(directions) - done
 
 
 def test_failure_marks_the_run_failed_and_keeps_earlier_runs(
-    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    tiny: Any,
+    probe_set: ProbeSet,
+    where: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    fast_options: dict[str, Any],
 ) -> None:
     table: BridgeTable = where["table"]
-    first = build_table(tiny, probe_set=probe_set, **FAST, **where)
+    first = build_table(tiny, probe_set=probe_set, **fast_options, **where)
     before = _sorted_rows(table.scores(first.run_id))
     best_before = table.best("tiny/llama", "sw")
 
@@ -225,7 +237,7 @@ def test_failure_marks_the_run_failed_and_keeps_earlier_runs(
 
     monkeypatch.setattr(steps_module, "score_pair", broken)
     with pytest.raises(RuntimeError, match="HSIC exploded"):
-        build_table(tiny, probe_set=probe_set, **{**FAST, "top_rate": 0.2}, **where)
+        build_table(tiny, probe_set=probe_set, **{**fast_options, "top_rate": 0.2}, **where)
     runs = {r.run_id: r for r in table.runs()}
     assert len(runs) == 2
     assert runs[first.run_id].status == "complete"
@@ -236,14 +248,22 @@ def test_failure_marks_the_run_failed_and_keeps_earlier_runs(
 
 
 def test_rerunning_a_complete_build_is_a_no_op(
-    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    tiny: Any,
+    probe_set: ProbeSet,
+    where: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    fast_options: dict[str, Any],
 ) -> None:
-    first = build_table(tiny, probe_set=probe_set, **FAST, **where)
+    first = build_table(tiny, probe_set=probe_set, **fast_options, **where)
     probes = Counter(monkeypatch, "record_prompt_means")
-    again = build_table(tiny, probe_set=probe_set, **FAST, **where)
+    again = build_table(tiny, probe_set=probe_set, **fast_options, **where)
     # a fresh cache directory (no manifest) still finds the identical complete run
     elsewhere = build_table(
-        tiny, probe_set=probe_set, table=where["table"], cache_dir=where["cache_dir"] / "x", **FAST
+        tiny,
+        probe_set=probe_set,
+        table=where["table"],
+        cache_dir=where["cache_dir"] / "x",
+        **fast_options,
     )
     assert probes.calls == 0
     for result in (again, elsewhere):
@@ -254,29 +274,37 @@ def test_rerunning_a_complete_build_is_a_no_op(
 
 
 def test_a_new_database_reuses_the_cached_scores(
-    tiny: Any, probe_set: ProbeSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny: Any,
+    probe_set: ProbeSet,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fast_options: dict[str, Any],
 ) -> None:
     cache = tmp_path / "cache"
     first = build_table(
         tiny, probe_set=probe_set, database_url=f"sqlite:///{tmp_path / 'a.db'}",
-        cache_dir=cache, **FAST,
+        cache_dir=cache, **fast_options,
     )  # fmt: skip
     assert not (Path(first.cache_path) / "probes").exists()  # pruned after success
     probes = Counter(monkeypatch, "record_prompt_means")
     scores = Counter(monkeypatch, "score_pair")
     second = build_table(
         tiny, probe_set=probe_set, database_url=f"sqlite:///{tmp_path / 'b.db'}",
-        cache_dir=cache, **FAST,
+        cache_dir=cache, **fast_options,
     )  # fmt: skip
     assert second.status == "resumed" and (probes.calls, scores.calls) == (0, 0)
     assert _sorted_rows(second.rows()) == _sorted_rows(first.rows())
 
 
 def test_export_writes_the_run_in_the_precomputed_format(
-    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], tmp_path: Path
+    tiny: Any,
+    probe_set: ProbeSet,
+    where: dict[str, Any],
+    tmp_path: Path,
+    fast_options: dict[str, Any],
 ) -> None:
     out = tmp_path / "tiny.json"
-    result = build_table(tiny, probe_set=probe_set, export=out, **FAST, **where)
+    result = build_table(tiny, probe_set=probe_set, export=out, **fast_options, **where)
     assert result.export_path == out
     ((record, rows),) = read_table_file(out)
     assert record.profile.model == "tiny/llama" and record.params["top_rate"] == 0.1
@@ -290,7 +318,7 @@ def test_export_writes_the_run_in_the_precomputed_format(
 
 
 def test_window_only_bridge_top_k_and_reference_mode(
-    tiny: Any, probe_set: ProbeSet, where: dict[str, Any]
+    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], fast_options: dict[str, Any]
 ) -> None:
     result = build_table(
         tiny,
@@ -298,7 +326,7 @@ def test_window_only_bridge_top_k_and_reference_mode(
         all_layers=False,
         bridge_top_k=3,
         hsic_mode="reference",
-        **{**FAST, "layers": "1-2"},
+        **{**fast_options, "layers": "1-2"},
         **where,
     )
     assert result.window == (1, 2)
@@ -310,13 +338,17 @@ def test_window_only_bridge_top_k_and_reference_mode(
 
 
 def test_filter_understood_records_only_understood_probes(
-    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    tiny: Any,
+    probe_set: ProbeSet,
+    where: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    fast_options: dict[str, Any],
 ) -> None:
     def every_other(model: Any, tokenizer: Any, prompts: list[str], targets: Any, **kw: Any) -> Any:
         return [i % 2 == 0 for i in range(len(prompts))]
 
     monkeypatch.setattr(steps_module, "understood_pairs", every_other)
-    result = build_table(tiny, probe_set=probe_set, filter_understood=True, **FAST, **where)
+    result = build_table(tiny, probe_set=probe_set, filter_understood=True, **fast_options, **where)
     sw = result.entries[0]
     assert sw.prompts == 3 * 2 * (len(LANGS) - 1)  # 6 prompts per direction, half kept
     masks = list((Path(result.cache_path) / "understood").glob("*.npy"))
@@ -324,21 +356,25 @@ def test_filter_understood_records_only_understood_probes(
 
 
 def test_a_corpus_directory_missing_a_language_fails_before_any_work(
-    tmp_path: Path, tiny: Any, probe_set: ProbeSet, where: dict[str, Any]
+    tmp_path: Path,
+    tiny: Any,
+    probe_set: ProbeSet,
+    where: dict[str, Any],
+    fast_options: dict[str, Any],
 ) -> None:
     root = tmp_path / "corpus"
     root.mkdir()
     (root / "sw.txt").write_text("habari ya asubuhi\n", encoding="utf-8")
     with pytest.raises(ProbeDataError, match="no text for"):
-        build_table(tiny, probe_set=probe_set, corpus_dir=root, **FAST, **where)
+        build_table(tiny, probe_set=probe_set, corpus_dir=root, **fast_options, **where)
     assert where["table"].runs() == []
 
 
 def test_probe_set_without_the_pair_fails_before_any_work(
-    tiny: Any, probe_set: ProbeSet, where: dict[str, Any]
+    tiny: Any, probe_set: ProbeSet, where: dict[str, Any], fast_options: dict[str, Any]
 ) -> None:
     with pytest.raises(ProbeDataError, match="no word pairs for zho_Hans"):
-        build_table(tiny, probe_set=probe_set, **{**FAST, "pairs": "zh-ja"}, **where)
+        build_table(tiny, probe_set=probe_set, **{**fast_options, "pairs": "zh-ja"}, **where)
     assert where["table"].runs() == []
 
 
@@ -348,9 +384,13 @@ def test_bridge_table_is_a_run_store(tmp_path: Path) -> None:
         assert store.runs() == [] and store.url.startswith("sqlite")
 
 
-def test_build_writes_into_any_run_store(tiny: Any, probe_set: ProbeSet, tmp_path: Path) -> None:
+def test_build_writes_into_any_run_store(
+    tiny: Any, probe_set: ProbeSet, tmp_path: Path, fast_options: dict[str, Any]
+) -> None:
     store = MemoryStore()
-    first = build_table(tiny, probe_set=probe_set, table=store, cache_dir=tmp_path / "c", **FAST)
+    first = build_table(
+        tiny, probe_set=probe_set, table=store, cache_dir=tmp_path / "c", **fast_options
+    )
     assert first.status == "built" and first.database_url == "memory://runs"
     (record,) = store.records.values()
     assert record.status == "complete" and record.run_id == first.run_id
@@ -359,14 +399,16 @@ def test_build_writes_into_any_run_store(tiny: Any, probe_set: ProbeSet, tmp_pat
 
     # the identical build finds the complete twin through runs() and reads its rows back
     store.calls.clear()
-    again = build_table(tiny, probe_set=probe_set, table=store, cache_dir=tmp_path / "d", **FAST)
+    again = build_table(
+        tiny, probe_set=probe_set, table=store, cache_dir=tmp_path / "d", **fast_options
+    )
     assert again.status == "unchanged" and again.run_id == first.run_id
     assert store.calls == ["runs", "scores"]
     assert _sorted_rows(again.rows()) == _sorted_rows(first.rows())
 
 
 def test_a_failing_build_marks_the_run_failed_in_the_store(
-    tiny: Any, probe_set: ProbeSet, tmp_path: Path
+    tiny: Any, probe_set: ProbeSet, tmp_path: Path, fast_options: dict[str, Any]
 ) -> None:
     store = MemoryStore()
 
@@ -377,7 +419,7 @@ def test_a_failing_build_marks_the_run_failed_in_the_store(
     with pytest.raises(RuntimeError, match="no more room"):
         build_table(
             tiny, probe_set=probe_set, table=store, cache_dir=tmp_path / "c",
-            on_progress=explode, **FAST,
+            on_progress=explode, **fast_options,
         )  # fmt: skip
     (record,) = store.records.values()
     assert record.status == "failed" and record.error == "RuntimeError: no more room"

@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
-
-import pytest
 
 from bridgex_chain.store import queries
 from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
 Factory = Callable[..., tuple[RunRecord, list[ScoreRow]]]
+MakeRun = Callable[..., RunRecord]
+Aggregates = Callable[[str, str, dict[str, float]], list[ScoreRow]]
 
 
-@pytest.fixture
-def table(store_url: str) -> Iterator[BridgeTable]:
-    with BridgeTable(store_url) as t:
-        yield t
-
-
-def _run(model: str = "demo/model", started: str = "2025-01-01T00:00:00+00:00") -> RunRecord:
-    return RunRecord(
-        profile=ModelProfile(model, "r1", "llama", 4, 16),
-        probe_set="starter",
-        probe_set_hash="h1",
-        languages=["sw", "en", "fr", "es"],
-        bridges=["en", "fr", "es"],
-        params={"window": [1, 3]},
-        status="complete",
-        started_at=started,
-    )
-
-
-def _aggregates(src: str, trg: str, scores: dict[str, float]) -> list[ScoreRow]:
-    return [ScoreRow(src, trg, bridge, None, score, 3) for bridge, score in scores.items()]
-
-
-def test_ties_share_a_rank(table: BridgeTable) -> None:
+def test_ties_share_a_rank(table: BridgeTable, make_run: MakeRun, aggregates: Aggregates) -> None:
     table.upsert_run(
-        _run(), _aggregates("sw", "sw", {"fr": 0.5, "en": 0.5, "es": 0.25, "de": 0.25})
+        make_run(), aggregates("sw", "sw", {"fr": 0.5, "en": 0.5, "es": 0.25, "de": 0.25})
     )
     ranking = table.ranking("demo/model", "sw")
     assert [(r.bridge, r.rank) for r in ranking] == [
@@ -52,12 +29,16 @@ def test_ties_share_a_rank(table: BridgeTable) -> None:
     assert (best.bridge, best.margin) == ("eng_Latn", 0.0)
 
 
-def test_single_candidate_has_no_margin(table: BridgeTable) -> None:
-    table.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5}))
+def test_single_candidate_has_no_margin(
+    table: BridgeTable, make_run: MakeRun, aggregates: Aggregates
+) -> None:
+    table.upsert_run(make_run(), aggregates("sw", "sw", {"fr": 0.5}))
     assert table.best("demo/model", "sw").margin is None
 
 
-def test_newest_complete_run_wins(table: BridgeTable, make_sample_run: Factory) -> None:
+def test_newest_complete_run_wins(
+    table: BridgeTable, make_sample_run: Factory, aggregates: Aggregates
+) -> None:
     newer, newer_rows = make_sample_run(
         seed=1, started_at="2025-06-01T00:00:00Z", finished_at="2025-06-01T02:00:00Z"
     )
@@ -70,7 +51,7 @@ def test_newest_complete_run_wins(table: BridgeTable, make_sample_run: Factory) 
     # An entry only the older run has is still answered, from the older run.
     table.upsert_run(
         replace(older, started_at="2024-01-01T00:00:00Z", run_id=None),
-        _aggregates("zu", "zu", {"en": 0.5}),
+        aggregates("zu", "zu", {"en": 0.5}),
     )
     assert table.best("demo/model", "zul_Latn").bridge == "eng_Latn"
 
@@ -89,10 +70,12 @@ def test_rank_ties_within_the_tolerance_and_orders_them_by_code() -> None:
     assert [r.rank for r in apart] == [1, 2]
 
 
-def test_model_entries_read_complete_runs_only(table: BridgeTable) -> None:
-    table.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5, "en": 0.25}))
-    running = _run(started="2025-08-01T00:00:00Z")
-    table.write_scores(table.begin_run(running), _aggregates("yo", "yo", {"fr": 0.9}), final=False)
+def test_model_entries_read_complete_runs_only(
+    table: BridgeTable, make_run: MakeRun, aggregates: Aggregates
+) -> None:
+    table.upsert_run(make_run(), aggregates("sw", "sw", {"fr": 0.5, "en": 0.25}))
+    running = make_run(started="2025-08-01T00:00:00Z")
+    table.write_scores(table.begin_run(running), aggregates("yo", "yo", {"fr": 0.9}), final=False)
     with table.engine.connect() as conn:
         entries = queries.model_entries(conn, "demo/model")
         assert queries.model_entries(conn, "nobody/none") == {}
@@ -103,10 +86,12 @@ def test_model_entries_read_complete_runs_only(table: BridgeTable) -> None:
     assert [r.bridge for r in entry.ranking] == ["fra_Latn", "eng_Latn"]
 
 
-def test_run_records_filter_by_model_status_and_ids(table: BridgeTable) -> None:
-    first = table.upsert_run(_run("a/m"), _aggregates("sw", "sw", {"fr": 0.5}))
-    second = table.upsert_run(_run("b/m", "2025-02-01T00:00:00Z"), [])
-    failed = table.begin_run(_run("a/m", "2025-03-01T00:00:00Z"))
+def test_run_records_filter_by_model_status_and_ids(
+    table: BridgeTable, make_run: MakeRun, aggregates: Aggregates
+) -> None:
+    first = table.upsert_run(make_run("a/m"), aggregates("sw", "sw", {"fr": 0.5}))
+    second = table.upsert_run(make_run("b/m", "2025-02-01T00:00:00Z"), [])
+    failed = table.begin_run(make_run("a/m", "2025-03-01T00:00:00Z"))
     table.fail_run(failed, "boom")
     with table.engine.connect() as conn:
         assert [r.run_id for r in queries.run_records(conn)] == [first, second, failed]
@@ -119,14 +104,16 @@ def test_run_records_filter_by_model_status_and_ids(table: BridgeTable) -> None:
     assert record.languages == ["swh_Latn", "eng_Latn", "fra_Latn", "spa_Latn"]
 
 
-def test_run_scores_come_per_layer_then_aggregate_in_key_order(table: BridgeTable) -> None:
+def test_run_scores_come_per_layer_then_aggregate_in_key_order(
+    table: BridgeTable, make_run: MakeRun
+) -> None:
     rows = [
         ScoreRow("yo", "yo", "fr", None, 0.3, 2),
         ScoreRow("sw", "sw", "fr", 1, 0.2),
         ScoreRow("sw", "sw", "en", 0, 0.1),
         ScoreRow("sw", "sw", "en", None, 0.1, 1),
     ]
-    run_id = table.upsert_run(_run(), rows)
+    run_id = table.upsert_run(make_run(), rows)
     with table.engine.connect() as conn:
         assert queries.run_scores(conn, run_id) == [
             ScoreRow("swh_Latn", "swh_Latn", "eng_Latn", 0, 0.1),
@@ -137,8 +124,8 @@ def test_run_scores_come_per_layer_then_aggregate_in_key_order(table: BridgeTabl
         assert queries.run_scores(conn, run_id + 100) == []
 
 
-def test_provenance_carries_the_run_metadata() -> None:
-    run = replace(_run(), run_id=7, tool_version="1.2.3", finished_at="2025-01-01T01:00:00Z")
+def test_provenance_carries_the_run_metadata(make_run: MakeRun) -> None:
+    run = replace(make_run(), run_id=7, tool_version="1.2.3", finished_at="2025-01-01T01:00:00Z")
     assert queries.provenance(run) == {
         "run_id": 7,
         "revision": "r1",

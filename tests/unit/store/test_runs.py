@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -16,11 +16,8 @@ from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
 from bridgex_chain.store.schema import AggregateScoreRow, LayerScoreRow
 from bridgex_chain.store.table import BridgeTable
 
-
-@pytest.fixture
-def table(store_url: str) -> Iterator[BridgeTable]:
-    with BridgeTable(store_url) as t:
-        yield t
+MakeRun = Callable[..., RunRecord]
+Aggregates = Callable[[str, str, dict[str, float]], list[ScoreRow]]
 
 
 @pytest.fixture
@@ -31,33 +28,18 @@ def engine(store_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-def _run(model: str = "demo/model", started: str = "2025-01-01T00:00:00+00:00") -> RunRecord:
-    return RunRecord(
-        profile=ModelProfile(model, "r1", "llama", 4, 16),
-        probe_set="starter",
-        probe_set_hash="h1",
-        languages=["sw", "en", "fr", "es"],
-        bridges=["en", "fr", "es"],
-        params={"window": [1, 3]},
-        status="complete",
-        started_at=started,
-    )
-
-
-def _aggregates(src: str, trg: str, scores: dict[str, float]) -> list[ScoreRow]:
-    return [ScoreRow(src, trg, bridge, None, score, 3) for bridge, score in scores.items()]
-
-
-def test_profile_conflict_is_refused(table: BridgeTable) -> None:
-    table.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5}))
-    clash = _run(started="2025-05-01T00:00:00+00:00")
+def test_profile_conflict_is_refused(
+    table: BridgeTable, make_run: MakeRun, aggregates: Aggregates
+) -> None:
+    table.upsert_run(make_run(), aggregates("sw", "sw", {"fr": 0.5}))
+    clash = make_run(started="2025-05-01T00:00:00+00:00")
     clash.profile = ModelProfile("demo/model", "r1", "llama", 8, 16)
     with pytest.raises(SchemaError, match="real revision"):
         table.upsert_run(clash, [])
 
 
-def test_layers_scored_defaults_to_stored_layer_rows(table: BridgeTable) -> None:
-    run_id = table.begin_run(_run())
+def test_layers_scored_defaults_to_stored_layer_rows(table: BridgeTable, make_run: MakeRun) -> None:
+    run_id = table.begin_run(make_run())
     table.write_scores(
         run_id, [ScoreRow("sw", "sw", "fr", layer, 0.1 * layer) for layer in (1, 2, 3)], final=False
     )
@@ -65,9 +47,11 @@ def test_layers_scored_defaults_to_stored_layer_rows(table: BridgeTable) -> None
     assert table.ranking("demo/model", "sw")[0].layers_scored == 3
 
 
-def test_invalid_rows_write_nothing(table: BridgeTable) -> None:
-    run_id = table.begin_run(_run())
-    good = _aggregates("sw", "sw", {"fr": 0.5})
+def test_invalid_rows_write_nothing(
+    table: BridgeTable, make_run: MakeRun, aggregates: Aggregates
+) -> None:
+    run_id = table.begin_run(make_run())
+    good = aggregates("sw", "sw", {"fr": 0.5})
     for bad in (
         ScoreRow("sw", "sw", "en", None, float("nan")),
         ScoreRow("sw", "sw", "en", -1, 0.1),
@@ -90,19 +74,19 @@ def test_parse_time_gives_aware_utc() -> None:
         runs.parse_time("yesterday")
 
 
-def test_prepare_run_fills_times_and_returns_a_normalised_copy() -> None:
-    run = _run(started="")
+def test_prepare_run_fills_times_and_returns_a_normalised_copy(make_run: MakeRun) -> None:
+    run = make_run(started="")
     run.status = "running"
     prepared = runs.prepare_run(run)
     assert run.started_at and run.finished_at is None  # a running run has no end yet
     assert prepared is not run and prepared.params is not run.params
     assert prepared.languages == ["swh_Latn", "eng_Latn", "fra_Latn", "spa_Latn"]
     assert run.languages == ["sw", "en", "fr", "es"]  # the caller's record keeps its codes
-    finished = _run()
+    finished = make_run()
     runs.prepare_run(finished)
     assert finished.finished_at  # a complete run without an end time gets one
     with pytest.raises(UnknownLanguage):
-        runs.prepare_run(RunRecord(_run().profile, "p", "h", ["??"], [], {}))
+        runs.prepare_run(RunRecord(make_run().profile, "p", "h", ["??"], [], {}))
 
 
 def test_normalized_rows_normalise_every_code() -> None:
@@ -119,16 +103,16 @@ def test_canonical_json_is_sorted_and_refuses_nan_and_objects() -> None:
         runs.canonical_json({"when": datetime.now(UTC)}, "Run parameters")
 
 
-def test_run_identity_covers_the_configuration_and_the_start_instant() -> None:
-    base = runs.run_identity(_run())
-    assert len(base) == 64 and base == runs.run_identity(_run())
-    assert runs.run_identity(_run(started="2025-01-01T01:00:00+01:00")) == base  # same instant
-    assert runs.run_identity(_run(started="2025-01-02T00:00:00Z")) != base
-    other_params = _run()
+def test_run_identity_covers_the_configuration_and_the_start_instant(make_run: MakeRun) -> None:
+    base = runs.run_identity(make_run())
+    assert len(base) == 64 and base == runs.run_identity(make_run())
+    assert runs.run_identity(make_run(started="2025-01-01T01:00:00+01:00")) == base  # same instant
+    assert runs.run_identity(make_run(started="2025-01-02T00:00:00Z")) != base
+    other_params = make_run()
     other_params.params = {"window": [2, 3]}
     assert runs.run_identity(other_params) != base
     with pytest.raises(SchemaError, match="needs started_at"):
-        runs.run_identity(_run(started=""))
+        runs.run_identity(make_run(started=""))
 
 
 def test_ensure_profile_is_idempotent(engine: Engine) -> None:
@@ -139,8 +123,8 @@ def test_ensure_profile_is_idempotent(engine: Engine) -> None:
         assert runs.ensure_profile(conn, ModelProfile("m/x", "r2", "llama", 2, 8)) != first
 
 
-def test_statuses_are_checked(engine: Engine) -> None:
-    run = runs.prepare_run(_run())
+def test_statuses_are_checked(engine: Engine, make_run: MakeRun) -> None:
+    run = runs.prepare_run(make_run())
     with write_connection(engine) as conn:
         profile_id = runs.ensure_profile(conn, run.profile)
         run_id = runs.insert_run(conn, run, runs.run_identity(run), profile_id)
@@ -151,32 +135,36 @@ def test_statuses_are_checked(engine: Engine) -> None:
             runs.require_status(conn, run_id, ("running",))
         with pytest.raises(DatabaseError, match="No probe run with id 12345"):
             runs.require_status(conn, 12345, ("running",))
-        bad = runs.prepare_run(_run(started="2025-04-04T00:00:00Z"))
+        bad = runs.prepare_run(make_run(started="2025-04-04T00:00:00Z"))
         bad.status = "done"
         with pytest.raises(SchemaError, match="Run status must be one of"):
             runs.insert_run(conn, bad, runs.run_identity(bad), profile_id)
 
 
-def test_store_run_keeps_or_replaces_a_complete_run(engine: Engine) -> None:
-    run = runs.prepare_run(_run())
+def test_store_run_keeps_or_replaces_a_complete_run(
+    engine: Engine, make_run: MakeRun, aggregates: Aggregates
+) -> None:
+    run = runs.prepare_run(make_run())
     identity = runs.run_identity(run)
-    old = runs.normalized_rows(_aggregates("sw", "sw", {"fr": 0.5}))
-    new = runs.normalized_rows(_aggregates("sw", "sw", {"en": 0.9}))
+    old = runs.normalized_rows(aggregates("sw", "sw", {"fr": 0.5}))
+    new = runs.normalized_rows(aggregates("sw", "sw", {"en": 0.9}))
 
-    def aggregates(conn: Connection) -> list[str]:
+    def stored_bridges(conn: Connection) -> list[str]:
         query = select(AggregateScoreRow.bridge).order_by(AggregateScoreRow.bridge)
         return list(conn.execute(query).scalars())
 
     with write_connection(engine) as conn:
         run_id = runs.store_run(conn, run, identity, old, replace_existing=False)
         assert runs.store_run(conn, run, identity, new, replace_existing=False) == run_id
-        assert aggregates(conn) == ["fra_Latn"]  # an import keeps what is stored
+        assert stored_bridges(conn) == ["fra_Latn"]  # an import keeps what is stored
         assert runs.store_run(conn, run, identity, new, replace_existing=True) == run_id
-        assert aggregates(conn) == ["eng_Latn"]  # an upsert replaces the scores
+        assert stored_bridges(conn) == ["eng_Latn"]  # an upsert replaces the scores
 
 
-def test_many_rows_are_written_in_chunks_and_later_rows_win(engine: Engine) -> None:
-    run = runs.prepare_run(_run())
+def test_many_rows_are_written_in_chunks_and_later_rows_win(
+    engine: Engine, make_run: MakeRun
+) -> None:
+    run = runs.prepare_run(make_run())
     rows = [ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", layer, 0.0) for layer in range(1200)]
     rows.append(ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", 3, 0.75))  # overrides layer 3
     rows.append(ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 0.5))

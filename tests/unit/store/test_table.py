@@ -6,40 +6,19 @@ Recording runs is tested in test_table_runs.py, ranking and run selection in tes
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import inspect
 
 from bridgex_chain.errors import NoBridgeFound, UnknownLanguage
-from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+from bridgex_chain.store.records import RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
 Factory = Callable[..., tuple[RunRecord, list[ScoreRow]]]
-
-
-@pytest.fixture
-def table(store_url: str) -> Iterator[BridgeTable]:
-    with BridgeTable(store_url) as t:
-        yield t
-
-
-def _run(model: str = "demo/model", started: str = "2025-01-01T00:00:00+00:00") -> RunRecord:
-    return RunRecord(
-        profile=ModelProfile(model, "r1", "llama", 4, 16),
-        probe_set="starter",
-        probe_set_hash="h1",
-        languages=["sw", "en", "fr", "es"],
-        bridges=["en", "fr", "es"],
-        params={"window": [1, 3]},
-        status="complete",
-        started_at=started,
-    )
-
-
-def _aggregates(src: str, trg: str, scores: dict[str, float]) -> list[ScoreRow]:
-    return [ScoreRow(src, trg, bridge, None, score, 3) for bridge, score in scores.items()]
+MakeRun = Callable[..., RunRecord]
+Aggregates = Callable[[str, str, dict[str, float]], list[ScoreRow]]
 
 
 def test_best_ranking_margin_and_provenance(table: BridgeTable, make_sample_run: Factory) -> None:
@@ -69,8 +48,10 @@ def test_best_ranking_margin_and_provenance(table: BridgeTable, make_sample_run:
     assert ("swh_Latn", "eng_Latn") in table.pairs("demo/model")
 
 
-def test_languages_are_normalised_and_unknown_ones_refused(table: BridgeTable) -> None:
-    table.upsert_run(_run(), _aggregates("swa", "swahili", {"fr": 0.4, "eng_Latn": 0.3}))
+def test_languages_are_normalised_and_unknown_ones_refused(
+    table: BridgeTable, make_run: MakeRun, aggregates: Aggregates
+) -> None:
+    table.upsert_run(make_run(), aggregates("swa", "swahili", {"fr": 0.4, "eng_Latn": 0.3}))
     for code in ("sw", "swa", "swh_Latn", "Swahili", "__label__sw"):
         assert table.best("demo/model", code).bridge == "fra_Latn"
     assert table.best("demo/model", "sw", "swh").bridge == "fra_Latn"
@@ -79,10 +60,12 @@ def test_languages_are_normalised_and_unknown_ones_refused(table: BridgeTable) -
     assert table.runs()[0].languages == ["swh_Latn", "eng_Latn", "fra_Latn", "spa_Latn"]
 
 
-def test_missing_entry_message_says_what_exists_and_how_to_build(table: BridgeTable) -> None:
+def test_missing_entry_message_says_what_exists_and_how_to_build(
+    table: BridgeTable, make_run: MakeRun, aggregates: Aggregates
+) -> None:
     with pytest.raises(NoBridgeFound, match="no complete probe run at all"):
         table.best("demo/model", "sw")
-    table.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5}))
+    table.upsert_run(make_run(), aggregates("sw", "sw", {"fr": 0.5}))
     with pytest.raises(NoBridgeFound) as err:
         table.best("demo/model", "yo")
     assert "swh_Latn" in str(err.value)
@@ -96,9 +79,9 @@ def test_missing_entry_message_says_what_exists_and_how_to_build(table: BridgeTa
 
 
 def test_cached_lookups_do_not_touch_the_database(
-    table: BridgeTable, monkeypatch: pytest.MonkeyPatch
+    table: BridgeTable, monkeypatch: pytest.MonkeyPatch, make_run: MakeRun, aggregates: Aggregates
 ) -> None:
-    table.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5, "en": 0.4}))
+    table.upsert_run(make_run(), aggregates("sw", "sw", {"fr": 0.5, "en": 0.4}))
     table.best("demo/model", "sw")
 
     def no_database(*args: Any, **kwargs: Any) -> None:
@@ -113,18 +96,20 @@ def test_cached_lookups_do_not_touch_the_database(
         assert table.languages("demo/model") == ["swh_Latn"]
 
 
-def test_cache_invalidation_refresh_and_ttl(store_url: str) -> None:
+def test_cache_invalidation_refresh_and_ttl(
+    store_url: str, make_run: MakeRun, aggregates: Aggregates
+) -> None:
     with (
         BridgeTable(store_url) as writer,
         BridgeTable(store_url) as reader,
         BridgeTable(store_url, cache_ttl=0.2) as ttl_reader,
     ):
-        writer.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5, "en": 0.4}))
+        writer.upsert_run(make_run(), aggregates("sw", "sw", {"fr": 0.5, "en": 0.4}))
         assert reader.best("demo/model", "sw").bridge == "fra_Latn"
         assert ttl_reader.best("demo/model", "sw").bridge == "fra_Latn"
         # A newer run from another writer: invisible to caches until refresh / TTL.
-        newer = _run(started="2025-09-01T00:00:00Z")
-        writer.upsert_run(newer, _aggregates("sw", "sw", {"en": 0.9}))
+        newer = make_run(started="2025-09-01T00:00:00Z")
+        writer.upsert_run(newer, aggregates("sw", "sw", {"en": 0.9}))
         assert writer.best("demo/model", "sw").bridge == "eng_Latn"  # own write: invalidated
         assert reader.best("demo/model", "sw").bridge == "fra_Latn"
         reader.refresh()
@@ -133,11 +118,13 @@ def test_cache_invalidation_refresh_and_ttl(store_url: str) -> None:
         assert ttl_reader.best("demo/model", "sw").bridge == "eng_Latn"
 
 
-def test_user_text_is_bound_not_spliced(table: BridgeTable) -> None:
+def test_user_text_is_bound_not_spliced(
+    table: BridgeTable, make_run: MakeRun, aggregates: Aggregates
+) -> None:
     model = "x'); DROP TABLE probe_runs; --"
-    run = _run(model)
+    run = make_run(model)
     run.probe_set = "'; DELETE FROM bridge_scores; --"
-    table.upsert_run(run, _aggregates("sw", "sw", {"fr": 0.5}))
+    table.upsert_run(run, aggregates("sw", "sw", {"fr": 0.5}))
     assert table.models() == [model]
     assert table.best(model, "sw").provenance["probe_set"] == run.probe_set
     with pytest.raises(NoBridgeFound):
@@ -145,7 +132,9 @@ def test_user_text_is_bound_not_spliced(table: BridgeTable) -> None:
     assert inspect(table.engine).has_table("probe_runs")
 
 
-def test_an_engine_passed_in_stays_open_and_an_own_engine_is_disposed(sqlite_url: str) -> None:
+def test_an_engine_passed_in_stays_open_and_an_own_engine_is_disposed(
+    sqlite_url: str, make_run: MakeRun, aggregates: Aggregates
+) -> None:
     from sqlalchemy import text
 
     from bridgex_chain.store.engine import create_store_engine
@@ -153,7 +142,7 @@ def test_an_engine_passed_in_stays_open_and_an_own_engine_is_disposed(sqlite_url
     engine = create_store_engine(sqlite_url)
     with BridgeTable(engine) as table:
         assert table.engine is engine
-        table.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5}))
+        table.upsert_run(make_run(), aggregates("sw", "sw", {"fr": 0.5}))
     with engine.connect() as conn:  # still usable by its owner
         assert conn.execute(text("SELECT count(*) FROM probe_runs")).scalar() == 1
     engine.dispose()
@@ -168,11 +157,13 @@ def test_url_and_repr_name_the_database(sqlite_url: str) -> None:
         assert repr(table) == f"BridgeTable({sqlite_url!r})"
 
 
-def test_a_write_refreshes_lookups_and_models(table: BridgeTable) -> None:
+def test_a_write_refreshes_lookups_and_models(
+    table: BridgeTable, make_run: MakeRun, aggregates: Aggregates
+) -> None:
     assert table.models() == []  # cached: no models
-    table.upsert_run(_run(), _aggregates("sw", "sw", {"fr": 0.5}))
+    table.upsert_run(make_run(), aggregates("sw", "sw", {"fr": 0.5}))
     assert table.models() == ["demo/model"]
     assert table.pairs("demo/model") == [("swh_Latn", "swh_Latn")]
-    run_id = table.begin_run(_run(started="2025-07-01T00:00:00Z"))
-    table.complete_run(run_id, _aggregates("sw", "sw", {"en": 0.9}))
+    run_id = table.begin_run(make_run(started="2025-07-01T00:00:00Z"))
+    table.complete_run(run_id, aggregates("sw", "sw", {"en": 0.9}))
     assert table.best("demo/model", "sw").bridge == "eng_Latn"
