@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from typing import Any
@@ -75,6 +76,9 @@ def _install_hold() -> None:
 
 
 def main() -> None:
+    # A test run started as a background job inherits SIGINT ignored; the parent's Ctrl-C
+    # (SIGINT) must reach the CLI as KeyboardInterrupt, as in a terminal.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     _install_tee()
     if os.environ.get("BRIDGEX_REL_HOLD_WRITE") == "1":
         _install_hold()

@@ -71,6 +71,10 @@ def _no_traceback(text: str) -> None:
 # examples/chatbot.py
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_chatbot(db: str) -> tuple[subprocess.Popen[str], str]:
     """Start the interactive chatbot on a pipe; return it and what it wrote up to its prompt."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
@@ -81,6 +85,7 @@ def _start_chatbot(db: str) -> tuple[subprocess.Popen[str], str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_default_sigint,  # as in a terminal, even when the tests run in the background
     )
     assert proc.stdout is not None
     fd, seen, deadline = proc.stdout.fileno(), b"", time.monotonic() + 60
