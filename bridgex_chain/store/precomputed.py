@@ -40,8 +40,7 @@ from pydantic import (
 from bridgex_chain.errors import InvalidField, InvalidOption, SchemaError
 from bridgex_chain.languages import normalize
 from bridgex_chain.store.locate import find_package_data_dir
-from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
-from bridgex_chain.store.runs import parse_time
+from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow, parse_time
 from bridgex_chain.store.schema import STATUS_COMPLETE
 from bridgex_chain.store.text import printable
 

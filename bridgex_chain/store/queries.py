@@ -21,8 +21,14 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from bridgex_chain.store.records import Bridge, ModelProfile, RankedBridge, RunRecord, ScoreRow
-from bridgex_chain.store.runs import parse_time
+from bridgex_chain.store.records import (
+    Bridge,
+    ModelProfile,
+    RankedBridge,
+    RunRecord,
+    ScoreRow,
+    parse_time,
+)
 from bridgex_chain.store.schema import (
     STATUS_COMPLETE,
     AggregateScoreRow,

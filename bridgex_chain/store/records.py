@@ -13,7 +13,10 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+
+from bridgex_chain.errors import SchemaError
 
 __all__ = [
     "IMPORT_ACTIONS",
@@ -173,3 +176,23 @@ class ImportedRun:
     model: str
     started_at: str
     action: str
+
+
+def parse_time(value: str | datetime) -> datetime:
+    """Parse an ISO-8601 time (naive means UTC) into an aware UTC datetime.
+
+    Raises:
+        SchemaError: Not an ISO-8601 time.
+
+    Example:
+        >>> parse_time("2025-01-01T02:00:00+02:00").isoformat()
+        '2025-01-01T00:00:00+00:00'
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise SchemaError(f"{value!r} is not an ISO-8601 time.") from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -29,7 +29,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bridgex_chain.errors import DatabaseError, SchemaError
 from bridgex_chain.languages import normalize
-from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+from bridgex_chain.store.queries import run_scores
+from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow, parse_time
 from bridgex_chain.store.schema import (
     RUN_STATUSES,
     STATUS_COMPLETE,
@@ -47,7 +48,6 @@ __all__ = [
     "import_run",
     "insert_run",
     "normalized_rows",
-    "parse_time",
     "prepare_run",
     "replace_run",
     "require_status",
@@ -65,26 +65,6 @@ _CHUNK = 500
 def utc_now() -> datetime:
     """Return the current time, timezone-aware UTC (microsecond precision)."""
     return datetime.now(UTC)
-
-
-def parse_time(value: str | datetime) -> datetime:
-    """Parse an ISO-8601 time (naive means UTC) into an aware UTC datetime.
-
-    Raises:
-        SchemaError: Not an ISO-8601 time.
-
-    Example:
-        >>> parse_time("2025-01-01T02:00:00+02:00").isoformat()
-        '2025-01-01T00:00:00+00:00'
-    """
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise SchemaError(f"{value!r} is not an ISO-8601 time.") from None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def prepare_run(run: RunRecord) -> RunRecord:
@@ -277,9 +257,6 @@ def _score_key(rows: Iterable[ScoreRow]) -> _ScoreKey:
 
 
 def _stored_score_key(conn: Connection, run_id: int) -> _ScoreKey:
-    # Imported here: queries imports this module (for parse_time).
-    from bridgex_chain.store.queries import run_scores
-
     return _score_key(run_scores(conn, run_id))
 
 

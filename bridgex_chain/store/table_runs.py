@@ -40,7 +40,7 @@ from bridgex_chain._version import __version__
 from bridgex_chain.errors import DatabaseReadOnly
 from bridgex_chain.store import precomputed, queries, runs
 from bridgex_chain.store.engine import describe_url, guarded_read, guarded_write
-from bridgex_chain.store.records import ImportedRun, RunRecord, ScoreRow
+from bridgex_chain.store.records import ImportedRun, RunRecord, ScoreRow, parse_time
 from bridgex_chain.store.schema import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
 
 __all__ = ["TableRuns"]
@@ -126,9 +126,7 @@ class TableRuns:
             memory = [replace(r) for r, _ in self.memory_runs(conn, model)]
         if not memory:
             return stored
-        return sorted(
-            [*stored, *memory], key=lambda r: (runs.parse_time(r.started_at), r.run_id or 0)
-        )
+        return sorted([*stored, *memory], key=lambda r: (parse_time(r.started_at), r.run_id or 0))
 
     def scores(self, run_id: int) -> list[ScoreRow]:
         """Return every score row of a run (per-layer rows, then aggregates)."""
@@ -190,7 +188,7 @@ class TableRuns:
             complete = queries.run_records(conn, model, status=STATUS_COMPLETE)
             stored = [(r, queries.run_scores(conn, r.run_id or 0)) for r in complete]
             stored += self.memory_runs(conn, model)
-        stored.sort(key=lambda item: (runs.parse_time(item[0].started_at), item[0].run_id or 0))
+        stored.sort(key=lambda item: (parse_time(item[0].started_at), item[0].run_id or 0))
         precomputed.write_table_file(path, stored, tool_version=__version__, parents=parents)
         return len(stored)
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bridgex_chain.store.migrate import current_revision, head_revision
-from bridgex_chain.store.runs import parse_time
+from bridgex_chain.store.records import parse_time
 from bridgex_chain.store.table import BridgeTable
 
 pytestmark = pytest.mark.slow

@@ -18,8 +18,7 @@ from bridgex_chain.store.precomputed import (
     shipped_dir,
     shipped_tables,
 )
-from bridgex_chain.store.records import RunRecord, ScoreRow
-from bridgex_chain.store.runs import parse_time
+from bridgex_chain.store.records import RunRecord, ScoreRow, parse_time
 from bridgex_chain.store.schema import (
     AggregateScoreRow,
     LayerScoreRow,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from bridgex_chain.errors import SchemaError
 from bridgex_chain.store.records import (
     Bridge,
     ModelProfile,
@@ -15,6 +17,7 @@ from bridgex_chain.store.records import (
     RunRecord,
     ScoreRow,
     format_score,
+    parse_time,
 )
 
 
@@ -102,3 +105,12 @@ def test_format_score_never_shows_a_nonzero_score_as_zero() -> None:
         assert abs(float(text) - value) <= 0.001 * abs(value)
     assert format_score(0.123456, digits=5) == "0.12346"
     assert format_score(1.5e-9, digits=1) == "1.5e-09"
+
+
+def test_parse_time_gives_aware_utc() -> None:
+    assert parse_time("2025-01-01T02:00:00+02:00") == datetime(2025, 1, 1, tzinfo=UTC)
+    assert parse_time("2025-01-01T00:00:00") == datetime(2025, 1, 1, tzinfo=UTC)  # naive
+    plus_one = datetime(2025, 1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    assert parse_time(plus_one).isoformat() == "2025-01-01T00:00:00+00:00"
+    with pytest.raises(SchemaError, match="'yesterday' is not an ISO-8601 time"):
+        parse_time("yesterday")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Connection, Engine, func, select
@@ -63,15 +63,6 @@ def test_invalid_rows_write_nothing(
         table.write_scores(run_id, [ScoreRow("sw", "sw", "??", None, 0.1)], final=True)
     assert table.scores(run_id) == []
     assert table.runs()[0].status == "running"
-
-
-def test_parse_time_gives_aware_utc() -> None:
-    assert runs.parse_time("2025-01-01T02:00:00+02:00") == datetime(2025, 1, 1, tzinfo=UTC)
-    assert runs.parse_time("2025-01-01T00:00:00") == datetime(2025, 1, 1, tzinfo=UTC)  # naive
-    plus_one = datetime(2025, 1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
-    assert runs.parse_time(plus_one).isoformat() == "2025-01-01T00:00:00+00:00"
-    with pytest.raises(SchemaError, match="'yesterday' is not an ISO-8601 time"):
-        runs.parse_time("yesterday")
 
 
 def test_prepare_run_fills_times_and_returns_a_normalised_copy(make_run: MakeRun) -> None:
