@@ -216,6 +216,31 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         request = parse_input(input, kwargs)
         return self._lookup(request, self.router.detect(request, request.task or self.task))
 
+    def prepare(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Prepared:
+        """Detect, look up and rewrite ``input`` without the answer call: what would be sent.
+
+        The rendering calls are made (and traced, as in :meth:`invoke`); the answer prompt is
+        ``result.plan.answer`` and the reply's metadata ``result.info``. Adapters that score or
+        generate the answer themselves (the lm-evaluation-harness model) start from here.
+
+        Example:
+            >>> from langchain_core.language_models import FakeListLLM
+            >>> from bridgex_chain.chain.policies import NoBridge
+            >>> chain = BridgeXChain(llm=FakeListLLM(responses=["-"]), table=NoBridge(),
+            ...                      model="m", prompt_style="completion")
+            >>> prep = chain.prepare("Habari?", lang="sw")
+            >>> prep.route.bridge is None, "Habari?" in prep.plan.answer.prompt
+            (True, True)
+        """
+        config, run = self._start(input, config)
+        try:
+            prep = self._prepare(parse_input(input, kwargs), config, run)
+        except BaseException as err:
+            run.on_chain_error(err)
+            raise
+        run.on_chain_end(prep.info)
+        return prep
+
     # ------------------------------------------------------------------ steps
 
     def _lookup(self, request: ChainRequest, detection: Detection) -> Route:
