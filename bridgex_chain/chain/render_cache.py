@@ -37,7 +37,8 @@ class RenderCache:
         self._items: OrderedDict[Any, str] = OrderedDict()
 
     @staticmethod
-    def _key(prompt: ModelPrompt) -> Any:
+    def key(prompt: ModelPrompt) -> Any:
+        """What a rendering is stored under: the prompt (text or messages) and its stops."""
         if isinstance(prompt.prompt, str):
             return (prompt.prompt, prompt.stop)
         return (tuple((m.type, m.text) for m in prompt.prompt), prompt.stop)
@@ -45,7 +46,7 @@ class RenderCache:
     def get(self, prompt: ModelPrompt, info: dict[str, Any]) -> str | None:
         """Count a rendering call in ``info``; return the cached text when there is one."""
         info["model_calls"] += 1
-        key = self._key(prompt)
+        key = self.key(prompt)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -57,7 +58,7 @@ class RenderCache:
         """Remember ``text`` as the rendering of ``prompt`` (unless the size is 0); return it."""
         if self.size > 0:
             with self._lock:
-                self._items[self._key(prompt)] = text
+                self._items[self.key(prompt)] = text
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
         return text

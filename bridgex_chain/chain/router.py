@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
@@ -107,6 +107,8 @@ class RouterSettings:
     templates: str | Path | None = None
     max_new_tokens: int = 128
     render_cache_size: int = 256
+    render_cache: RenderCache | None = None
+    renderings: Mapping[tuple[str, str], str] | None = None
 
 
 class _Once(Generic[T]):
@@ -150,7 +152,8 @@ class Router:
         self._pool = _Once("pool", self._build_pool, lock)
         self._model_key = _Once("model_key", self._find_model_key, lock)
         self._style = _Once("style", self._build_style, lock)
-        self._renders = RenderCache(settings.render_cache_size)
+        shared = settings.render_cache
+        self._renders = shared if shared is not None else RenderCache(settings.render_cache_size)
         self._warned: set[tuple[str | None, ...]] = set()
 
     def built_parts(self) -> tuple[str, ...]:
@@ -318,20 +321,65 @@ class Router:
         )
         return plan_prompts(prompts, self.library())
 
+    def _known(self, prompt: ModelPrompt, info: dict[str, Any]) -> str | None:
+        """A rendering given in the settings' ``renderings``, else a cached one, else None.
+
+        A given rendering is no model call: it counts as ``renders_given`` in ``info``, and it
+        never enters the cache (the model's rendering of the same prompt may differ).
+        """
+        given = self.settings.renderings
+        if given is not None and prompt.source is not None and prompt.target is not None:
+            text = given.get((prompt.source, prompt.target))
+            if text is not None:
+                info["renders_given"] = info.get("renders_given", 0) + 1
+                return text
+        return self._renders.get(prompt, info)
+
     def render(self, prompt: ModelPrompt, config: Any, info: dict[str, Any]) -> str:
-        """A rendering call (cached); counts calls in ``info``."""
-        cached = self._renders.get(prompt, info)
-        if cached is not None:
-            return cached
+        """A rendering call (given, cached or the model's); counts calls in ``info``."""
+        known = self._known(prompt, info)
+        if known is not None:
+            return known
         llm = self.llm()
         output = llm.invoke(prompt.prompt, config, **call_kwargs(llm, prompt))
         return self._renders.put(prompt, message_text(output))
 
+    def render_batch(self, calls: Sequence[tuple[ModelPrompt, Any, dict[str, Any]]]) -> list[str]:
+        """Many rendering calls ``(prompt, config, info)`` as few model calls as possible.
+
+        Given and cached renderings skip the model; the rest go to ``llm.batch`` in groups of
+        equal stop strings (a local model runs each group as one padded batch; the configs'
+        ``max_concurrency`` caps a group), and a prompt asked for twice is rendered once.
+
+        Raises:
+            Exception: Whatever the model raised (for the whole group).
+        """
+        texts: list[str | None] = [self._known(p, info) for p, _, info in calls]
+        if all(text is not None for text in texts):
+            return [text for text in texts if text is not None]
+        llm = self.llm()
+        groups: dict[tuple[Any, ...], dict[Any, list[int]]] = {}
+        for i, (prompt, _, _) in enumerate(calls):
+            if texts[i] is None:
+                stop = tuple(call_kwargs(llm, prompt).get("stop") or ())
+                groups.setdefault(stop, {}).setdefault(RenderCache.key(prompt), []).append(i)
+        for same_prompt in groups.values():
+            firsts = [indices[0] for indices in same_prompt.values()]
+            kwargs = call_kwargs(llm, calls[firsts[0]][0])
+            replies = llm.batch(
+                [calls[i][0].prompt for i in firsts], [calls[i][1] for i in firsts], **kwargs
+            )
+            for indices, reply in zip(same_prompt.values(), replies, strict=True):
+                text = self._renders.put(calls[indices[0]][0], message_text(reply))
+                for i in indices:
+                    texts[i] = text
+        return [text if text is not None else "" for text in texts]
+
     async def arender(self, prompt: ModelPrompt, config: Any, info: dict[str, Any]) -> str:
         """Async :meth:`render`."""
-        cached = self._renders.get(prompt, info)
-        if cached is not None:
-            return cached
+        known = self._known(prompt, info)
+        if known is not None:
+            return known
         llm = self.llm()
         output = await llm.ainvoke(prompt.prompt, config, **call_kwargs(llm, prompt))
         return self._renders.put(prompt, message_text(output))

@@ -40,8 +40,11 @@ not used) or did not happen (empty input). Every fallback is also logged (logger
 ``stream``/``astream`` first yield an empty chunk carrying the routing, then the answer's chunks
 as the model writes them (completion-style text is cut at the stop strings as it streams, so the
 joined chunks equal ``invoke``'s content); classify and reading yield the parsed choice once.
-``batch``/``abatch`` are langchain-core's (one ``invoke``/``ainvoke`` per input, in parallel,
-each given the call's keywords).
+``batch`` runs the inputs together: each keeps its own root run and steps, but the rendering
+calls of all inputs go to the model as one ``llm.batch`` per round (a local model pads them into
+one batch; the config's ``max_concurrency`` caps its size), and so do answer calls that share a
+model and stop strings; with ``return_exceptions=True`` a failing input gives its exception in
+place. ``abatch`` is langchain-core's (one ``ainvoke`` per input, concurrently).
 
 Example:
     >>> from langchain_core.language_models import FakeListLLM
@@ -58,7 +61,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,6 +74,7 @@ from langchain_core.runnables.config import (
     ensure_config,
     get_async_callback_manager_for_config,
     get_callback_manager_for_config,
+    get_config_list,
     patch_config,
     run_in_executor,
 )
@@ -77,14 +82,22 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
 from bridgex_chain.chain.output import StreamedAnswer, finish_message
+from bridgex_chain.chain.render_cache import RenderCache
 from bridgex_chain.chain.request import ChainRequest, parse_input
 from bridgex_chain.chain.route import BridgeLookup, Prepared, Route
 from bridgex_chain.chain.router import Router, RouterSettings, call_kwargs
-from bridgex_chain.chain.steps import arun_step, detection_fields, run_step, tagged
+from bridgex_chain.chain.steps import (
+    arun_step,
+    close_step,
+    detection_fields,
+    open_step,
+    run_step,
+    tagged,
+)
 from bridgex_chain.chain.tool import chain_tool
 from bridgex_chain.detect import Detection, LanguageDetector
 from bridgex_chain.errors import InvalidOption
-from bridgex_chain.prompting.templates import TASKS, PromptPlan, TaskKind
+from bridgex_chain.prompting.templates import TASKS, ModelPrompt, PromptPlan, TaskKind
 
 __all__ = ["BridgeXChain"]
 
@@ -121,6 +134,11 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         max_new_tokens: Generation budget of a local model.
         answer_llm: A different model for the answer call only (e.g. bound to tools).
         render_cache_size: Renderings kept (a repeated message is rendered once).
+        render_cache: A :class:`~bridgex_chain.chain.render_cache.RenderCache` shared with other
+            chains (eval shares one between its route policies); default: the chain's own.
+        renderings: Known renderings — ``(text, bridge code) -> text in the bridge`` (a
+            translation memory; eval's oracle condition passes the gold parallel text). A
+            rendering found here replaces the model's call (``renders_given`` in the metadata).
         choice_scoring: ``auto``: a model that can score choices (the local Hugging Face one)
             picks the label/option by log-likelihood with contextual calibration; ``generate``:
             always generate and parse the text to a choice.
@@ -148,6 +166,8 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
     max_new_tokens: int = 128
     answer_llm: Runnable[Any, Any] | None = None
     render_cache_size: int = 256
+    render_cache: RenderCache | None = None
+    renderings: Mapping[tuple[str, str], str] | None = None
     choice_scoring: Literal["auto", "generate"] = "auto"
 
     _router: Router | None = PrivateAttr(default=None)
@@ -172,6 +192,8 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             templates=self.templates,
             max_new_tokens=self.max_new_tokens,
             render_cache_size=self.render_cache_size,
+            render_cache=self.render_cache,
+            renderings=self.renderings,
         )
 
     @property
@@ -442,6 +464,141 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             raise
         await run.on_chain_end(answer.total)
 
+    def batch(
+        self,
+        inputs: list[Any],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Answer many inputs, batching their model calls (see the module docstring).
+
+        Args:
+            inputs: As :meth:`invoke` takes them.
+            config: One config for all, or one per input.
+            return_exceptions: Put a failing input's exception in its place instead of raising.
+            **kwargs: ``lang``, ``answer_language``, ``task`` for every input.
+
+        Raises:
+            Exception: The first input's error, when ``return_exceptions`` is False (after every
+                input's run is closed).
+
+        Example:
+            >>> from langchain_core.language_models import FakeListLLM
+            >>> from bridgex_chain.chain.policies import NoBridge
+            >>> chain = BridgeXChain(llm=FakeListLLM(responses=["a", "b"]), table=NoBridge(),
+            ...                      model="m")
+            >>> [m.content for m in chain.batch(["Habari?", "Apa kabar?"], lang="sw")]
+            ['a', 'b']
+        """
+        if not inputs:
+            return []
+        calls = [
+            _BatchCall(i, *self._start(x, c))
+            for i, (x, c) in enumerate(
+                zip(inputs, get_config_list(config, len(inputs)), strict=True)
+            )
+        ]
+        try:
+            for call, input in zip(calls, inputs, strict=True):
+                self._batch_start(call, input, kwargs)
+            self._batch_render([c for c in calls if c.pending is not None])
+            self._batch_answer([c for c in calls if c.prep is not None and c.done is None])
+        except BaseException as err:  # an interrupt: close every run still open
+            for call in calls:
+                if call.done is None:
+                    call.fail(err)
+            raise
+        if not return_exceptions:
+            for call in calls:
+                if isinstance(call.done, Exception):
+                    raise call.done
+        return [call.done for call in calls]
+
+    def _batch_start(self, call: _BatchCall, input: Any, kwargs: dict[str, Any]) -> None:
+        """Parse, detect and look up one input; open its rewrite step (or answer an empty one)."""
+        r = self.router
+        try:
+            request = parse_input(input, kwargs)
+            empty = self._empty_answer(request)
+            if empty is not None:
+                call.end(AIMessage(content="", response_metadata=empty.response_metadata))
+                return
+            task = request.task or self.task
+            query = {"query": request.query, "lang": request.lang}
+            run, config = call.run, call.config
+            detection = run_step(run, config, "detect", query, lambda _: r.detect(request, task))
+            detected = detection_fields(detection)
+            route = run_step(
+                run, config, "lookup", detected, lambda _: self._lookup(request, detection)
+            )
+            call.request, call.task, call.route = request, task, route
+            call.step = open_step(run, "rewrite", route.metadata({}))
+            child = patch_config(config, callbacks=call.step.get_child())
+            call.render_config = tagged(child, "bridgex:render")
+            call.planner, call.info = self._plan(request, task, route), _counters()
+            call.advance(None)
+        except Exception as err:
+            call.fail(err)
+        if call.plan is not None:
+            self._batch_prepared(call)
+
+    def _batch_render(self, waiting: list[_BatchCall]) -> None:
+        """Rounds of rendering calls, one model batch per round, until every planner is done."""
+        while waiting:
+            asked = [(c.pending, c.render_config, c.info) for c in waiting]
+            try:
+                texts = self.router.render_batch(asked)  # type: ignore[arg-type]
+            except Exception as err:
+                for call in waiting:
+                    call.fail(err)
+                return
+            for call, text in zip(waiting, texts, strict=True):
+                try:
+                    call.advance(text)
+                except Exception as err:
+                    call.fail(err)
+                if call.plan is not None:
+                    self._batch_prepared(call)
+            waiting = [c for c in waiting if c.pending is not None and c.done is None]
+
+    def _batch_prepared(self, call: _BatchCall) -> None:
+        assert call.step is not None and call.plan is not None and call.info is not None
+        assert call.request is not None and call.route is not None
+        close_step(call.step, (call.plan, call.info))
+        call.step = None
+        call.prep = self.router.prepared(call.request, call.task, call.route, call.plan, call.info)
+
+    def _batch_answer(self, ready: list[_BatchCall]) -> None:
+        """The answer calls: one ``llm.batch`` per (model, stop strings), each reply finished."""
+        groups: dict[tuple[int, tuple[Any, ...]], list[tuple[_BatchCall, Any]]] = {}
+        for call in ready:
+            assert call.prep is not None
+            llm, answer = self._answer_call(call.prep, call.config, call.run)
+            key = (id(llm), tuple(sorted((k, repr(v)) for k, v in answer[2].items())))
+            groups.setdefault(key, []).append((call, (llm, answer)))
+        for members in groups.values():
+            llm, (_, _, call_kwargs) = members[0][1]
+            prompts = [answer[0] for _, (_, answer) in members]
+            configs = [answer[1] for _, (_, answer) in members]
+            try:
+                if len(members) == 1:
+                    outputs: list[Any] = [llm.invoke(prompts[0], configs[0], **call_kwargs)]
+                else:
+                    outputs = llm.batch(prompts, configs, return_exceptions=True, **call_kwargs)
+            except Exception as err:
+                outputs = [err] * len(members)
+            for (call, _), output in zip(members, outputs, strict=True):
+                if isinstance(output, Exception):
+                    call.fail(output)
+                    continue
+                assert call.prep is not None
+                try:
+                    call.end(finish_message(call.prep, output))
+                except Exception as err:
+                    call.fail(err)
+
     def as_tool(
         self,
         args_schema: type[BaseModel] | None = None,
@@ -459,6 +616,45 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             'bridgex_ask'
         """
         return chain_tool(self, args_schema, name=name, description=description)
+
+
+@dataclass(eq=False)
+class _BatchCall:
+    """One input of :meth:`BridgeXChain.batch` on its way: its runs, planner and result."""
+
+    index: int
+    config: RunnableConfig
+    run: CallbackManagerForChainRun
+    request: ChainRequest | None = None
+    task: str = ""
+    route: Route | None = None
+    step: CallbackManagerForChainRun | None = None
+    render_config: RunnableConfig | None = None
+    planner: Any = None
+    info: dict[str, Any] | None = None
+    pending: ModelPrompt | None = None
+    plan: PromptPlan | None = None
+    prep: Prepared | None = None
+    done: Any = None
+
+    def advance(self, text: str | None) -> None:
+        """Send the planner its rendering (None: start it); keep its next call or its plan."""
+        try:
+            self.pending = next(self.planner) if text is None else self.planner.send(text)
+        except StopIteration as finished:
+            self.pending, self.plan = None, finished.value
+
+    def end(self, output: AIMessage) -> None:
+        self.run.on_chain_end(output)
+        self.done = output
+
+    def fail(self, err: BaseException) -> None:
+        if self.step is not None:
+            self.step.on_chain_error(err)
+            self.step = None
+        self.run.on_chain_error(err)
+        self.pending = None
+        self.done = err
 
 
 def _counters() -> dict[str, Any]:

@@ -25,7 +25,7 @@ from bridgex_chain.chain.route import Route
 from bridgex_chain.detect import Detection
 from bridgex_chain.prompting.templates import PromptPlan
 
-__all__ = ["arun_step", "detection_fields", "run_step", "tagged"]
+__all__ = ["arun_step", "close_step", "detection_fields", "open_step", "run_step", "tagged"]
 
 T = TypeVar("T")
 
@@ -63,6 +63,26 @@ def _trace_output(value: Any) -> Any:
     return value
 
 
+def open_step(
+    run: CallbackManagerForChainRun, name: str, inputs: dict[str, Any]
+) -> CallbackManagerForChainRun:
+    """Start the child chain run of a step that outlives one function call (a batched rewrite).
+
+    Close it with :func:`close_step` (or ``on_chain_error``).
+
+    Example:
+        >>> from langchain_core.callbacks import CallbackManager
+        >>> root = CallbackManager(handlers=[]).on_chain_start(None, {"query": "Habari?"})
+        >>> close_step(open_step(root, "detect", {}), "swh_Latn")
+    """
+    return run.get_child().on_chain_start(None, inputs, name=name)
+
+
+def close_step(step: CallbackManagerForChainRun, result: Any) -> None:
+    """End a step opened with :func:`open_step`, tracing ``result`` as :func:`run_step` does."""
+    step.on_chain_end(_trace_output(result))
+
+
 def run_step(
     run: CallbackManagerForChainRun,
     config: RunnableConfig,
@@ -74,13 +94,13 @@ def run_step(
 
     Example: see the module docstring.
     """
-    step = run.get_child().on_chain_start(None, inputs, name=name)
+    step = open_step(run, name, inputs)
     try:
         result = fn(patch_config(config, callbacks=step.get_child()))
     except BaseException as err:
         step.on_chain_error(err)
         raise
-    step.on_chain_end(_trace_output(result))
+    close_step(step, result)
     return result
 
 

@@ -107,13 +107,13 @@ def _render_prompt(
             messages.append(HumanMessage(lib.get("render", "chat", "demo_user").format(**fmt)))
             messages.append(AIMessage(lib.get("render", "chat", "demo_assistant").format(**fmt)))
         messages.append(HumanMessage(lib.get("render", "chat", "user").format(**names, text=text)))
-        return ModelPrompt(messages, (), "render")
+        return ModelPrompt(messages, (), "render", text, req.bridge.code)
     demo_tpl = lib.get("render", "completion", "demo")
     prompt = lib.get("render", "completion", "instruction").format(**names)
     prompt += "".join(demo_tpl.format(**names, src_text=s, bridge_text=b) for s, b in pairs)
     prompt += lib.get("render", "completion", "query").format(**names, text=text)
     stop = lib.stops("render", "stop_multiline" if "\n" in text else "stop")
-    return ModelPrompt(prompt, stop, "render")
+    return ModelPrompt(prompt, stop, "render", text, req.bridge.code)
 
 
 def _plan_chat(req: PromptRequest, lib: TemplateLibrary) -> Planner:
@@ -206,7 +206,7 @@ def _translate_word(req: PromptRequest, lib: TemplateLibrary) -> Planner:
     rendering: str | None = None
     if req.bridge is not None and req.src is not None:
         hop1 = lib.get("translate", "completion", "word_render").format(**names)
-        render = ModelPrompt(hop1, stop, "render")
+        render = ModelPrompt(hop1, stop, "render", names["text"], req.bridge.code)
         rendering = _clean_rendering((yield render), render, quoted=True)
     if rendering:
         hop2 = lib.get("translate", "completion", "word_answer").format(

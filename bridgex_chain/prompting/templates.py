@@ -70,11 +70,18 @@ class Lang:
 
 @dataclass(frozen=True, slots=True)
 class ModelPrompt:
-    """One model call: the prompt (text or messages), its stop strings and its purpose."""
+    """One model call: the prompt (text or messages), its stop strings and its purpose.
+
+    A rendering call also names what it renders: ``source`` (the text) and ``target`` (the
+    bridge's FLORES code), so a known rendering (a translation memory, or eval's gold parallel
+    text) can stand in for the model's. Neither takes part in equality.
+    """
 
     prompt: Prompt
     stop: tuple[str, ...] = ()
     purpose: Literal["render", "answer"] = "answer"
+    source: str | None = field(default=None, compare=False)
+    target: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
