@@ -1,7 +1,9 @@
-"""The ``eval`` command: does the chosen bridge help? Direct vs English vs table vs random bridge.
+"""The ``eval`` command: does the bridge help? The chain under every route policy, measured.
+
+Every condition runs :class:`~bridgex_chain.chain.BridgeXChain` itself through ``chain.batch``.
 
 Example:
-    $ bridgex-chain eval classify translate --sib200 ../shared/data/sib200 --limit 14
+    $ bridgex-chain eval classify translate --sib200 ../shared/data/sib200 --limit 102
 """
 
 from __future__ import annotations
@@ -126,20 +128,43 @@ def eval_command(
     ] = None,
     conditions: Annotated[
         str, typer.Option("--conditions", help="Comma-separated conditions.")
-    ] = "direct,english,table,random,all",
+    ] = "direct,english,table,detected,random,all",
     renderings: Annotated[
         str, typer.Option("--renderings", help="Comma-separated renderings: self, oracle.")
     ] = "self,oracle",
-    limit: Annotated[int | None, typer.Option("--limit", help="Items per language/pair.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            help="Items per language/pair (default: the whole split; classify takes a "
+            "label-balanced subset).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of samples and choices.")] = 0,
-    demos_per_label: Annotated[
-        int, typer.Option("--demos-per-label", help="Classification demonstrations per label.")
-    ] = 1,
-    shots: Annotated[
-        int,
-        typer.Option("--shots", help="Parallel demonstrations in rendering/translation prompts."),
-    ] = 0,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Generation batch.")] = 8,
+    num_demos: Annotated[
+        int, typer.Option("--num-demos", help="The chain's demonstrations per prompt.")
+    ] = 3,
+    max_new_tokens: Annotated[
+        int, typer.Option("--max-new-tokens", help="The chain's generation budget.")
+    ] = 128,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Model batch (chain.batch max_concurrency).")
+    ] = 16,
+    server_url: Annotated[
+        str | None,
+        typer.Option(
+            "--server-url",
+            help="Generate with an OpenAI-compatible server (vLLM, llama.cpp), e.g. "
+            "http://127.0.0.1:8080/v1; --model then names the table's model.",
+        ),
+    ] = None,
+    server_model: Annotated[
+        str | None,
+        typer.Option("--server-model", help="The model name the server expects."),
+    ] = None,
+    server_chat: Annotated[
+        bool, typer.Option("--server-chat", help="Use the server's chat endpoint.")
+    ] = False,
     threads: Annotated[
         int | None,
         typer.Option("--threads", help="torch CPU threads (default: torch's choice)."),
@@ -155,8 +180,16 @@ def eval_command(
         ),
     ] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw PNG plots.")] = True,
+    report_only: Annotated[
+        bool,
+        typer.Option(
+            "--report-only",
+            help="Compute nothing: write the results and report of what --out holds so far "
+            "(a run in progress, or one stopped early).",
+        ),
+    ] = False,
 ) -> None:
-    """Measure whether the chosen bridge helps: direct, English, table, random and every bridge.
+    """Measure whether the bridge helps: the chain under direct, English, table, every bridge.
 
     Safe to interrupt: a re-run with the same options resumes from the cache under --out.
     """
@@ -199,9 +232,12 @@ def eval_command(
         renderings=chosen_renderings,
         limit=limit,
         seed=seed,
-        demos_per_label=demos_per_label,
-        shots=shots,
+        num_demos=num_demos,
+        max_new_tokens=max_new_tokens,
         batch_size=batch_size,
+        server_url=server_url,
+        server_model=server_model,
+        server_chat=server_chat,
         threads=threads,
         resamples=resamples,
         plots=plots,
@@ -223,7 +259,9 @@ def eval_command(
                 bar, description=event.description, completed=event.completed, total=event.total
             )
 
-        results = run_evaluation(config, table=table, on_progress=on_progress)
+        results = run_evaluation(
+            config, table=table, on_progress=on_progress, compute=not report_only
+        )
     for task in dict.fromkeys(e["task"] for e in results["entries"]):
         for rendering in config.renderings:
             console.print(_results_table(results, task, rendering))

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 #: The conditions, in the order every table and plot shows them.
-CONDITION_ORDER: tuple[str, ...] = ("direct", "english", "table", "random", "oracle")
+CONDITION_ORDER: tuple[str, ...] = ("direct", "english", "table", "detected", "random", "oracle")
 
 
 def short(code: str | None) -> str:
@@ -110,6 +110,8 @@ def condition_cells(entry: Mapping[str, Any], rendering: str) -> dict[str, str]:
         elif name in entry.get("unavailable", {}):
             reason = entry["unavailable"][name]
             cells[name] = "pending" if reason.startswith("pending") else "n/a"
+            if name == "table" and reason.startswith("no table entry"):
+                cells[name] = "no entry"
         else:
             cells[name] = "—"
     return cells
@@ -123,6 +125,10 @@ def rank_cells(entry: Mapping[str, Any], rendering: str) -> tuple[str, str]:
         ...          "renderings": {"self": {"table_rank": 1, "spearman": 0.5}}}
         >>> rank_cells(entry, "self")
         ('1/2', '+0.50')
+        >>> entry["renderings"]["self"]["spearman_interval"] = {"low": -0.4, "high": 0.9}
+        >>> rank_cells(entry, "self")[1]
+        '+0.50 [-0.40, +0.90]'
+
     """
     rend = entry["renderings"].get(rendering, {})
     if entry["src"] == "pooled":
@@ -131,9 +137,11 @@ def rank_cells(entry: Mapping[str, Any], rendering: str) -> tuple[str, str]:
             "—" if rho is None else f"{rho:+.2f} (mean)"
         )
     rank, rho = rend.get("table_rank"), rend.get("spearman")
-    return ("—" if rank is None else f"{rank}/{len(entry['candidates'])}"), (
-        "—" if rho is None else f"{rho:+.2f}"
-    )
+    rho_cell = "—" if rho is None else f"{rho:+.2f}"
+    interval = rend.get("spearman_interval") or {}
+    if rho is not None and interval.get("low") is not None:
+        rho_cell += f" [{interval['low']:+.2f}, {interval['high']:+.2f}]"
+    return ("—" if rank is None else f"{rank}/{len(entry['candidates'])}"), rho_cell
 
 
 def task_rows(results: Mapping[str, Any], task: str) -> list[Mapping[str, Any]]:

@@ -1,4 +1,10 @@
-"""``run_evaluation``: build the tasks, plan every entry, run the arms, summarise, write reports.
+"""``run_evaluation``: build the tasks, plan every entry, run the chains, summarise, write reports.
+
+The system under test is :class:`~bridgex_chain.chain.BridgeXChain`: every arm is one chain
+(:mod:`~bridgex_chain.eval.runner`), all sharing one model, one demonstration pool (the SIB-200
+train split when ``sib200`` is given) and one rendering cache, so a rendering made for one arm
+serves every other arm and task that asks for it. The model is a local Hugging Face one, or an
+OpenAI-compatible server (``server_url``: vLLM, llama.cpp) through its LangChain client.
 
 Example:
     >>> config = EvalConfig(tasks=["classify"], out_dir=Path("out"), sib200=Path("sib200"),
@@ -14,7 +20,7 @@ import json
 import os
 import shlex
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +28,12 @@ from typing import Any
 from bridgex_chain.errors import BridgeXError, ProbeDataError
 from bridgex_chain.eval.cache import UnitFile
 from bridgex_chain.eval.data import load_parallel
-from bridgex_chain.eval.lm import EvalLM, HFEvalLM
 from bridgex_chain.eval.runner import (
     CONDITIONS,
     RENDERINGS,
+    Arm,
     BridgeLookup,
+    ChainMaker,
     EntryPlan,
     ProgressCallback,
     plan_entry,
@@ -39,7 +46,7 @@ from bridgex_chain.eval.task_classify import ClassifyTask
 from bridgex_chain.eval.task_mrc import MrcTask
 from bridgex_chain.eval.task_translate import TranslateTask
 from bridgex_chain.eval.tasks import Task
-from bridgex_chain.languages import DEFAULT_BRIDGES, STUDY_LANGUAGES, normalize
+from bridgex_chain.languages import DEFAULT_BRIDGES, normalize
 
 __all__ = ["PAPER_PAIRS", "TASKS", "EvalConfig", "build_tasks", "run_evaluation"]
 
@@ -55,7 +62,9 @@ PAPER_PAIRS: tuple[tuple[str, str], ...] = (
 )
 """Language pairs seen in the BridgeX-ICL reference code (default translate/BLI pairs)."""
 
-_FORMAT = 1
+_FORMAT = 2
+RENDER_CACHE_SIZE = 1 << 14
+"""Renderings the shared cache keeps (an entry's candidates × items, with room to spare)."""
 
 
 @dataclass
@@ -70,18 +79,22 @@ class EvalConfig:
         flores: FLORES root for translate (``devtest`` split, ``dev`` for demonstrations).
         muse: Directory of MUSE lexicons (bli).
         belebele: Directory of Belebele JSONL files (mrc).
-        languages: Languages of the single-language tasks (classify, mrc); default: the
-            study languages present in the data that are not candidate bridges.
+        languages: Languages of the single-language tasks (classify, mrc); default: every
+            language of the data's test split that is not a candidate bridge.
         pairs: (source, target) pairs of translate/bli (default: :data:`PAPER_PAIRS` present
             in the data) and mrc (default: ``(L, L)`` for ``languages``).
         bridges: Candidate bridges.
         conditions: Subset of :data:`~bridgex_chain.eval.runner.CONDITIONS`.
         renderings: Subset of :data:`~bridgex_chain.eval.runner.RENDERINGS`.
-        limit: Items per entry (None: all).
-        seed: Seed of samples, demonstrations, the random bridge and the bootstrap.
-        demos_per_label: Classification demonstrations per label.
-        shots: Parallel demonstrations in rendering and translation prompts (0: zero-shot).
-        batch_size: Generation batch size.
+        limit: Items per entry (None: the whole split; classify takes a label-balanced subset).
+        seed: Seed of samples, the random bridge and the bootstrap.
+        num_demos: The chain's demonstrations per prompt (chosen by similarity from the pool).
+        max_new_tokens: The chain's generation budget (renderings, generated answers).
+        batch_size: The model batch (``max_concurrency`` of ``chain.batch``).
+        server_url: An OpenAI-compatible server's base URL (``http://127.0.0.1:8080/v1``) to
+            generate with instead of a local model; ``model`` then names the table's model.
+        server_model: The model name the server expects (default: ``model``).
+        server_chat: Use the server's chat endpoint instead of completions.
         threads: torch CPU threads (None: torch's default). On a machine shared with other
             busy processes one thread is often faster than two.
         resamples: Bootstrap resamples.
@@ -102,9 +115,12 @@ class EvalConfig:
     renderings: Sequence[str] = RENDERINGS
     limit: int | None = None
     seed: int = 0
-    demos_per_label: int = 1
-    shots: int = 0
-    batch_size: int = 8
+    num_demos: int = 3
+    max_new_tokens: int = 128
+    batch_size: int = 16
+    server_url: str | None = None
+    server_model: str | None = None
+    server_chat: bool = False
     threads: int | None = None
     resamples: int = 1000
     plots: bool = True
@@ -131,15 +147,19 @@ class EvalConfig:
             ("--renderings", _joined(self.renderings), _joined(default.renderings)),
             ("--limit", self.limit, None),
             ("--seed", self.seed, default.seed),
-            ("--demos-per-label", self.demos_per_label, default.demos_per_label),
-            ("--shots", self.shots, default.shots),
+            ("--num-demos", self.num_demos, default.num_demos),
+            ("--max-new-tokens", self.max_new_tokens, default.max_new_tokens),
             ("--batch-size", self.batch_size, default.batch_size),
+            ("--server-url", self.server_url, None),
+            ("--server-model", self.server_model, None),
             ("--threads", self.threads, None),
             ("--resamples", self.resamples, default.resamples),
         ]
         for flag, value, unset in options:
             if value is not None and value != unset and value != "":
                 args += [flag, str(value)]
+        if self.server_chat:
+            args.append("--server-chat")
         if not self.plots:
             args.append("--no-plots")
         return shlex.join(args)
@@ -161,7 +181,7 @@ def _need(path: Path | None, option: str, task: str) -> Path:
 
 
 def _default_languages(available: frozenset[str], bridges: Sequence[str]) -> list[str]:
-    return [c for c in STUDY_LANGUAGES if c in available and c not in bridges]
+    return sorted(c for c in available if c not in bridges)
 
 
 def _default_pairs(available: frozenset[str]) -> list[tuple[str, str]]:
@@ -182,32 +202,19 @@ def build_tasks(config: EvalConfig) -> list[Task]:
     for name in config.tasks:
         if name == "classify":
             root = _need(config.sib200, "--sib200", name)
-            test, train = load_parallel(root, "test"), load_parallel(root, "train")
+            test = load_parallel(root, "test")
             langs = languages or _default_languages(test.languages, bridges)
-            tasks.append(
-                ClassifyTask(
-                    test,
-                    train,
-                    langs,
-                    limit=config.limit,
-                    seed=config.seed,
-                    demos_per_label=config.demos_per_label,
-                    shots=config.shots,
-                )
-            )
+            tasks.append(ClassifyTask(test, langs, limit=config.limit, seed=config.seed))
         elif name == "translate":
             flores = config.flores
             root = flores or _need(config.sib200, "--sib200 or --flores", name)
             data = load_parallel(root, "devtest" if flores else "test")
-            demo_data = load_parallel(root, "dev" if flores else "train") if config.shots else None
             tasks.append(
                 TranslateTask(
                     data,
                     pairs or _default_pairs(data.languages),
                     limit=config.limit,
                     seed=config.seed,
-                    demo_data=demo_data,
-                    shots=config.shots,
                 )
             )
         elif name == "bli":
@@ -226,22 +233,78 @@ def build_tasks(config: EvalConfig) -> list[Task]:
     return tasks
 
 
-def default_lm_factory(
-    model: str | None, batch_size: int, threads: int | None = None
-) -> Callable[[], EvalLM]:
-    """Return a factory loading ``model`` with :func:`bridgex_chain.models.load_causal_lm`."""
+def chain_settings(config: EvalConfig) -> dict[str, Any]:
+    """The chain settings results depend on (every unit's fingerprint holds them)."""
+    from bridgex_chain.prompting.templates import TemplateLibrary
 
-    def make() -> EvalLM:
-        from bridgex_chain.models import load_causal_lm
+    return {
+        "num_demos": config.num_demos,
+        "max_new_tokens": config.max_new_tokens,
+        "demos": str(config.sib200) if config.sib200 else None,
+        "templates": TemplateLibrary.load().digest(),
+        "server": config.server_url,
+    }
 
-        if threads is not None:
-            import torch
 
-            torch.set_num_threads(threads)
+def _llm(config: EvalConfig, key: str) -> Any:
+    if config.server_url:
+        from bridgex_chain.models.openai_server import openai_compatible
 
-        loaded = load_causal_lm(model)
-        key = f"{loaded.spec.key}@{loaded.revision}"
-        return HFEvalLM(loaded.model, loaded.tokenizer, key=key, batch_size=batch_size)
+        return openai_compatible(
+            config.server_url,
+            config.server_model or config.model or key,
+            chat=config.server_chat,
+            max_tokens=config.max_new_tokens,
+        )
+    from bridgex_chain.models.langchain import local_model
+
+    if config.threads is not None:
+        import torch
+
+        torch.set_num_threads(config.threads)
+    return local_model(config.model, max_new_tokens=config.max_new_tokens)
+
+
+def default_chain_maker(
+    config: EvalConfig, table: BridgeLookup | None, key: str
+) -> Callable[[], ChainMaker]:
+    """Return what builds the chains of every arm (called once, when something must run).
+
+    The chains share the model (loaded here), the demonstration pool and one rendering cache;
+    an arm's policy is :class:`~bridgex_chain.chain.policies.NoBridge` (``direct``), the table
+    (``table``, ``detected``) or :class:`~bridgex_chain.chain.policies.FixedBridge`.
+    """
+
+    def make() -> ChainMaker:
+        from bridgex_chain.chain import BridgeXChain
+        from bridgex_chain.chain.policies import FixedBridge, NoBridge
+        from bridgex_chain.chain.render_cache import RenderCache
+        from bridgex_chain.prompting.demos import DemoPool
+
+        llm = _llm(config, key)
+        pool = DemoPool.from_dir(config.sib200, split="train") if config.sib200 else None
+        cache = RenderCache(RENDER_CACHE_SIZE)
+
+        def chain_for(arm: Arm, renderings: Mapping[tuple[str, str], str] | None) -> Any:
+            if arm.rendering == "direct":
+                policy: Any = NoBridge()
+            elif arm.rendering in ("table", "detected"):
+                policy = table
+            else:
+                assert arm.bridge is not None
+                policy = FixedBridge(arm.bridge, table=table)
+            return BridgeXChain(
+                llm=llm,
+                table=policy,
+                model=key,
+                demos=pool,
+                num_demos=config.num_demos,
+                max_new_tokens=config.max_new_tokens,
+                render_cache=cache,
+                renderings=renderings,
+            )
+
+        return chain_for
 
     return make
 
@@ -256,19 +319,22 @@ def run_evaluation(
     config: EvalConfig,
     *,
     table: BridgeLookup | None,
-    lm_factory: Callable[[], EvalLM] | None = None,
+    make_chain: Callable[[], ChainMaker] | None = None,
     tasks: Sequence[Task] | None = None,
     on_progress: ProgressCallback | None = None,
+    compute: bool = True,
 ) -> dict[str, Any]:
     """Run (or resume) an evaluation and write ``results.json`` and ``report.md``.
 
     Args:
         config: The run's settings.
         table: Where the ``table`` condition and the HSIC scores come from (None: pending).
-        lm_factory: Creates the model when something must be computed (default: load
-            ``config.model`` with :func:`~bridgex_chain.models.load_causal_lm`).
+        make_chain: Returns the arms' chain maker, called only when something must be computed
+            (default: :func:`default_chain_maker`, which loads the model).
         tasks: Ready tasks (default: :func:`build_tasks`).
         on_progress: Receives :class:`~bridgex_chain.eval.runner.Progress` reports.
+        compute: False: compute nothing, summarise what the cache holds (a run in progress);
+            ``results["complete"]`` says whether every item of every arm is there.
 
     Returns:
         The results (also written to ``config.out_dir / "results.json"``).
@@ -293,6 +359,7 @@ def run_evaluation(
                     renderings=config.renderings,
                     table=table_info(table, key, src, trg),
                     seed=config.seed,
+                    has_table=table is not None,
                 )
             )
     out_dir = Path(config.out_dir)
@@ -302,10 +369,17 @@ def run_evaluation(
         plans,
         cache_dir=cache,
         model=key,
-        lm_factory=lm_factory
-        or default_lm_factory(config.model, config.batch_size, config.threads),
+        make_chain=make_chain or default_chain_maker(config, table, key),
+        chain_settings=chain_settings(config),
         batch_size=config.batch_size,
         on_progress=on_progress,
+        compute=compute,
+    )
+    complete = all(
+        item.id in units[(plan.task.name, plan.src, plan.trg, arm.name)].records
+        for plan in plans
+        for arm in plan.arms
+        for item in plan.items
     )
     entries = []
     by_task: dict[str, list[tuple[EntryPlan, dict[str, UnitFile], dict[str, Any]]]] = {}
@@ -329,6 +403,8 @@ def run_evaluation(
         "command": config.command(),
         "entries": entries,
         "pooled": pooled,
+        "complete": complete,
+        "compute_seconds": round(sum(float(u.meta.get("seconds", 0.0)) for u in units.values())),
         "seconds": round(time.perf_counter() - started, 1),
         "cpu_seconds": round(time.process_time() - cpu_started, 1),
     }

@@ -47,9 +47,9 @@ def _task_section(
         lines += [
             f"### {rendering} rendering",
             "",
-            "| entry | n | direct | english | table | random | oracle (best bridge) | table rank "
-            "| Spearman(HSIC, score) |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| entry | n | direct | english | table | detected | random | oracle (best bridge) "
+            "| table rank | Spearman(HSIC, score) [95%] |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for e in rows:
             cells = condition_cells(e, rendering)
@@ -61,8 +61,7 @@ def _task_section(
             )
         lines.append("")
     lines += _bridge_table(entries, renderings)
-    if entries[0]["direct"] and "uncalibrated" in entries[0]["direct"]:
-        lines += _calibration_table(entries, renderings)
+    lines += _route_table(entries)
     return lines
 
 
@@ -94,28 +93,30 @@ def _bridge_table(entries: Sequence[Mapping[str, Any]], renderings: Sequence[str
     return [*lines, ""]
 
 
-def _calibration_table(
-    entries: Sequence[Mapping[str, Any]], renderings: Sequence[str]
-) -> list[str]:
-    lines = [
-        "Contextual calibration (accuracy calibrated / uncalibrated):",
-        "",
-        "| entry | direct | " + " | ".join(f"{r} (mean over bridges)" for r in renderings) + " |",
-        "|---|---|" + "---|" * len(renderings),
-    ]
+def _route_table(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What the chain did under the table policy: items bridged, fallbacks, errors."""
+    rows = []
     for e in entries:
-        d = e["direct"]
-        cells = [f"{d['score']:.1f} / {d['uncalibrated']:.1f}" if d else "—"]
-        for rendering in renderings:
-            found = list(e["renderings"].get(rendering, {}).get("bridges", {}).values())
-            if found:
-                cal = sum(f["score"] for f in found) / len(found)
-                raw = sum(f["uncalibrated"] for f in found) / len(found)
-                cells.append(f"{cal:.1f} / {raw:.1f}")
-            else:
-                cells.append("—")
-        lines.append(f"| {entry_name(e)} | " + " | ".join(cells) + " |")
-    return [*lines, ""]
+        for name in ("table", "detected"):
+            found = e["renderings"].get("self", {}).get("conditions", {}).get(name)
+            if found is None:
+                continue
+            falls = ", ".join(f"{k} ×{v}" for k, v in sorted(found.get("fallbacks", {}).items()))
+            rows.append(
+                f"| {entry_name(e)} | {name} | {short(found.get('bridge'))} | "
+                f"{found.get('bridged', 0)}/{found.get('n', 0)} | {falls or '—'} | "
+                f"{found.get('errors', 0)} |"
+            )
+    if not rows:
+        return []
+    head = [
+        "What the chain did under the table policy (`detected`: without `lang`, its own "
+        "language detection):",
+        "",
+        "| entry | policy | table's bridge | items bridged | fallbacks (direct) | errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    return [*head, *rows, ""]
 
 
 def _oracle_counts(entries: Sequence[Mapping[str, Any]], rendering: str) -> str:
@@ -190,8 +191,12 @@ def markdown_report(results: Mapping[str, Any], plots: Sequence[str] = ()) -> st
         f"{', '.join(renderings)}; candidate bridges "
         f"{', '.join(short(b) for b in config['bridges'])}.",
         "",
-        "Conditions: **direct** (no bridge), **english** (English as the bridge), **table** (the "
-        "bridge table's best bridge), **random** (a seeded random candidate), **oracle** (the "
+        "Every condition is `BridgeXChain` itself, run with `chain.batch` under a route "
+        "policy, the language given: **direct** (no bridge), **english** (English as the "
+        "bridge), **table** (the bridge table's policy: its best bridge, with the chain's "
+        "fallbacks), **detected** (the table's policy with the chain's own language "
+        "detection instead of the given language), **random** (a seeded random candidate), "
+        "**oracle** (the "
         "candidate with the best task score, found by evaluating all; chosen on the same "
         "items, so an optimistic upper bound when items are few). Renderings: **self** — "
         "the model translates the query into the bridge itself (what the chain does); "
@@ -200,6 +205,15 @@ def markdown_report(results: Mapping[str, Any], plots: Sequence[str] = ()) -> st
         "task score (1 = best).",
         "",
     ]
+    if "compute_seconds" in results:
+        state = (
+            "complete" if results.get("complete") else "IN PROGRESS (partial: some arms lack items)"
+        )
+        lines += [
+            f"Run {state}; chain time {results['compute_seconds'] / 60:.0f} min summed over "
+            "every invocation (wall time of the model calls on this machine).",
+            "",
+        ]
     if results.get("command"):
         lines += [
             "Reproduce with (add `--database-url`/`--table-json` if the table came from "

@@ -1,11 +1,22 @@
-"""The resumable evaluation runner: which bridges each condition needs, and computing them.
+"""The resumable evaluation runner: which chains each condition needs, and running them.
 
-For every task entry (source, target) the runner builds *arms*: ``direct`` (no bridge) and
-(rendering, bridge) pairs for the bridges the conditions ask for — ``english``, ``table`` (the
-bridge table's best), ``random`` (a seeded candidate) and ``all`` (every candidate bridge except
-the entry's own languages). Each arm is a unit of work whose per-item results are stored in a
-JSONL file (:class:`~bridgex_chain.eval.cache.UnitFile`); generations go to a shared cache. A
-re-run computes only what is missing, and loads the model only if anything is.
+For every task entry (source, target) the runner builds *arms*, each one chain users could run:
+
+* ``direct`` — the chain under the no-bridge policy
+  (:class:`~bridgex_chain.chain.policies.NoBridge`);
+* ``table`` — the chain under the bridge table (today's route policy: the HSIC best, with the
+  chain's fallbacks); ``detected`` — the same chain without ``lang``, so its detector decides;
+* ``self-<bridge>`` — the chain fixed on one bridge
+  (:class:`~bridgex_chain.chain.policies.FixedBridge`), the model rendering the text; the
+  ``english`` and ``random`` conditions and ``all`` (every candidate bridge except the entry's
+  own languages) are such arms;
+* ``oracle-<bridge>`` — the same, but the rendering is the gold parallel text (the chain's
+  ``renderings``): a diagnostic of what a perfect rendering would give.
+
+Every item of an arm goes through ``chain.batch`` (the chain batches the model calls) and its
+record (:meth:`~bridgex_chain.eval.tasks.Task.record`) is appended to the arm's JSONL file
+(:class:`~bridgex_chain.eval.cache.UnitFile`) as soon as its chunk is done, so a re-run
+computes only what is missing, and builds the chains (loads the model) only if anything is.
 
 Example:
     >>> candidates_for(("eng_Latn", "fra_Latn", "deu_Latn"), "fra_Latn", "fra_Latn")
@@ -16,31 +27,24 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Generator, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from bridgex_chain.errors import BridgeXError, NoBridgeFound
-from bridgex_chain.eval.cache import GenerationCache, UnitFile, digest
+from bridgex_chain.errors import NoBridgeFound
+from bridgex_chain.eval.cache import UnitFile
 from bridgex_chain.eval.data import Item
-from bridgex_chain.eval.lm import EvalLM
-from bridgex_chain.eval.scoring import choice_logprobs
-from bridgex_chain.eval.tasks import CONTENT_FREE, Task
+from bridgex_chain.eval.tasks import Task
 from bridgex_chain.languages import DEFAULT_BRIDGES
-from bridgex_chain.models.stops import clean_completion
-from bridgex_chain.prompting.tasks import plan_prompts
-from bridgex_chain.prompting.templates import (
-    ModelPrompt,
-    PromptPlan,
-    TemplateLibrary,
-)
 from bridgex_chain.store.records import Bridge, RankedBridge, ScoreRow
 
 __all__ = [
     "CONDITIONS",
     "RENDERINGS",
     "Arm",
+    "ChainMaker",
     "EntryPlan",
     "Progress",
     "TableInfo",
@@ -51,10 +55,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CONDITIONS: tuple[str, ...] = ("direct", "english", "table", "random", "all")
+CONDITIONS: tuple[str, ...] = ("direct", "english", "table", "detected", "random", "all")
 RENDERINGS: tuple[str, ...] = ("self", "oracle")
 ENGLISH = "eng_Latn"
-_FORMAT = 1
+_FORMAT = 2
 
 
 class BridgeLookup(Protocol):
@@ -79,15 +83,33 @@ ProgressCallback = Callable[[Progress], None]
 
 @dataclass(frozen=True)
 class Arm:
-    """One unit of work: a rendering (``"direct"`` when unbridged) and a bridge (or None)."""
+    """One chain: a kind (``direct``, ``table``, ``detected``, ``self``, ``oracle``) and a bridge.
+
+    ``bridge`` is set for ``self`` and ``oracle`` (a fixed bridge) and None otherwise.
+    """
 
     rendering: str
-    bridge: str | None
+    bridge: str | None = None
 
     @property
     def name(self) -> str:
         """File-name friendly id, e.g. ``oracle-fra_Latn`` or ``direct``."""
         return self.rendering if self.bridge is None else f"{self.rendering}-{self.bridge}"
+
+    @property
+    def detects(self) -> bool:
+        """True when the chain's detector, not the given ``lang``, decides the language."""
+        return self.rendering == "detected"
+
+
+class ChainMaker(Protocol):
+    """Builds the chain of an arm (all chains share one model and one rendering cache).
+
+    ``renderings`` are the oracle arm's gold renderings, ``(text, bridge) -> text``.
+    """
+
+    def __call__(self, arm: Arm, renderings: Mapping[tuple[str, str], str] | None) -> Any:
+        """Return the chain (a Runnable with ``batch``) of ``arm``."""
 
 
 @dataclass
@@ -148,8 +170,21 @@ def plan_entry(
     renderings: Sequence[str] = RENDERINGS,
     table: TableInfo,
     seed: int = 0,
+    has_table: bool = True,
 ) -> EntryPlan:
-    """Decide the arms of one entry (see the module docstring)."""
+    """Decide the arms of one entry (see the module docstring).
+
+    Args:
+        task: The task.
+        src: Source language.
+        trg: Target language.
+        bridges: Candidate bridges.
+        conditions: Conditions asked for.
+        renderings: ``self`` and/or ``oracle``.
+        table: What the table says about the entry.
+        seed: Seed of the ``random`` condition's bridge.
+        has_table: Whether a table policy exists (False: no ``table``/``detected`` arms).
+    """
     candidates = candidates_for(bridges, src, trg)
     chosen: dict[str, str | None] = {}
     unavailable: dict[str, str] = {}
@@ -158,76 +193,38 @@ def plan_entry(
             unavailable["english"] = "English is a language of the entry itself"
         else:
             chosen["english"] = ENGLISH
-    if "table" in conditions:
-        if table.best is None:
-            unavailable["table"] = f"pending: {table.pending}"
-        else:
-            chosen["table"] = table.best
+    if "table" in conditions and table.best is None:
+        unavailable["table"] = f"no table entry ({table.pending}): the chain goes direct"
+    if "table" in conditions or "detected" in conditions:
+        chosen["table"] = table.best
     if "random" in conditions and candidates:
         rng = random.Random(f"{seed}/{task.name}/{src}/{trg}")
         chosen["random"] = rng.choice(candidates)
-    wanted = list(candidates) if "all" in conditions else []
-    wanted = list(dict.fromkeys([*wanted, *(b for b in chosen.values() if b is not None)]))
-    arms = [Arm("direct", None)] if "direct" in conditions else []
-    arms += [Arm(r, b) for r in renderings for b in wanted]
+    arms = [Arm("direct")] if "direct" in conditions else []
+    if has_table and "self" in renderings:  # the table policy renders itself
+        arms += [Arm(kind) for kind in ("table", "detected") if kind in conditions]
+    for rendering in renderings:
+        # the table's bridge as a fixed bridge is the table condition only with gold renderings
+        used = [n for n in chosen if n != "table" or (rendering == "oracle" and n in conditions)]
+        wanted = list(candidates) if "all" in conditions else []
+        wanted += [b for n in used if (b := chosen[n]) is not None]
+        arms += [Arm(rendering, b) for b in dict.fromkeys(wanted)]
     return EntryPlan(
         task, src, trg, task.items(src, trg), candidates, table, chosen, unavailable, arms
     )
 
 
-# --------------------------------------------------------------------------- execution
-
-
-def _start(planner: Generator[ModelPrompt, str, PromptPlan]) -> ModelPrompt | PromptPlan:
-    try:
-        return next(planner)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-
-
-def _finish(planner: Generator[ModelPrompt, str, PromptPlan], rendering: str) -> PromptPlan:
-    try:
-        planner.send(rendering)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    raise BridgeXError("the prompt planner asked for a second rendering; eval supports one")
-
-
-def _planner(
-    task: Task, item: Item, src: str, trg: str, bridge: str | None
-) -> Generator[ModelPrompt, str, PromptPlan]:
-    return plan_prompts(task.request(item, src, trg, bridge), TemplateLibrary.load())
-
-
-def plan_item(
-    task: Task, item: Item, src: str, trg: str, bridge: str | None, rendering: str | None
-) -> tuple[ModelPrompt | None, PromptPlan]:
-    """Plan one item with a known rendering; return (render prompt, final plan)."""
-    planner = _planner(task, item, src, trg, bridge)
-    first = _start(planner)
-    if isinstance(first, PromptPlan):
-        return None, first
-    return first, _finish(planner, rendering or "")
-
-
-def fingerprint(plan: EntryPlan, arm: Arm, model: str) -> dict[str, Any]:
-    """What an arm's results depend on: model, task parameters and the prompt wording."""
-    task = plan.task
-    probe = (
-        task.content_free(plan.src, plan.trg)
-        if task.scored
-        else Item("content-free", CONTENT_FREE, CONTENT_FREE)
-    )
-    render, final = plan_item(task, probe, plan.src, plan.trg, arm.bridge, CONTENT_FREE)
-    prompts = [render.prompt if render else None, final.answer.prompt]
+def fingerprint(plan: EntryPlan, arm: Arm, model: str, chain: Mapping[str, Any]) -> dict[str, Any]:
+    """What an arm's results depend on: model, task, entry, arm and the chain's settings."""
     return {
         "format": _FORMAT,
         "model": model,
-        "task": task.name,
-        "params": task.params(),
+        "task": plan.task.name,
+        "params": plan.task.params(),
         "entry": [plan.src, plan.trg],
         "arm": arm.name,
-        "prompts": digest(prompts),
+        "chain": dict(chain),
+        "table_run": plan.table.run_id if arm.rendering in ("table", "detected") else None,
     }
 
 
@@ -238,84 +235,56 @@ def unit_path(root: Path, plan: EntryPlan, arm: Arm) -> Path:
 
 @dataclass
 class _Context:
-    lm: EvalLM
-    generations: GenerationCache
+    make_chain: ChainMaker
+    chunk: int
     batch_size: int
     tick: Callable[[int], None]
 
 
-def _generate(ctx: _Context, prompts: Sequence[ModelPrompt], budget: int) -> list[str]:
-    """Greedy generations (through the cache), grouped by stop strings."""
-    out: list[str] = [""] * len(prompts)
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for i, p in enumerate(prompts):
-        groups.setdefault(tuple(p.stop), []).append(i)
-    for stop, idx in groups.items():
-        texts = [str(prompts[i].prompt) for i in idx]
-
-        def generate(batch: Sequence[str], stop: tuple[str, ...] = stop) -> list[str]:
-            return ctx.lm.generate(batch, max_new_tokens=budget, stop=stop)
-
-        found = ctx.generations.get_or_generate(ctx.lm.key, texts, stop, budget, generate)
-        for i, text in zip(idx, found, strict=True):
-            out[i] = clean_completion(text, stop)
-    return out
+def _oracle_renderings(
+    plan: EntryPlan, arm: Arm, items: Sequence[Item]
+) -> dict[tuple[str, str], str]:
+    assert arm.bridge is not None
+    found: dict[tuple[str, str], str] = {}
+    for item in items:
+        gold = plan.task.oracle(item, plan.src, plan.trg, arm.bridge)
+        if gold is not None:
+            found[(plan.task.rendered(item), arm.bridge)] = gold
+    return found
 
 
 def run_arm(ctx: _Context, plan: EntryPlan, arm: Arm, unit: UnitFile) -> None:
-    """Compute the missing items of one arm, appending each result to ``unit`` as it comes."""
-    task, src, trg = plan.task, plan.src, plan.trg
-    if task.scored and "calibration" not in unit.meta:
-        _, free = plan_item(task, task.content_free(src, trg), src, trg, arm.bridge, CONTENT_FREE)
-        scores = choice_logprobs(ctx.lm, str(free.answer.prompt), task.continuations(free))
-        unit.set_meta(calibration=scores, choices=list(free.choices))
+    """Compute the missing items of one arm, appending each record to ``unit`` as it comes."""
+    task = plan.task
     pending = [item for item in plan.items if item.id not in unit.records]
-    for start in range(0, len(pending), ctx.batch_size):
-        chunk = pending[start : start + ctx.batch_size]
-        renderings: list[str | None] = [None] * len(chunk)
-        if arm.bridge is not None and arm.rendering == "oracle":
-            renderings = [task.oracle(item, src, trg, arm.bridge) for item in chunk]
-        elif arm.bridge is not None:
-            firsts = [_start(_planner(task, i, src, trg, arm.bridge)) for i in chunk]
-            render_prompts = [f for f in firsts if isinstance(f, ModelPrompt)]
-            if len(render_prompts) != len(chunk):
-                raise BridgeXError("the planner made no rendering call for a bridged request")
-            renderings = list(_generate(ctx, render_prompts, task.render_tokens))
-        plans: list[PromptPlan | None] = []
-        for item, text in zip(chunk, renderings, strict=True):
-            missing = arm.bridge is not None and text is None
-            plans.append(None if missing else plan_item(task, item, src, trg, arm.bridge, text)[1])
-        _answer(ctx, task, arm, chunk, plans, unit)
-
-
-def _answer(
-    ctx: _Context,
-    task: Task,
-    arm: Arm,
-    chunk: Sequence[Item],
-    plans: Sequence[PromptPlan | None],
-    unit: UnitFile,
-) -> None:
-    live = [(item, p) for item, p in zip(chunk, plans, strict=True) if p is not None]
-    for item, p in zip(chunk, plans, strict=True):
-        if p is None:  # no parallel text in the bridge language for this item
-            unit.append({"id": item.id, "missing": True})
-            ctx.tick(1)
-    outputs: list[str] = []
-    if not task.scored and live:
-        outputs = _generate(ctx, [p.answer for _, p in live], task.answer_tokens)
-    for n, (item, p) in enumerate(live):
-        # Only what the model produced: no dataset text (gold answers and oracle renderings are
-        # re-read from the data), so the cache holds nothing the data's licence restricts.
-        rendering = p.rendering if arm.rendering == "self" else None
-        record: dict[str, Any] = {"id": item.id, "rendering": rendering, "note": p.note}
-        if task.scored:
-            record["scores"] = choice_logprobs(ctx.lm, str(p.answer.prompt), task.continuations(p))
-            record["gold"] = task.gold_index(item, p)
-        else:
-            record["output"] = outputs[n]
-        unit.append(record)
-        ctx.tick(1)
+    renderings = None
+    if arm.rendering == "oracle":
+        renderings = _oracle_renderings(plan, arm, pending)
+        for item in pending:
+            if (task.rendered(item), arm.bridge) not in renderings:
+                unit.append({"id": item.id, "missing": True})  # no parallel text in the bridge
+                ctx.tick(1)
+        pending = [i for i in pending if (task.rendered(i), arm.bridge) in renderings]
+    if not pending:
+        return
+    chain = ctx.make_chain(arm, renderings)
+    config = {"max_concurrency": ctx.batch_size}
+    for start in range(0, len(pending), ctx.chunk):
+        chunk = pending[start : start + ctx.chunk]
+        inputs = [task.request(item, plan.src, plan.trg) for item in chunk]
+        if not arm.detects:
+            inputs = [{**request, "lang": plan.src} for request in inputs]
+        started = time.perf_counter()
+        replies = chain.batch(inputs, config, return_exceptions=True)
+        for item, reply in zip(chunk, replies, strict=True):
+            if isinstance(reply, Exception):
+                logger.warning("eval: %s %s failed: %s", arm.name, item.id, reply)
+                unit.append({"id": item.id, "error": f"{type(reply).__name__}: {reply}"})
+            else:
+                unit.append(task.record(item, reply))
+        spent = unit.meta.get("seconds", 0.0) + time.perf_counter() - started
+        unit.set_meta(seconds=round(spent, 2))  # the arm's compute time over every invocation
+        ctx.tick(len(chunk))
 
 
 def run_arms(
@@ -323,22 +292,40 @@ def run_arms(
     *,
     cache_dir: Path,
     model: str,
-    lm_factory: Callable[[], EvalLM],
-    batch_size: int = 8,
+    make_chain: Callable[[], ChainMaker],
+    chain_settings: Mapping[str, Any] | None = None,
+    batch_size: int = 16,
+    chunk: int | None = None,
     on_progress: ProgressCallback | None = None,
+    compute: bool = True,
 ) -> dict[tuple[str, str, str, str], UnitFile]:
     """Compute every arm of every entry (resuming from ``cache_dir``) and return the units.
 
-    The model is created with ``lm_factory`` only when some item is missing. Units are keyed
-    by ``(task, src, trg, arm name)``.
+    Args:
+        plans: The entries' plans.
+        cache_dir: Where the units live.
+        model: The model key (part of every fingerprint).
+        make_chain: Returns the chain maker; called only when some item is missing (it loads
+            the model).
+        chain_settings: The chain settings results depend on (part of every fingerprint).
+        batch_size: The model batch (``max_concurrency`` of ``chain.batch``).
+        chunk: Items per ``chain.batch`` call, written when it returns (default 4 batches).
+        on_progress: Receives :class:`Progress` reports.
+        compute: False: only read what is stored (a report on a run in progress).
+
+    Returns:
+        The units keyed by ``(task, src, trg, arm name)``.
     """
+    settings = dict(chain_settings or {})
     units: dict[tuple[str, str, str, str], UnitFile] = {}
     work: list[tuple[EntryPlan, Arm, UnitFile]] = []
     for plan in plans:
         for arm in plan.arms:
-            unit = UnitFile(unit_path(cache_dir, plan, arm), fingerprint(plan, arm, model))
+            unit = UnitFile(
+                unit_path(cache_dir, plan, arm), fingerprint(plan, arm, model, settings)
+            )
             units[(plan.task.name, plan.src, plan.trg, arm.name)] = unit
-            if any(item.id not in unit.records for item in plan.items):
+            if compute and any(item.id not in unit.records for item in plan.items):
                 work.append((plan, arm, unit))
     total = sum(sum(i.id not in u.records for i in p.items) for p, _, u in work)
     done = 0
@@ -353,12 +340,35 @@ def run_arms(
     report(Progress("nothing to compute" if not work else "loading the model", 0, total))
     if not work:
         return units
-    ctx = _Context(lm_factory(), GenerationCache(cache_dir / "generations.jsonl"), batch_size, tick)
-    for plan, arm, unit in work:
+    ctx = _Context(make_chain(), chunk or 4 * batch_size, batch_size, tick)
+    for plan, arm, unit in _cheap_first(work):
         description = f"{plan.task.name} {plan.src}→{plan.trg} {arm.name}"
         report(Progress(description, done, total))
         run_arm(ctx, plan, arm, unit)
-    logger.info(
-        "generation cache: %d hits, %d misses", ctx.generations.hits, ctx.generations.misses
-    )
     return units
+
+
+def _cheap_first(
+    work: Sequence[tuple[EntryPlan, Arm, UnitFile]],
+) -> list[tuple[EntryPlan, Arm, UnitFile]]:
+    """Order the work so that a partial run already decides the main question.
+
+    Task by task, arm kind by arm kind across all entries: ``direct``, ``table`` (its renderings
+    fill the shared cache for the table's bridge), English, ``detected`` (mostly cache hits),
+    the other ``self`` bridges, then ``oracle``. Stopped at any point, the run has the same
+    conditions for every language.
+    """
+
+    def rank(arm: Arm) -> int:
+        if arm.rendering == "self":
+            return 2 if arm.bridge == ENGLISH else 4
+        return {"direct": 0, "table": 1, "detected": 3, "oracle": 5}.get(arm.rendering, 6)
+
+    tasks: dict[str, int] = {}
+    entries: dict[int, int] = {}
+    for plan, _, _ in work:
+        tasks.setdefault(plan.task.name, len(tasks))
+        entries.setdefault(id(plan), len(entries))
+    return sorted(
+        work, key=lambda w: (tasks[w[0].task.name], rank(w[1]), entries[id(w[0])], w[1].name)
+    )

@@ -32,14 +32,15 @@ from bridgex_chain.errors import InvalidOption
 
 __all__ = [
     "SIGNIFICANCE",
+    "Correlation",
     "Interval",
     "Metric",
     "PairedTest",
     "bootstrap_interval",
     "metric",
     "paired_test",
-    "rank_average",
     "spearman",
+    "spearman_interval",
 ]
 
 SIGNIFICANCE = 0.05
@@ -239,30 +240,10 @@ def paired_test(
     return PairedTest(diff, min(1.0, 2.0 * tail), "paired-bootstrap", n)
 
 
-def rank_average(values: Sequence[float]) -> np.ndarray:
-    """Return 1-based ranks of ``values`` (ascending), ties sharing their average rank.
-
-    Example:
-        >>> rank_average([3.0, 1.0, 3.0]).tolist()
-        [2.5, 1.0, 2.5]
-    """
-    arr = np.asarray(values, dtype=np.float64)
-    order = np.argsort(arr, kind="mergesort")
-    ranks = np.empty(len(arr), dtype=np.float64)
-    i = 0
-    while i < len(arr):
-        j = i
-        while j + 1 < len(arr) and arr[order[j + 1]] == arr[order[i]]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return ranks
-
-
 def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Return Spearman's rank correlation (ties averaged), or None when it is undefined.
+    """Return Spearman's rank correlation (``scipy.stats.spearmanr``, ties averaged), or None.
 
-    It is undefined for fewer than 3 points or when either side is constant.
+    It is undefined (None) for fewer than 3 points or when either side is constant.
 
     Raises:
         InvalidOption: ``x`` and ``y`` differ in length.
@@ -276,12 +257,79 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
             f"spearman needs one y value per x value, got {len(x)} x and {len(y)} y values; "
             "pass two sequences of the same length."
         )
-    if len(x) < 3:
+    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
         return None
-    rx, ry = rank_average(x), rank_average(y)
-    rx -= rx.mean()
-    ry -= ry.mean()
-    denom = float(np.sqrt((rx**2).sum() * (ry**2).sum()))
-    if denom == 0.0:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(x, y).statistic)
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Spearman's rho between bridge scores and task scores, with a 95 % bootstrap interval.
+
+    Attributes:
+        rho: On all items.
+        low: 2.5th percentile over item resamples (None when too few resamples are defined).
+        high: 97.5th percentile.
+        n: Candidates correlated.
+        items: Items per candidate.
+    """
+
+    rho: float
+    low: float | None
+    high: float | None
+    n: int
+    items: int
+
+
+def spearman_interval(
+    m: Metric,
+    bridge_scores: Sequence[float],
+    item_stats: Sequence[Sequence[Sequence[float]]],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> Correlation | None:
+    """Spearman(bridge score, task score) over candidates, with an interval over items.
+
+    Each resample draws the same items for every candidate (the candidates were run on the same
+    items), recomputes each candidate's task score and the correlation.
+
+    Args:
+        m: The task metric.
+        bridge_scores: One score per candidate (e.g. its HSIC).
+        item_stats: Per candidate, its items' statistics, rows aligned across candidates.
+        resamples: Bootstrap resamples.
+        seed: Bootstrap seed.
+
+    Returns:
+        None when the correlation is undefined (fewer than 3 candidates, constant scores).
+
+    Example:
+        >>> acc = metric("accuracy")
+        >>> rows = [[acc.item_stats(i < k) for i in range(10)] for k in (2, 5, 8)]
+        >>> c = spearman_interval(acc, [0.1, 0.2, 0.3], rows, resamples=200)
+        >>> c.rho, c.n, c.items
+        (1.0, 3, 10)
+    """
+    if len(bridge_scores) != len(item_stats):
+        raise InvalidOption("spearman_interval needs one row of item statistics per candidate.")
+    arrays = [np.asarray(rows, dtype=np.float64) for rows in item_stats]
+    if not arrays or len({len(a) for a in arrays}) != 1 or len(arrays[0]) == 0:
         return None
-    return float((rx * ry).sum() / denom)
+    rho = spearman(bridge_scores, [m.score(a) for a in arrays])
+    if rho is None:
+        return None
+    n = len(arrays[0])
+    idx = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    sums = [a[idx].sum(axis=1) for a in arrays]  # (resamples, stats) per candidate
+    rhos = []
+    for r in range(resamples):
+        value = spearman(bridge_scores, [m.score_of_sum(s[r]) for s in sums])
+        if value is not None:
+            rhos.append(value)
+    if len(rhos) < resamples / 2:
+        return Correlation(rho, None, None, len(arrays), n)
+    low, high = np.percentile(rhos, [2.5, 97.5])
+    return Correlation(rho, float(low), float(high), len(arrays), n)

@@ -1,20 +1,22 @@
-"""Turning stored item results into condition scores, oracle bridges, ranks and correlations.
+"""Turning stored item records into condition scores, oracle bridges, ranks and correlations.
 
 For each entry and rendering: the score of every arm with a bootstrap interval; the conditions
-(``direct``, ``english``, ``table``, ``random``) as arms; over ``all`` candidates the oracle
-bridge (best task score; ``oracle_bridges`` lists every bridge tied for it), the rank of the
-table's bridge among the candidates by task score, and the Spearman correlation between the
-table's HSIC scores and the task scores. Scored tasks also carry their uncalibrated accuracy,
-to show what calibration changes.
+— ``english`` and ``random`` (their bridge's arm), ``table`` (the chain under the table policy;
+under the oracle rendering, the table's bridge with gold renderings), ``detected`` (the table
+policy with the chain's own language detection) — and over ``all`` candidates the oracle bridge
+(best task score; ``oracle_bridges`` lists every bridge tied for it), the rank of the table's
+bridge among the candidates by task score, and Spearman's correlation between the table's HSIC
+scores and the task scores with its 95 % interval over item resamples.
 
 :func:`summarise_pooled` pools the items of every entry of a task per condition (the oracle
-condition takes each entry's oracle bridge), so small per-language samples still add up to one
-interval per condition.
+condition takes each entry's oracle bridge), so per-language samples add up to one interval per
+condition.
 
 Every condition is also tested against direct prompting on the same items
 (:func:`~bridgex_chain.eval.stats.paired_test`: exact McNemar for accuracy, paired bootstrap for
 chrF), per entry and pooled; the result's ``vs_direct`` holds the difference, the p-value and
-whether it is significant.
+whether it is significant. Items whose record is missing (no parallel text) or failed (the
+chain raised; ``errors`` counts them) are left out of every score and pair.
 
 Example:
     >>> rank_of("b", {"a": 50.0, "b": 40.0, "c": 40.0})
@@ -29,9 +31,17 @@ from typing import Any
 
 from bridgex_chain.eval.cache import UnitFile
 from bridgex_chain.eval.runner import Arm, EntryPlan
-from bridgex_chain.eval.stats import Interval, PairedTest, bootstrap_interval, paired_test, spearman
+from bridgex_chain.eval.stats import (
+    Interval,
+    PairedTest,
+    bootstrap_interval,
+    paired_test,
+    spearman_interval,
+)
 
-__all__ = ["rank_of", "summarise_entry", "summarise_pooled"]
+__all__ = ["condition_arm", "rank_of", "summarise_entry", "summarise_pooled"]
+
+POOLED_CONDITIONS = ("english", "table", "detected", "random", "oracle")
 
 
 def rank_of(bridge: str, scores: Mapping[str, float]) -> int | None:
@@ -41,28 +51,51 @@ def rank_of(bridge: str, scores: Mapping[str, float]) -> int | None:
     return 1 + sum(1 for s in scores.values() if s > scores[bridge])
 
 
-def _item_stats(
-    plan: EntryPlan, unit: UnitFile, *, calibrate: bool
-) -> tuple[list[list[float]], int]:
-    """Return the statistics of the entry's items present in ``unit``, and how many lack a text."""
-    done = [(unit.records[i.id], i) for i in plan.items if i.id in unit.records]
-    present = [(r, i) for r, i in done if not r.get("missing")]
-    stats = [plan.task.item_stats(r, i, unit.meta, calibrate=calibrate) for r, i in present]
-    return stats, len(done) - len(present)
+def condition_arm(plan: EntryPlan, rendering: str, name: str) -> str | None:
+    """The arm that measures condition ``name`` under ``rendering`` for one entry, if any.
+
+    Example:
+        >>> from bridgex_chain.eval.runner import TableInfo
+        >>> plan = EntryPlan(None, "swh_Latn", "swh_Latn", [], [], TableInfo("fra_Latn"),
+        ...                  {"table": "fra_Latn"}, {}, [Arm("table"), Arm("oracle", "fra_Latn")])
+        >>> condition_arm(plan, "self", "table"), condition_arm(plan, "oracle", "table")
+        ('table', 'oracle-fra_Latn')
+    """
+    arms = {arm.name for arm in plan.arms}
+    if rendering == "self" and name in ("table", "detected"):
+        return name if name in arms else None
+    if name == "detected":
+        return None
+    bridge = plan.condition_bridges.get(name)
+    found = Arm(rendering, bridge).name if bridge else None
+    return found if found in arms else None
+
+
+def _usable(record: Mapping[str, Any] | None) -> bool:
+    return record is not None and not record.get("missing") and "error" not in record
+
+
+def _item_stats(plan: EntryPlan, unit: UnitFile) -> list[list[float]]:
+    """The statistics of the entry's items with a usable record in ``unit``."""
+    return [
+        plan.task.item_stats(unit.records[i.id], i)
+        for i in plan.items
+        if _usable(unit.records.get(i.id))
+    ]
 
 
 def _paired_rows(
     plan: EntryPlan, unit: UnitFile, baseline: UnitFile
 ) -> tuple[list[list[float]], list[list[float]]]:
-    """Calibrated statistics of the items present (with a text) in both units, row-aligned."""
+    """Statistics of the items usable in both units, row-aligned."""
     cond: list[list[float]] = []
     base: list[list[float]] = []
     for item in plan.items:
         a, b = unit.records.get(item.id), baseline.records.get(item.id)
-        if a is None or b is None or a.get("missing") or b.get("missing"):
-            continue
-        cond.append(plan.task.item_stats(a, item, unit.meta, calibrate=True))
-        base.append(plan.task.item_stats(b, item, baseline.meta, calibrate=True))
+        if _usable(a) and _usable(b):
+            assert a is not None and b is not None
+            cond.append(plan.task.item_stats(a, item))
+            base.append(plan.task.item_stats(b, item))
     return cond, base
 
 
@@ -72,21 +105,22 @@ def _vs_direct(test: PairedTest | None) -> dict[str, Any] | None:
     return {**asdict(test), "significant": test.significant}
 
 
-def _interval(
-    plan: EntryPlan, unit: UnitFile, *, calibrate: bool, resamples: int, seed: int
-) -> tuple[Interval, int]:
-    stats, missing = _item_stats(plan, unit, calibrate=calibrate)
-    return bootstrap_interval(plan.task.metric, stats, resamples=resamples, seed=seed), missing
+def _interval(plan: EntryPlan, unit: UnitFile, *, resamples: int, seed: int) -> Interval:
+    stats = _item_stats(plan, unit)
+    return bootstrap_interval(plan.task.metric, stats, resamples=resamples, seed=seed)
 
 
 def _arm_result(plan: EntryPlan, unit: UnitFile, *, resamples: int, seed: int) -> dict[str, Any]:
-    iv, missing = _interval(plan, unit, calibrate=True, resamples=resamples, seed=seed)
-    out: dict[str, Any] = {**asdict(iv), "missing": missing}
-    if plan.task.scored:
-        raw, _ = _interval(plan, unit, calibrate=False, resamples=resamples, seed=seed)
-        out["uncalibrated"] = raw.score
+    out: dict[str, Any] = asdict(_interval(plan, unit, resamples=resamples, seed=seed))
     records = [unit.records[i.id] for i in plan.items if i.id in unit.records]
-    out["empty_renderings"] = sum(1 for r in records if r.get("note") == "empty_rendering")
+    out["missing"] = sum(1 for r in records if r.get("missing"))
+    out["errors"] = sum(1 for r in records if "error" in r)
+    out["bridged"] = sum(1 for r in records if _usable(r) and r.get("bridge"))
+    fallbacks: dict[str, int] = {}
+    for r in records:
+        if _usable(r) and r.get("fallback"):
+            fallbacks[r["fallback"]] = fallbacks.get(r["fallback"], 0) + 1
+    out["fallbacks"] = fallbacks
     return out
 
 
@@ -138,18 +172,16 @@ def summarise_entry(
             for b in dict.fromkeys([*plan.candidates, *plan.condition_bridges.values()])
             if b is not None and Arm(rendering, b).name in arms
         }
-        conditions = {
-            name: {"bridge": bridge, **by_bridge[bridge]}
-            for name, bridge in plan.condition_bridges.items()
-            if bridge is not None and bridge in by_bridge
-        }
-        if "direct" in units:
-            for name, bridge in plan.condition_bridges.items():
-                if name in conditions:
-                    unit = units[Arm(rendering, bridge).name]  # type: ignore[arg-type]
-                    rows = _paired_rows(plan, unit, units["direct"])
-                    test = paired_test(plan.task.metric, *rows, resamples=resamples, seed=seed)
-                    conditions[name]["vs_direct"] = _vs_direct(test)
+        conditions: dict[str, Any] = {}
+        for name in ("english", "table", "detected", "random"):
+            arm = condition_arm(plan, rendering, name)
+            if arm is None:
+                continue
+            conditions[name] = {"bridge": plan.condition_bridges.get(name), **arms[arm]}
+            if "direct" in units:
+                rows = _paired_rows(plan, units[arm], units["direct"])
+                test = paired_test(plan.task.metric, *rows, resamples=resamples, seed=seed)
+                conditions[name]["vs_direct"] = _vs_direct(test)
         scores = {b: by_bridge[b]["score"] for b in plan.candidates if b in by_bridge}
         result: dict[str, Any] = {"conditions": conditions, "bridges": by_bridge}
         if scores and len(scores) == len(plan.candidates):
@@ -160,14 +192,26 @@ def summarise_entry(
             result["oracle_score"] = best
             if table.best is not None:
                 result["table_rank"] = rank_of(table.best, scores)
-            common = [b for b in plan.candidates if b in table.hsic]
-            result["spearman"] = (
-                spearman([table.hsic[b] for b in common], [scores[b] for b in common])
-                if table.hsic
-                else None
-            )
+            result.update(_correlation(plan, units, rendering, resamples=resamples, seed=seed))
         out["renderings"][rendering] = result
     return out
+
+
+def _correlation(
+    plan: EntryPlan, units: Mapping[str, UnitFile], rendering: str, *, resamples: int, seed: int
+) -> dict[str, Any]:
+    """Spearman(HSIC, task score) over the candidates, on the items every candidate has."""
+    common = [b for b in plan.candidates if b in plan.table.hsic]
+    if not common:
+        return {"spearman": None, "spearman_interval": None}
+    bridge_units = [units[Arm(rendering, b).name] for b in common]
+    items = [i for i in plan.items if all(_usable(u.records.get(i.id)) for u in bridge_units)]
+    rows = [[plan.task.item_stats(u.records[i.id], i) for i in items] for u in bridge_units]
+    hsic = [plan.table.hsic[b] for b in common]
+    found = spearman_interval(plan.task.metric, hsic, rows, resamples=resamples, seed=seed)
+    if found is None:
+        return {"spearman": None, "spearman_interval": None}
+    return {"spearman": found.rho, "spearman_interval": asdict(found)}
 
 
 def summarise_pooled(
@@ -189,16 +233,10 @@ def summarise_pooled(
 
     def pooled(arms: Sequence[tuple[EntryPlan, UnitFile]], **extra: Any) -> dict[str, Any]:
         stats: list[list[float]] = []
-        raw: list[list[float]] = []
         for plan, unit in arms:
-            stats += _item_stats(plan, unit, calibrate=True)[0]
-            if task.scored:
-                raw += _item_stats(plan, unit, calibrate=False)[0]
+            stats += _item_stats(plan, unit)
         iv = bootstrap_interval(task.metric, stats, resamples=resamples, seed=seed)
-        out: dict[str, Any] = {**asdict(iv), "entries": len(arms), **extra}
-        if task.scored:
-            out["uncalibrated"] = task.metric.score(raw) if raw else float("nan")
-        return out
+        return {**asdict(iv), "entries": len(arms), **extra}
 
     direct = [(plan, units["direct"]) for plan, units, _ in entries if "direct" in units]
     result: dict[str, Any] = {
@@ -213,36 +251,33 @@ def summarise_pooled(
     }
     for rendering in renderings:
         conditions: dict[str, Any] = {}
-        for name in ("english", "table", "random", "oracle"):
-            arms = []
+        for name in POOLED_CONDITIONS:
+            arms: list[tuple[EntryPlan, UnitFile, Mapping[str, UnitFile]]] = []
             for plan, units, summary in entries:
-                rend = summary["renderings"].get(rendering, {})
-                bridge = (
-                    rend.get("oracle_bridge")
-                    if name == "oracle"
-                    else plan.condition_bridges.get(name)
-                )
-                arm = Arm(rendering, bridge).name if bridge else None
+                if name == "oracle":
+                    bridge = summary["renderings"].get(rendering, {}).get("oracle_bridge")
+                    arm = Arm(rendering, bridge).name if bridge else None
+                else:
+                    arm = condition_arm(plan, rendering, name)
                 if arm is not None and arm in units:
-                    arms.append((plan, units[arm]))
-            if arms:
-                conditions[name] = pooled(arms, bridge=None)
-                cond_rows: list[list[float]] = []
-                base_rows: list[list[float]] = []
-                for plan, unit in arms:
-                    units_of = next(u for p, u, _ in entries if p is plan)
-                    if "direct" in units_of:
-                        a, b = _paired_rows(plan, unit, units_of["direct"])
-                        cond_rows += a
-                        base_rows += b
-                test = paired_test(
-                    task.metric, cond_rows, base_rows, resamples=resamples, seed=seed
-                )
-                conditions[name]["vs_direct"] = _vs_direct(test)
-                same = [(p, units["direct"]) for p, units, _ in entries if "direct" in units]
-                same = [(p, u) for p, u in same if any(p is q for q, _ in arms)]
-                if len(arms) < len(entries) and same:
-                    # a fair baseline: direct prompting on the same entries only
+                    arms.append((plan, units[arm], units))
+            if not arms:
+                continue
+            conditions[name] = pooled([(p, u) for p, u, _ in arms], bridge=None)
+            cond_rows: list[list[float]] = []
+            base_rows: list[list[float]] = []
+            for plan, unit, units_of in arms:
+                if "direct" in units_of:
+                    a, b = _paired_rows(plan, unit, units_of["direct"])
+                    cond_rows += a
+                    base_rows += b
+            test = paired_test(task.metric, cond_rows, base_rows, resamples=resamples, seed=seed)
+            conditions[name]["vs_direct"] = _vs_direct(test)
+            if len(arms) < len(entries):
+                same = [
+                    (p, all_units["direct"]) for p, _, all_units in arms if "direct" in all_units
+                ]
+                if same:  # a fair baseline: direct prompting on the same entries only
                     conditions[name]["direct_same_entries"] = pooled(same)["score"]
         ranks = [
             r["table_rank"]

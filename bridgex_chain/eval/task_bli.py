@@ -16,10 +16,10 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bridgex_chain.eval.data import Item, lexicon_renderings, load_lexicon_items
-from bridgex_chain.eval.tasks import PairTask, completion_request
-from bridgex_chain.prompting.templates import PromptRequest
+from bridgex_chain.eval.tasks import PairTask
 
 __all__ = ["BliTask", "bli_hit", "extract_word"]
 
@@ -63,8 +63,6 @@ class BliTask(PairTask):
     name = "bli"
     metric_name = "p@1"
     scored = False
-    render_tokens = 16
-    answer_tokens = 16
 
     def __init__(
         self, root: str | Path, pairs: Sequence[tuple[str, str]], *, limit: int | None, seed: int
@@ -77,9 +75,9 @@ class BliTask(PairTask):
         """Return the sampled items of one entry."""
         return load_lexicon_items(self.root, src, trg, limit=self.limit, seed=self.seed)
 
-    def request(self, item: Item, src: str, trg: str, bridge: str | None) -> PromptRequest:
-        """Return the planner request of one item."""
-        return completion_request("translate", item, src, trg, bridge, fields={"unit": "word"})
+    def request(self, item: Item, src: str, trg: str) -> dict[str, Any]:
+        """Return the chain input of one item (a word)."""
+        return {"query": item.text, "task": "translate", "answer_language": trg, "unit": "word"}
 
     def oracle(self, item: Item, src: str, trg: str, bridge: str) -> str | None:
         """Return the item's text in the bridge language from the data."""

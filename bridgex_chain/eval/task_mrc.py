@@ -1,8 +1,8 @@
 """Belebele reading comprehension: passage in S, question and options in T; accuracy.
 
-The passage is rendered in the bridge language (by the model, or from the bridge language's
-Belebele file for the oracle rendering); option letters are scored by log-likelihood with
-calibration.
+Every item is the chain input ``{"query": question, "task": "reading", "passage": ...,
+"options": [...]}``: the chain renders the passage in the bridge language (the oracle takes it
+from the bridge language's Belebele file) and picks an option.
 
 Example:
     >>> MrcTask("belebele", [("sw", "sw")], limit=10, seed=0).entries()
@@ -11,13 +11,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.eval.data import Item, load_belebele, seeded_sample
-from bridgex_chain.eval.tasks import CONTENT_FREE, PairTask, completion_request
-from bridgex_chain.prompting.templates import PromptPlan, PromptRequest
+from bridgex_chain.eval.tasks import PairTask
 
 __all__ = ["MrcTask"]
 
@@ -35,7 +35,6 @@ class MrcTask(PairTask):
     name = "mrc"
     metric_name = "accuracy"
     scored = True
-    render_tokens = 400
 
     def __init__(
         self, root: str | Path, pairs: Sequence[tuple[str, str]], *, limit: int | None, seed: int
@@ -59,10 +58,19 @@ class MrcTask(PairTask):
         ]
         return seeded_sample(joined, self.limit, self.seed)
 
-    def request(self, item: Item, src: str, trg: str, bridge: str | None) -> PromptRequest:
-        """Return the planner request of one item."""
-        fields = {"passage": item.fields["passage"], "options": item.fields["options"]}
-        return completion_request("reading", item, src, trg, bridge, fields=fields)
+    def request(self, item: Item, src: str, trg: str) -> dict[str, Any]:
+        """Return the chain input of one item: the question, its passage and options."""
+        return {
+            "query": item.text,
+            "task": "reading",
+            "passage": item.fields["passage"],
+            "options": list(item.fields["options"]),
+            "answer_language": trg,
+        }
+
+    def rendered(self, item: Item) -> str:
+        """The chain renders the passage into the bridge."""
+        return str(item.fields["passage"])
 
     def oracle(self, item: Item, src: str, trg: str, bridge: str) -> str | None:
         """Return the item's text in the bridge language from the data."""
@@ -72,13 +80,7 @@ class MrcTask(PairTask):
             return None
         return None if found is None else str(found.fields["passage"])
 
-    def gold_index(self, item: Item, plan: PromptPlan) -> int:
-        """Return the index of the correct option."""
-        return int(item.gold)
-
-    def content_free(self, src: str, trg: str) -> Item:
-        """Return the content-free item used for calibration."""
-        options = [CONTENT_FREE] * 4
-        return Item(
-            "content-free", CONTENT_FREE, "0", {"passage": CONTENT_FREE, "options": options}
-        )
+    def correct(self, item: Item, meta: Mapping[str, Any]) -> bool:
+        """Whether the chain chose the gold option (by index)."""
+        index = meta.get("choice_index")
+        return index is not None and int(index) == int(item.gold)

@@ -2,83 +2,58 @@
 
 A task (one module each: :mod:`~bridgex_chain.eval.task_classify`,
 :mod:`~bridgex_chain.eval.task_translate`, :mod:`~bridgex_chain.eval.task_bli`,
-:mod:`~bridgex_chain.eval.task_mrc`) supplies its items, the planner request of an item, the
-bridge-language text of an item from parallel data (the *oracle* rendering) and the scoring of a
-stored result. Every prompt is built by the chain's own planner
-(:func:`bridgex_chain.prompting.tasks.plan_prompts`), so the evaluation measures exactly the
-prompts the product sends.
+:mod:`~bridgex_chain.eval.task_mrc`) supplies its items, the **chain input** of an item (the dict
+``chain.batch`` takes: query, task, labels or target language …), the text the chain renders
+into the bridge and its gold parallel version (the *oracle* rendering), and how to score what
+the chain returned. Eval builds no prompt: the chain users run does (detection, route policy,
+demonstrations, templates, calibrated choice scoring).
+
+A stored record holds only what the chain produced (its choice or generated text, the route it
+took), never dataset text: gold answers and oracle renderings are re-read from the data.
 
 Example:
-    >>> lang("sw")
-    Lang(code='swh_Latn', name='Swahili')
+    >>> from bridgex_chain.eval.task_bli import BliTask
+    >>> BliTask("muse", [("sw", "en")], limit=None, seed=0).entries()
+    [('swh_Latn', 'eng_Latn')]
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from functools import cache
 from typing import Any, ClassVar
 
 from bridgex_chain.eval.data import Item
 from bridgex_chain.eval.stats import Metric
-from bridgex_chain.languages import language_name, normalize
-from bridgex_chain.models.choices import best_choice
-from bridgex_chain.prompting.templates import (
-    LETTERS,
-    DemoSource,
-    Lang,
-    PromptPlan,
-    PromptRequest,
-)
+from bridgex_chain.languages import normalize
 
-__all__ = ["CONTENT_FREE", "PairTask", "Task", "completion_request", "lang"]
-
-CONTENT_FREE = "N/A"
+__all__ = ["PairTask", "Task", "reply_record"]
 
 
-@cache
-def lang(code: str) -> Lang:
-    """Return the planner's :class:`Lang` (FLORES code and English name) of ``code``."""
-    flores = normalize(code)
-    return Lang(flores, language_name(flores))
+def reply_record(item: Item, reply: Any) -> dict[str, Any]:
+    """The route part of an item's record: what the chain did with it.
 
-
-def completion_request(
-    task: str,
-    item: Item,
-    src: str,
-    answer: str,
-    bridge: str | None,
-    *,
-    fields: Mapping[str, Any],
-    demos: DemoSource | None = None,
-) -> PromptRequest:
-    """Return the completion-style planner request of one item (what every task asks).
-
-    Args:
-        task: The planner's task kind (``"translate"``, ``"classify"``, ``"reading"``).
-        item: The item; its text is the query.
-        src: The query's language.
-        answer: The answer language.
-        bridge: The bridge language, or None for direct prompting.
-        fields: The planner's task fields.
-        demos: Demonstration source, or None for zero-shot prompts.
+    The model's rendering is kept; a rendering the chain was given (the oracle's gold parallel
+    text) is dataset text and only counted (``given``).
 
     Example:
-        >>> completion_request("reading", Item("1", "q", "0"), "sw", "sw", "en", fields={}).bridge
-        Lang(code='eng_Latn', name='English')
+        >>> from langchain_core.messages import AIMessage
+        >>> meta = {"bridgex": {"lang": "swh_Latn", "bridge": None, "fallback": "no_bridge"}}
+        >>> reply_record(Item("7", "x", "y"), AIMessage("", response_metadata=meta))["fallback"]
+        'no_bridge'
     """
-    return PromptRequest(
-        task=task,
-        style="completion",
-        query=item.text,
-        src=lang(src),
-        answer=lang(answer),
-        bridge=lang(bridge) if bridge else None,
-        fields=fields,
-        demos=demos,
-    )
+    meta = reply.response_metadata.get("bridgex", {})
+    record: dict[str, Any] = {
+        "id": item.id,
+        "lang": meta.get("lang"),
+        "bridge": meta.get("bridge"),
+        "fallback": meta.get("fallback"),
+    }
+    if meta.get("renders_given"):
+        record["given"] = meta["renders_given"]  # the rendering is dataset text: not stored
+    elif meta.get("rendering") is not None:
+        record["rendering"] = meta["rendering"]
+    return record
 
 
 class Task(ABC):
@@ -86,17 +61,13 @@ class Task(ABC):
 
     Attributes:
         name: Task name used on the command line and in results.
-        metric: How items are scored.
-        scored: True when the answer is chosen among options by log-likelihood.
+        metric_name: How items are scored (``accuracy``, ``chrf``, ``p@1``).
+        scored: True when the chain picks the answer among choices (classify, reading).
     """
 
     name: ClassVar[str]
     metric_name: ClassVar[str]
     scored: ClassVar[bool]
-    render_tokens: ClassVar[int] = 160
-    """Token budget of a self-rendering (the model translating the query into the bridge)."""
-    answer_tokens: ClassVar[int] = 160
-    """Token budget of a generated answer (generation tasks)."""
 
     def __init__(self, *, limit: int | None, seed: int) -> None:
         self.limit = limit
@@ -112,46 +83,44 @@ class Task(ABC):
         """Return the (sampled) items of one entry."""
 
     @abstractmethod
-    def request(self, item: Item, src: str, trg: str, bridge: str | None) -> PromptRequest:
-        """Return the planner request of one item (``bridge=None``: direct prompting)."""
+    def request(self, item: Item, src: str, trg: str) -> dict[str, Any]:
+        """Return the chain input of one item, without ``lang`` (the runner adds it or not)."""
+
+    def rendered(self, item: Item) -> str:
+        """Return the text the chain renders into the bridge (the query, or a passage)."""
+        return item.text
 
     def oracle(self, item: Item, src: str, trg: str, bridge: str) -> str | None:
-        """Return the item's text in ``bridge`` from parallel data, or None when absent."""
+        """Return :meth:`rendered`'s text in ``bridge`` from parallel data, or None when absent."""
         return None
 
     def params(self) -> dict[str, Any]:
-        """Return the parameters results depend on (part of every unit's fingerprint)."""
+        """Return the parameters results depend on (part of every unit's fingerprint).
+
+        Not ``limit``: records are per item, so a larger limit only adds items.
+        """
         return {"seed": self.seed}
 
-    def content_free(self, src: str, trg: str) -> Item:
-        """Return the content-free item used for calibration (scored tasks)."""
-        raise NotImplementedError(f"{self.name} is not a scored task")
-
-    @staticmethod
-    def continuations(plan: PromptPlan) -> list[str]:
-        """Return the strings scored after the prompt (option letters or labels)."""
-        if plan.letters:
-            return [LETTERS[i] for i in range(len(plan.choices))]
-        return list(plan.choices)
-
-    def gold_index(self, item: Item, plan: PromptPlan) -> int:
-        """Return the index of the correct choice of a scored item."""
-        return plan.choices.index(item.gold)
-
-    def item_stats(
-        self,
-        record: Mapping[str, Any],
-        item: Item,
-        meta: Mapping[str, Any],
-        *,
-        calibrate: bool = True,
-    ) -> list[float]:
-        """Return the metric statistics of one stored item result (``item`` holds the gold)."""
+    def record(self, item: Item, reply: Any) -> dict[str, Any]:
+        """Return the stored record of the chain's reply to one item."""
+        record = reply_record(item, reply)
+        meta = reply.response_metadata.get("bridgex", {})
         if self.scored:
-            calibration = meta.get("calibration") if calibrate else None
-            chosen = best_choice(record["scores"], calibration)
-            return self.metric.item_stats(chosen == record["gold"])
-        return self.output_stats(str(record["output"]), item)
+            record["choice"] = meta.get("choice_index")
+            record["correct"] = self.correct(item, meta)
+        else:
+            record["output"] = reply.text if hasattr(reply, "text") else str(reply.content)
+        return record
+
+    def correct(self, item: Item, meta: Mapping[str, Any]) -> bool:
+        """Whether the chain's choice (its ``bridgex`` metadata) is the gold one (scored tasks)."""
+        return meta.get("choice") is not None and meta.get("choice") == item.gold
+
+    def item_stats(self, record: Mapping[str, Any], item: Item) -> list[float]:
+        """Return the metric statistics of one stored record (``item`` holds the gold)."""
+        if self.scored:
+            return self.metric.item_stats(bool(record.get("correct")))
+        return self.output_stats(str(record.get("output", "")), item)
 
     def output_stats(self, output: str, item: Item) -> list[float]:
         """Return the metric statistics of one generated output (generation tasks)."""
@@ -166,11 +135,6 @@ class PairTask(Task):
             accepts.
         limit: Items per pair.
         seed: Seed of the sample.
-
-    Example:
-        >>> from bridgex_chain.eval.task_bli import BliTask
-        >>> BliTask("muse", [("sw", "en")], limit=None, seed=0).entries()
-        [('swh_Latn', 'eng_Latn')]
     """
 
     def __init__(self, pairs: Sequence[tuple[str, str]], *, limit: int | None, seed: int) -> None:

@@ -169,6 +169,18 @@ class TemplateLibrary:
                     raise BridgeXError(f"Template file {path} is not valid JSON: {err}") from err
         return cls(data)
 
+    def digest(self) -> str:
+        """A short hash of every template (results that depend on the wording record it).
+
+        Example:
+            >>> TemplateLibrary.load().digest() == TemplateLibrary.load().digest()
+            True
+        """
+        import hashlib
+
+        text = json.dumps(self._data, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
     def get(self, task: str, style: str, key: str) -> str:
         """Return one template string."""
         value = self._data[task][style][key]
