@@ -351,24 +351,33 @@ def run_arms(
 def _cheap_first(
     work: Sequence[tuple[EntryPlan, Arm, UnitFile]],
 ) -> list[tuple[EntryPlan, Arm, UnitFile]]:
-    """Order the work so that a partial run already decides the main question.
+    """Order the work so that a partial run already decides the main question, cheaply.
 
-    Task by task, arm kind by arm kind across all entries: ``direct``, ``table`` (its renderings
-    fill the shared cache for the table's bridge), English, ``detected`` (mostly cache hits),
-    the other ``self`` bridges, then ``oracle``. Stopped at any point, the run has the same
-    conditions for every language.
+    Task by task, in three tiers: ``direct`` for every entry; then per entry ``table``,
+    ``detected`` and English; then per entry the other candidates, each bridge's ``self`` arm
+    followed by its ``oracle`` arm. Stopped after a tier, the run has the same conditions for
+    every entry; and arms that build the same answer prompts (the same demonstrations: the
+    table's bridge and ``detected``; ``self-B`` and ``oracle-B``) run back to back, so the
+    model's prefix cache serves the second.
     """
 
-    def rank(arm: Arm) -> int:
-        if arm.rendering == "self":
-            return 2 if arm.bridge == ENGLISH else 4
-        return {"direct": 0, "table": 1, "detected": 3, "oracle": 5}.get(arm.rendering, 6)
+    def key(arm: Arm) -> tuple[int, int, str]:
+        if arm.rendering == "direct":
+            return (0, 0, "")
+        if arm.rendering in ("table", "detected"):
+            return (1, 0 if arm.rendering == "table" else 1, "")
+        if arm.bridge == ENGLISH and arm.rendering == "self":
+            return (1, 2, "")
+        return (2, 0 if arm.rendering == "self" else 1, arm.bridge or "")
 
     tasks: dict[str, int] = {}
     entries: dict[int, int] = {}
     for plan, _, _ in work:
         tasks.setdefault(plan.task.name, len(tasks))
         entries.setdefault(id(plan), len(entries))
-    return sorted(
-        work, key=lambda w: (tasks[w[0].task.name], rank(w[1]), entries[id(w[0])], w[1].name)
-    )
+
+    def order(w: tuple[EntryPlan, Arm, UnitFile]) -> tuple[Any, ...]:
+        tier, within, bridge = key(w[1])
+        return (tasks[w[0].task.name], tier, entries[id(w[0])], bridge, within)
+
+    return sorted(work, key=order)
