@@ -237,13 +237,17 @@ def chain_settings(config: EvalConfig) -> dict[str, Any]:
     """The chain settings results depend on (every unit's fingerprint holds them)."""
     from bridgex_chain.prompting.templates import TemplateLibrary
 
-    return {
+    settings: dict[str, Any] = {
         "num_demos": config.num_demos,
         "max_new_tokens": config.max_new_tokens,
         "demos": str(config.sib200) if config.sib200 else None,
         "templates": TemplateLibrary.load().digest(),
         "server": config.server_url,
     }
+    if config.server_url:  # the server's model and endpoint (chat prompts or completions)
+        settings["server_model"] = config.server_model or config.model
+        settings["server_chat"] = config.server_chat
+    return settings
 
 
 def _llm(config: EvalConfig, key: str) -> Any:

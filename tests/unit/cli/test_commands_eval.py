@@ -1,11 +1,19 @@
-from collections.abc import Sequence
+"""The ``eval`` command (cli/commands_eval.py): options reach EvalConfig, results are shown."""
+
+from __future__ import annotations
+
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseLLM
+from langchain_core.outputs import Generation, LLMResult
 from typer.testing import CliRunner
 
 from bridgex_chain.cli.main import app
 from bridgex_chain.errors import BridgeXError, ProbeDataError
+from bridgex_chain.eval import evaluate
 from bridgex_chain.eval.evaluate import EvalConfig, build_tasks, run_evaluation
 
 ROWS = {
@@ -16,18 +24,27 @@ ROWS = {
 LABELS = ["sports", "sports", "travel", "travel"]
 
 
-class KeywordLM:
-    """Scores a label 0 when the query mentions it, else -1."""
+class KeywordLLM(BaseLLM):
+    """Answers a classify prompt with the label its last lines name (else the first label)."""
 
-    key = "keyword"
+    @property
+    def _llm_type(self) -> str:
+        return "keyword"
 
-    def logprobs(self, prefix: str, query: str, continuations: Sequence[str]) -> list[float]:
-        return [0.0 if c.strip() in query else -1.0 for c in continuations]
-
-    def generate(
-        self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str]
-    ) -> list[str]:
-        raise AssertionError("the oracle rendering needs no generation")
+    def _generate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        answers = []
+        for prompt in prompts:
+            if not prompt.endswith("Label:"):
+                raise AssertionError("the oracle rendering needs no rendering call")
+            block = prompt.rsplit("\n\n", 1)[-1]
+            answers.append(" travel" if "travel" in block else " sports")
+        return LLMResult(generations=[[Generation(text=a)] for a in answers])
 
 
 def write_sib(root: Path) -> Path:
@@ -42,8 +59,11 @@ def write_sib(root: Path) -> Path:
     return root
 
 
-def test_cli_renders_a_finished_run_without_loading_the_model(tmp_path: Path) -> None:
+def test_cli_renders_a_finished_run_without_loading_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sib, out = write_sib(tmp_path / "sib"), tmp_path / "out"
+    monkeypatch.setattr(evaluate, "_llm", lambda config, key: KeywordLLM())
     run_evaluation(
         EvalConfig(
             tasks=["classify"],
@@ -56,8 +76,12 @@ def test_cli_renders_a_finished_run_without_loading_the_model(tmp_path: Path) ->
             plots=False,
         ),
         table=None,
-        lm_factory=KeywordLM,
     )
+
+    def no_model(config: EvalConfig, key: str) -> Any:
+        raise AssertionError("a finished run must not load the model")
+
+    monkeypatch.setattr(evaluate, "_llm", no_model)
     db = f"sqlite:///{tmp_path / 'empty.db'}"
     args = [
         "eval",
@@ -86,9 +110,86 @@ def test_cli_renders_a_finished_run_without_loading_the_model(tmp_path: Path) ->
     assert "bridgex-chain eval classify" in (out / "report.md").read_text(encoding="utf-8")
 
 
+def test_cli_options_reach_the_eval_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_run(config: EvalConfig, **kwargs: Any) -> dict[str, Any]:
+        seen.update(config=config, **kwargs)
+        return {"entries": [], "pooled": []}
+
+    monkeypatch.setattr(evaluate, "run_evaluation", fake_run)
+    args = [
+        "eval",
+        "classify",
+        "translate",
+        "--out",
+        str(tmp_path / "out"),
+        "--model",
+        "qwen",
+        "--num-demos",
+        "5",
+        "--max-new-tokens",
+        "64",
+        "--batch-size",
+        "4",
+        "--server-url",
+        "http://127.0.0.1:8080/v1",
+        "--server-model",
+        "Qwen/Qwen2.5-0.5B",
+        "--server-chat",
+        "--conditions",
+        "direct,detected",
+        "--renderings",
+        "self",
+        "--pairs",
+        "swh_Latn-eng_Latn",
+        "--database-url",
+        f"sqlite:///{tmp_path / 'empty.db'}",
+    ]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    config: EvalConfig = seen["config"]
+    assert (config.num_demos, config.max_new_tokens, config.batch_size) == (5, 64, 4)
+    assert config.server_url == "http://127.0.0.1:8080/v1"
+    assert (config.server_model, config.server_chat, config.model) == (
+        "Qwen/Qwen2.5-0.5B",
+        True,
+        "qwen",
+    )
+    assert list(config.conditions) == ["direct", "detected"]
+    assert list(config.renderings) == ["self"]
+    assert config.pairs == [("swh_Latn", "eng_Latn")]
+    assert seen["compute"] is True
+    assert "Results:" in result.output
+
+
+def test_cli_report_only_computes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_run(config: EvalConfig, **kwargs: Any) -> dict[str, Any]:
+        seen.update(kwargs)
+        return {"entries": [], "pooled": []}
+
+    monkeypatch.setattr(evaluate, "run_evaluation", fake_run)
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    args = ["eval", "classify", "--out", str(tmp_path), "--report-only", "--database-url", db]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen["compute"] is False
+
+
+@pytest.mark.parametrize("option", ["--demos-per-label", "--shots"])
+def test_removed_options_are_refused(tmp_path: Path, option: str) -> None:
+    result = CliRunner().invoke(app, ["eval", "classify", "--out", str(tmp_path), option, "2"])
+    assert result.exit_code != 0
+    assert "No such option" in result.output and option in result.output
+
+
 def test_cli_rejects_unknown_conditions_and_pairs(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["eval", "classify", "--conditions", "best"])
     assert bad.exit_code != 0 and "unknown condition" in bad.output
+    bad = CliRunner().invoke(app, ["eval", "classify", "--renderings", "gold"])
+    assert bad.exit_code != 0 and "unknown rendering" in bad.output
     bad = CliRunner().invoke(app, ["eval", "translate", "--pairs", "swh_Latn"])
     assert bad.exit_code != 0 and "SRC-TRG" in bad.output
 
@@ -100,12 +201,15 @@ def test_config_command_reproduces_the_options(tmp_path: Path) -> None:
         sib200=Path("../shared/data/sib200"),
         pairs=[("swh_Latn", "eng_Latn"), ("zho_Hans", "jpn_Jpan")],
         limit=7,
+        num_demos=1,
+        server_url="http://127.0.0.1:8080/v1",
         threads=1,
         plots=False,
     )
     assert config.command() == (
         "bridgex-chain eval classify translate --out docs/results --sib200 ../shared/data/sib200 "
-        "--pairs swh_Latn-eng_Latn,zho_Hans-jpn_Jpan --limit 7 --threads 1 --no-plots"
+        "--pairs swh_Latn-eng_Latn,zho_Hans-jpn_Jpan --limit 7 --num-demos 1 "
+        "--server-url http://127.0.0.1:8080/v1 --threads 1 --no-plots"
     )
 
 

@@ -20,7 +20,7 @@ def _iv(score: float, low: float, high: float, **extra: Any) -> dict[str, Any]:
 
 
 def test_condition_order_and_short_codes() -> None:
-    assert CONDITION_ORDER == ("direct", "english", "table", "random", "oracle")
+    assert CONDITION_ORDER == ("direct", "english", "table", "detected", "random", "oracle")
     assert (short("fra_Latn"), short("eng"), short(""), short(None)) == ("fra", "eng", "—", "—")
 
 
@@ -66,6 +66,7 @@ def test_condition_cells_label_bridges_ties_and_missing_conditions() -> None:
         "direct": "50.0 [25.0, 75.0]",
         "english": "60.0 [40.0, 80.0] (eng)",
         "table": "pending",
+        "detected": "—",
         "random": "n/a",
         "oracle": "70.0 [50.0, 90.0] (fra=deu)",
     }
@@ -92,14 +93,41 @@ def test_pooled_condition_cells_say_which_entries_they_cover() -> None:
     assert cells["table"] == "55.0 [45.0, 65.0] (2 of 3 entries; direct on them 41.2)"
 
 
-def test_rank_cells_of_entries_and_pooled_rows() -> None:
+def test_a_table_without_an_entry_and_the_detected_policy() -> None:
     entry = {
+        "direct": _iv(50.0, 25.0, 75.0),
+        "unavailable": {"table": "no table entry (no run of this model): the chain goes direct"},
+        "renderings": {
+            "self": {
+                "conditions": {
+                    # the table policy's arm ran and went direct; detection found a bridge
+                    "table": {"bridge": None, **_iv(50.0, 25.0, 75.0)},
+                    "detected": {"bridge": None, **_iv(55.0, 30.0, 80.0)},
+                }
+            },
+            "oracle": {"conditions": {}},
+        },
+    }
+    cells = condition_cells(entry, "self")
+    assert (cells["table"], cells["detected"]) == ("50.0 [25.0, 75.0]", "55.0 [30.0, 80.0]")
+    oracle = condition_cells(entry, "oracle")  # no table bridge to give gold renderings
+    assert (oracle["table"], oracle["detected"]) == ("no entry", "—")
+
+
+def test_rank_cells_of_entries_and_pooled_rows() -> None:
+    entry: dict[str, Any] = {
         "src": "swh_Latn",
         "candidates": ["eng_Latn", "fra_Latn", "deu_Latn"],
         "renderings": {"self": {"table_rank": 2, "spearman": -0.5}, "oracle": {}},
     }
     assert rank_cells(entry, "self") == ("2/3", "-0.50")
     assert rank_cells(entry, "oracle") == ("—", "—")
+    interval = {"rho": -0.5, "low": -1.0, "high": 0.5, "n": 3, "items": 40}
+    entry["renderings"]["self"]["spearman_interval"] = interval
+    assert rank_cells(entry, "self") == ("2/3", "-0.50 [-1.00, +0.50]")
+    # too few resamples defined the correlation: rho without an interval
+    entry["renderings"]["self"]["spearman_interval"] = {**interval, "low": None, "high": None}
+    assert rank_cells(entry, "self") == ("2/3", "-0.50")
     pooled = {
         "src": "pooled",
         "renderings": {"self": {"mean_table_rank": 1.5, "mean_spearman": 0.25}},

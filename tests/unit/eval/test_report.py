@@ -27,25 +27,68 @@ def test_report_rows_show_every_condition_rank_and_pending_entries(
     make_results: Callable[[], dict[str, Any]],
 ) -> None:
     report = markdown_report(make_results())
-    swh = "| swh_Latn | 4 | 50.0 [40.0, 60.0] | 60.0 [50.0, 70.0] (eng) | 75.0 [65.0, 85.0] (fra) "
-    assert swh + "| — | 75.0 [65.0, 85.0] (fra) | 1/2 | — |" in report
-    assert "| yor_Latn | 4 | 50.0 [40.0, 60.0] | 55.0 [45.0, 65.0] (eng) | pending |" in report
-    assert "| all 2 pooled | 8 |" in report and "| 1.5 (mean) | — |" in report
+    assert (
+        "| entry | n | direct | english | table | detected | random | oracle (best bridge) "
+        "| table rank | Spearman(HSIC, score) [95%] |"
+    ) in report
+    swh = (
+        "| swh_Latn | 4 | 50.0 [40.0, 60.0] "
+        "| 60.0 [50.0, 70.0] (eng); Δ +10.0, p=0.50, not significant "
+        "| 75.0 [65.0, 85.0] (fra); Δ +25.0, p=0.010 "
+        "| 75.0 [65.0, 85.0]; Δ +25.0, p=0.010 "
+        "| — | 75.0 [65.0, 85.0] (fra) | 1/2 | — |"
+    )
+    assert swh in report
+    yor = "| yor_Latn | 4 | 50.0 [40.0, 60.0] | 55.0 [45.0, 65.0] (eng); Δ +5.0, p=0.50, not "
+    assert yor + "significant | pending | — | — | 55.0 [45.0, 65.0] (eng) | — | — |" in report
+    assert "| all 2 pooled | 8 |" in report and "| 1.0 (mean) | — |" in report
     # the summary: pooled scores, sole best bridges, and why an entry has no table condition
     assert "- **classify** (accuracy, 8 items over 2 entries): direct 50.0 [40.0, 60.0]." in report
+    assert "english 57.5 [47.5, 67.5]; Δ +7.5, p=0.40, not significant" in report
+    assert "oracle 65.0 [55.0, 75.0]; Δ +15.0, p=0.030" in report
     assert "sole best bridge fra ×1, eng ×1" in report
     assert "No `table` condition for yor_Latn" in report
 
 
-def test_report_tables_of_candidates_and_calibration(
+def test_report_shows_the_spearman_interval_of_an_entry(
+    make_results: Callable[[], dict[str, Any]],
+) -> None:
+    results = make_results()
+    rend = results["entries"][0]["renderings"]["self"]
+    rend["spearman"] = 0.5
+    rend["spearman_interval"] = {"rho": 0.5, "low": -0.25, "high": 1.0, "n": 3, "items": 4}
+    results["pooled"][0]["renderings"]["self"]["mean_spearman"] = 0.5
+    report = markdown_report(results)
+    self_section = report.split("### self rendering")[1].split("### oracle rendering")[0]
+    assert "| 1/2 | +0.50 [-0.25, +1.00] |" in self_section
+    assert "| 1.0 (mean) | +0.50 (mean) |" in self_section
+    assert "mean Spearman(HSIC, score) +0.50" in report
+
+
+def test_report_tables_of_candidates_and_of_what_the_chain_did(
     make_results: Callable[[], dict[str, Any]],
 ) -> None:
     report = markdown_report(make_results())
     assert "| entry | rendering | eng | fra |" in report
     assert "| swh_Latn | self | 60.0 (2) | 75.0 (1) |" in report
     assert "| yor_Latn | self | 55.0 | 40.0 |" in report  # no HSIC ranks without a table entry
-    assert "Contextual calibration (accuracy calibrated / uncalibrated):" in report
-    assert "| swh_Latn | 50.0 / 45.0 | 67.5 / 65.0 | 67.5 / 65.0 |" in report
+    assert "Contextual calibration" not in report  # the chain calibrates; eval has no table
+    assert "| entry | policy | table's bridge | items bridged | fallbacks (direct) | errors |" in (
+        report
+    )
+    assert "| swh_Latn | table | fra | 4/4 | — | 0 |" in report
+    assert "| swh_Latn | detected | — | 3/4 | unknown_language ×1 | 0 |" in report
+    assert "| yor_Latn | table |" not in report  # no table policy ran for it
+
+
+def test_report_says_whether_the_run_is_complete(
+    make_results: Callable[[], dict[str, Any]],
+) -> None:
+    assert "Run complete" not in markdown_report(make_results())  # no timing recorded
+    done = {**make_results(), "complete": True, "compute_seconds": 180}
+    assert "Run complete; chain time 3 min summed over every invocation" in markdown_report(done)
+    partial = {**make_results(), "complete": False, "compute_seconds": 30}
+    assert "Run IN PROGRESS (partial: some arms lack items)" in markdown_report(partial)
 
 
 def test_report_links_the_plots_it_is_given(make_results: Callable[[], dict[str, Any]]) -> None:

@@ -1,14 +1,23 @@
-"""Task metrics from per-item statistics, the bootstrap interval and Spearman's rho."""
+"""Task metrics from per-item statistics, the bootstrap interval, Spearman's rho (scipy) with
+its interval over item resamples, and the paired tests."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from sacrebleu.metrics.chrf import CHRF
 
 from bridgex_chain.errors import BridgeXError, InvalidOption
-from bridgex_chain.eval.stats import Metric, bootstrap_interval, metric, rank_average, spearman
+from bridgex_chain.eval.stats import (
+    Correlation,
+    Metric,
+    bootstrap_interval,
+    metric,
+    spearman,
+    spearman_interval,
+)
 
 
 def test_accuracy_and_p_at_1_are_percent_of_hits() -> None:
@@ -78,21 +87,26 @@ def test_bootstrap_of_nothing_is_nan() -> None:
     assert iv.n == 0 and math.isnan(iv.score)
 
 
-def test_rank_average_shares_ties() -> None:
-    assert rank_average([10.0, 30.0, 20.0, 30.0]).tolist() == [1.0, 3.5, 2.0, 3.5]
-
-
 def test_spearman_hand_computed_values() -> None:
     # 1 - 6 * sum(d^2) / (n (n^2 - 1)) = 1 - 6 * 2 / 60
     assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
     assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
-    # ties: ranks [1, 2.5, 2.5, 4] vs [1, 2, 3, 4] -> 4.5 / sqrt(4.5 * 5)
+    # ties share the average rank: [1, 2.5, 2.5, 4] vs [1, 2, 3, 4] -> 4.5 / sqrt(4.5 * 5)
     assert spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(4.5 / math.sqrt(22.5))
+
+
+def test_spearman_is_scipys_and_a_plain_float() -> None:
+    from scipy.stats import spearmanr
+
+    x, y = [0.3, 0.1, 0.5, 0.2, 0.4], [60.0, 40.0, 55.0, 40.0, 90.0]
+    rho = spearman(x, y)
+    assert type(rho) is float and rho == pytest.approx(spearmanr(x, y).statistic)
 
 
 def test_spearman_is_undefined_for_short_or_constant_input() -> None:
     assert spearman([1, 2], [2, 1]) is None
     assert spearman([1, 1, 1], [1, 2, 3]) is None
+    assert spearman([1, 2, 3], [5, 5, 5]) is None
 
 
 def test_spearman_of_unequal_lengths_is_an_invalid_option() -> None:
@@ -100,6 +114,70 @@ def test_spearman_of_unequal_lengths_is_an_invalid_option() -> None:
         spearman([1, 2, 3], [1, 2])
     with pytest.raises(ValueError):  # callers catching ValueError keep working
         spearman([1.0], [])
+
+
+# --------------------------------------------------------------------------- spearman_interval
+
+
+def _hits(correct: list[bool]) -> list[list[float]]:
+    return [metric("accuracy").item_stats(c) for c in correct]
+
+
+def test_spearman_interval_holds_rho_on_all_items_within_its_interval() -> None:
+    acc = metric("accuracy")
+    rng = np.random.default_rng(4)
+    rows = [_hits(list(rng.random(30) < p)) for p in (0.3, 0.45, 0.5, 0.7)]
+    scores = [acc.score(r) for r in rows]
+    found = spearman_interval(acc, [0.1, 0.2, 0.3, 0.4], rows, resamples=300, seed=1)
+    assert isinstance(found, Correlation)
+    assert found.rho == spearman([0.1, 0.2, 0.3, 0.4], scores)
+    assert (found.n, found.items) == (4, 30)
+    assert found.low is not None and found.high is not None
+    assert -1.0 <= found.low <= found.rho <= found.high <= 1.0
+    assert found.low < found.high  # 30 noisy items: the correlation is uncertain
+    assert spearman_interval(acc, [0.1, 0.2, 0.3, 0.4], rows, resamples=300, seed=1) == found
+
+
+def test_spearman_interval_resamples_the_same_items_for_every_candidate() -> None:
+    # B and C answered exactly alike, A never right: drawn together, B = C > A in every
+    # resample, so rho is the same (ties averaged: 0.866) in all of them; independent draws
+    # for B and C would split them and spread the interval
+    acc = metric("accuracy")
+    never, half = _hits([False] * 20), _hits([i < 10 for i in range(20)])
+    found = spearman_interval(acc, [0.1, 0.2, 0.3], [never, half, half], resamples=400, seed=0)
+    assert found is not None
+    assert found.rho == pytest.approx(math.sqrt(3) / 2)
+    assert found.low == pytest.approx(found.rho) and found.high == pytest.approx(found.rho)
+
+
+def test_spearman_interval_of_chrf_candidates() -> None:
+    chrf = metric("chrf")
+    ref = "the cat sat on the mat"
+    rows = [
+        [chrf.item_stats(h, ref) for h in hyps]
+        for hyps in (["dog"] * 4, ["the cat"] * 4, [ref] * 4)
+    ]
+    found = spearman_interval(chrf, [1.0, 2.0, 3.0], rows, resamples=50)
+    assert found is not None and found.rho == pytest.approx(1.0)
+    assert found.low == pytest.approx(1.0) and found.high == pytest.approx(1.0)
+
+
+def test_spearman_interval_is_none_when_the_correlation_is_undefined() -> None:
+    acc = metric("accuracy")
+    a, b, c = _hits([True, False]), _hits([True, True]), _hits([False, False])
+    assert spearman_interval(acc, [0.1, 0.2], [a, b]) is None  # fewer than 3 candidates
+    assert spearman_interval(acc, [0.5, 0.5, 0.5], [a, b, c]) is None  # constant bridge scores
+    assert spearman_interval(acc, [0.1, 0.2, 0.3], [a, a, a]) is None  # constant task scores
+    assert spearman_interval(acc, [0.1, 0.2, 0.3], [[], [], []]) is None  # no items
+    assert spearman_interval(acc, [], []) is None
+    # rows that are not the same items for every candidate
+    assert spearman_interval(acc, [0.1, 0.2, 0.3], [a, b, _hits([True])]) is None
+
+
+def test_spearman_interval_needs_one_row_set_per_candidate() -> None:
+    acc = metric("accuracy")
+    with pytest.raises(InvalidOption, match="one row of item statistics per candidate"):
+        spearman_interval(acc, [0.1, 0.2, 0.3], [_hits([True])] * 2)
 
 
 # --------------------------------------------------------------------------- paired tests

@@ -1,7 +1,8 @@
 """Tests for bridgex_chain.eval.summary: condition scores, oracle bridges, ranks, pooling.
 
-Entries are built by hand (EntryPlan, UnitFile) with a tiny task whose items are right when the
-stored output equals the gold, so every score below is worked out by hand.
+Entries are built by hand (EntryPlan, UnitFile) with tiny tasks whose item is right when the
+stored output equals the gold (or the stored ``correct`` is true), so every score below is
+worked out by hand.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import pytest
 from bridgex_chain.eval.cache import UnitFile
 from bridgex_chain.eval.data import Item
 from bridgex_chain.eval.runner import Arm, EntryPlan, TableInfo
-from bridgex_chain.eval.summary import rank_of, summarise_entry, summarise_pooled
+from bridgex_chain.eval.summary import condition_arm, rank_of, summarise_entry, summarise_pooled
 from bridgex_chain.eval.tasks import Task
-from bridgex_chain.prompting.templates import PromptRequest
 
 CANDIDATES = ["eng_Latn", "fra_Latn", "deu_Latn"]
 RESAMPLES = 200
@@ -37,15 +37,15 @@ class ExactTask(Task):
     def items(self, src: str, trg: str) -> list[Item]:
         return []
 
-    def request(self, item: Item, src: str, trg: str, bridge: str | None) -> PromptRequest:
-        raise AssertionError("summaries never plan prompts")
+    def request(self, item: Item, src: str, trg: str) -> dict[str, Any]:
+        raise AssertionError("summaries never ask the chain")
 
     def output_stats(self, output: str, item: Item) -> list[float]:
         return self.metric.item_stats(output == item.gold)
 
 
 class ChoiceTask(ExactTask):
-    """A scored task: the choice with the best (calibrated) log-likelihood is the answer."""
+    """A scored task: the stored record says whether the chain's choice was right."""
 
     name = "choice"
     scored = True
@@ -55,6 +55,11 @@ def items(n: int) -> list[Item]:
     return [Item(str(i), f"text {i}", "a") for i in range(1, n + 1)]
 
 
+def arm_of(name: str) -> Arm:
+    rendering, _, bridge = name.partition("-")
+    return Arm(rendering, bridge or None)
+
+
 def plan(
     task: Task,
     src: str,
@@ -62,11 +67,12 @@ def plan(
     *,
     table: TableInfo,
     conditions: Mapping[str, str | None],
+    arms: list[str],
     unavailable: Mapping[str, str] | None = None,
 ) -> EntryPlan:
     return EntryPlan(
         task, src, src, items(n), list(CANDIDATES), table, dict(conditions),
-        dict(unavailable or {}), [],
+        dict(unavailable or {}), [arm_of(a) for a in arms],
     )  # fmt: skip
 
 
@@ -77,20 +83,32 @@ def unit(root: Path, name: str, rows: list[dict[str, Any]]) -> UnitFile:
     return result
 
 
-def outputs(root: Path, name: str, answers: str, **notes: str) -> UnitFile:
-    """One unit whose item ``i`` answered ``answers[i-1]`` (``-`` = no text in the bridge)."""
+def outputs(root: Path, name: str, answers: str, *, bridge: str | None = None) -> UnitFile:
+    """Item ``i`` answered ``answers[i-1]``: ``-`` no text in the bridge, ``!`` the chain raised.
+
+    Every answered item went through ``bridge`` (None: direct, ``fallback="no_bridge"``).
+    """
     rows: list[dict[str, Any]] = []
     for i, answer in enumerate(answers, start=1):
         if answer == "-":
             rows.append({"id": str(i), "missing": True})
+        elif answer == "!":
+            rows.append({"id": str(i), "error": "RuntimeError: boom"})
         else:
-            rows.append({"id": str(i), "output": answer, "note": notes.get(f"n{i}")})
+            fallback = None if bridge else "no_bridge"
+            rows.append({"id": str(i), "output": answer, "bridge": bridge, "fallback": fallback})
     return unit(root, name, rows)
+
+
+ARMS_A = ["direct", "table", "detected", *(f"self-{b}" for b in CANDIDATES), "oracle-fra_Latn"]
 
 
 @pytest.fixture
 def entry_a(tmp_path: Path) -> tuple[EntryPlan, dict[str, UnitFile]]:
-    """swh_Latn, 4 items, table says fra_Latn. self: eng 50, fra 75, deu 2 of 3 (one missing)."""
+    """swh_Latn, 4 items, table fra. self: eng 50, fra 75, deu 2 of 3 (one missing).
+
+    The table policy: 3 of 4; detected: 3 right, the fourth failed (the chain raised).
+    """
     table = TableInfo(
         best="fra_Latn",
         hsic={"eng_Latn": 0.1, "fra_Latn": 0.3, "deu_Latn": 0.2},
@@ -98,14 +116,23 @@ def entry_a(tmp_path: Path) -> tuple[EntryPlan, dict[str, UnitFile]]:
         run_id=7,
     )
     conditions = {"english": "eng_Latn", "table": "fra_Latn", "random": "deu_Latn"}
-    entry = plan(ExactTask(limit=None, seed=0), "swh_Latn", 4, table=table, conditions=conditions)
+    entry = plan(
+        ExactTask(limit=None, seed=0),
+        "swh_Latn",
+        4,
+        table=table,
+        conditions=conditions,
+        arms=ARMS_A,
+    )
     root = tmp_path / "a"
     units = {
         "direct": outputs(root, "direct", "abbb"),
-        Arm("self", "eng_Latn").name: outputs(root, "self-eng", "aabb"),
-        Arm("self", "fra_Latn").name: outputs(root, "self-fra", "aaab", n4="empty_rendering"),
-        Arm("self", "deu_Latn").name: outputs(root, "self-deu", "aab-"),
-        Arm("oracle", "fra_Latn").name: outputs(root, "oracle-fra", "aaaa"),
+        "table": outputs(root, "table", "aaab", bridge="fra_Latn"),
+        "detected": outputs(root, "detected", "aaa!", bridge="fra_Latn"),
+        "self-eng_Latn": outputs(root, "self-eng", "aabb", bridge="eng_Latn"),
+        "self-fra_Latn": outputs(root, "self-fra", "aaab", bridge="fra_Latn"),
+        "self-deu_Latn": outputs(root, "self-deu", "aab-", bridge="deu_Latn"),
+        "oracle-fra_Latn": outputs(root, "oracle-fra", "aaaa", bridge="fra_Latn"),
     }
     return entry, units
 
@@ -121,19 +148,20 @@ def entry_b(tmp_path: Path) -> tuple[EntryPlan, dict[str, UnitFile]]:
         2,
         table=table,
         conditions=conditions,
-        unavailable={"table": "pending: no run of this model"},
+        arms=["direct", *(f"self-{b}" for b in CANDIDATES)],
+        unavailable={"table": "no table entry (no run of this model): the chain goes direct"},
     )
     root = tmp_path / "b"
     units = {
         "direct": outputs(root, "direct", "aa"),
-        "self-eng_Latn": outputs(root, "self-eng", "ab"),
-        "self-fra_Latn": outputs(root, "self-fra", "bb"),
-        "self-deu_Latn": outputs(root, "self-deu", "aa"),
+        "self-eng_Latn": outputs(root, "self-eng", "ab", bridge="eng_Latn"),
+        "self-fra_Latn": outputs(root, "self-fra", "bb", bridge="fra_Latn"),
+        "self-deu_Latn": outputs(root, "self-deu", "aa", bridge="deu_Latn"),
     }
     return entry, units
 
 
-# --------------------------------------------------------------------------- rank_of
+# --------------------------------------------------------------------------- rank_of, arms
 
 
 def test_rank_of_counts_strictly_better_candidates() -> None:
@@ -143,6 +171,20 @@ def test_rank_of_counts_strictly_better_candidates() -> None:
     assert rank_of("d", scores) == 4
     assert rank_of("missing", scores) is None
     assert rank_of("a", {}) is None
+
+
+def test_condition_arm_is_the_policy_arm_under_self_and_the_bridge_arm_under_oracle(
+    entry_a: tuple[EntryPlan, dict[str, UnitFile]],
+) -> None:
+    entry, _ = entry_a
+    assert condition_arm(entry, "self", "table") == "table"
+    assert condition_arm(entry, "self", "detected") == "detected"
+    assert condition_arm(entry, "self", "english") == "self-eng_Latn"
+    assert condition_arm(entry, "self", "random") == "self-deu_Latn"
+    assert condition_arm(entry, "oracle", "table") == "oracle-fra_Latn"
+    assert condition_arm(entry, "oracle", "english") is None  # no such arm was planned
+    assert condition_arm(entry, "oracle", "detected") is None  # detection has no gold text
+    assert condition_arm(entry, "self", "unknown") is None
 
 
 # --------------------------------------------------------------------------- summarise_entry
@@ -156,16 +198,19 @@ def test_entry_summary_scores_every_arm(entry_a: tuple[EntryPlan, dict[str, Unit
     )  # fmt: skip
     assert out["candidates"] == CANDIDATES
     direct = out["direct"]
-    assert (direct["score"], direct["n"], direct["missing"]) == (25.0, 4, 0)
+    assert (direct["score"], direct["n"], direct["missing"], direct["errors"]) == (25.0, 4, 0, 0)
     assert direct["low"] <= 25.0 <= direct["high"]
-    assert "uncalibrated" not in direct  # a generation task has nothing to calibrate
+    assert (direct["bridged"], direct["fallbacks"]) == (0, {"no_bridge": 4})
+    assert "uncalibrated" not in direct
 
     bridges = out["renderings"]["self"]["bridges"]
     assert list(bridges) == CANDIDATES
     assert (bridges["eng_Latn"]["score"], bridges["eng_Latn"]["n"]) == (50.0, 4)
-    assert (bridges["fra_Latn"]["score"], bridges["fra_Latn"]["empty_renderings"]) == (75.0, 1)
+    assert (bridges["fra_Latn"]["score"], bridges["fra_Latn"]["bridged"]) == (75.0, 4)
     deu = bridges["deu_Latn"]
-    assert (deu["score"], deu["n"], deu["missing"]) == (pytest.approx(200 / 3), 3, 1)
+    assert (deu["score"], deu["n"], deu["missing"], deu["bridged"]) == (
+        pytest.approx(200 / 3), 3, 1, 3,
+    )  # fmt: skip
 
 
 def test_entry_summary_table_section(entry_a: tuple[EntryPlan, dict[str, UnitFile]]) -> None:
@@ -190,15 +235,23 @@ def test_entry_summary_conditions_oracle_rank_and_spearman(
     assert {name: c["bridge"] for name, c in conditions.items()} == {
         "english": "eng_Latn",
         "table": "fra_Latn",
+        "detected": None,
         "random": "deu_Latn",
     }
-    assert conditions["table"]["score"] == 75.0
+    assert conditions["table"]["score"] == 75.0  # the table policy's own arm
+    # detected: the failed item is an error, left out of the score
+    detected = conditions["detected"]
+    assert (detected["score"], detected["n"], detected["errors"]) == (100.0, 3, 1)
     assert rendering["oracle_bridge"] == "fra_Latn"
     assert rendering["oracle_bridges"] == ["fra_Latn"]
     assert rendering["oracle_score"] == 75.0
     assert rendering["table_rank"] == 1
-    # HSIC order eng < deu < fra is exactly the task-score order 50 < 66.7 < 75.
-    assert rendering["spearman"] == pytest.approx(1.0)
+    # on the items every candidate has (not 4: no German text): eng 2/3 = deu 2/3 < fra 3/3,
+    # against HSIC eng < deu < fra
+    assert rendering["spearman"] == pytest.approx(3**0.5 / 2)
+    interval = rendering["spearman_interval"]
+    assert (interval["rho"], interval["n"], interval["items"]) == (rendering["spearman"], 3, 3)
+    assert interval["low"] <= interval["rho"] <= interval["high"]
 
 
 def test_an_incomplete_rendering_has_no_oracle(
@@ -224,28 +277,37 @@ def test_ties_go_to_the_first_candidate_and_a_pending_table_ranks_nothing(
     assert rendering["oracle_bridges"] == ["eng_Latn", "deu_Latn"]
     assert "table_rank" not in rendering  # the table has no best bridge
     assert rendering["spearman"] is None  # nor HSIC scores
+    assert rendering["spearman_interval"] is None
     assert out["table"]["pending"] == "no run of this model"
-    assert out["unavailable"] == {"table": "pending: no run of this model"}
+    assert out["unavailable"] == {
+        "table": "no table entry (no run of this model): the chain goes direct"
+    }
     assert "table" not in rendering["conditions"]
 
 
-def test_an_entry_without_a_direct_unit_has_no_direct_score(
+def test_an_entry_without_a_direct_unit_has_no_direct_score_nor_paired_tests(
     entry_a: tuple[EntryPlan, dict[str, UnitFile]],
 ) -> None:
     entry, units = entry_a
     without = {name: u for name, u in units.items() if name != "direct"}
-    assert summarise_entry(entry, without, ["self"], resamples=RESAMPLES)["direct"] is None
+    out = summarise_entry(entry, without, ["self"], resamples=RESAMPLES)
+    assert out["direct"] is None
+    assert all("vs_direct" not in c for c in out["renderings"]["self"]["conditions"].values())
 
 
 def test_items_not_yet_computed_are_left_out(tmp_path: Path) -> None:
-    entry = plan(ExactTask(limit=None, seed=0), "swh_Latn", 4, table=TableInfo(), conditions={})
+    entry = plan(
+        ExactTask(limit=None, seed=0), "swh_Latn", 4, table=TableInfo(), conditions={}, arms=[]
+    )
     partial = outputs(tmp_path, "direct", "ab")  # items 3 and 4 have no result yet
     direct = summarise_entry(entry, {"direct": partial}, [], resamples=RESAMPLES)["direct"]
     assert (direct["score"], direct["n"], direct["missing"]) == (50.0, 2, 0)
 
 
 def test_an_empty_unit_scores_nan(tmp_path: Path) -> None:
-    entry = plan(ExactTask(limit=None, seed=0), "swh_Latn", 2, table=TableInfo(), conditions={})
+    entry = plan(
+        ExactTask(limit=None, seed=0), "swh_Latn", 2, table=TableInfo(), conditions={}, arms=[]
+    )
     direct = summarise_entry(entry, {"direct": outputs(tmp_path, "d", "")}, [])["direct"]
     assert math.isnan(direct["score"]) and direct["n"] == 0
 
@@ -257,21 +319,21 @@ def test_the_bootstrap_is_seeded(entry_a: tuple[EntryPlan, dict[str, UnitFile]])
     assert first == again
 
 
-def test_scored_tasks_report_calibrated_and_uncalibrated_accuracy(tmp_path: Path) -> None:
-    entry = plan(ChoiceTask(limit=None, seed=0), "swh_Latn", 2, table=TableInfo(), conditions={})
+def test_scored_tasks_count_the_stored_correct_flags(tmp_path: Path) -> None:
+    entry = plan(
+        ChoiceTask(limit=None, seed=0), "swh_Latn", 3, table=TableInfo(), conditions={}, arms=[]
+    )
     direct = unit(
         tmp_path,
         "direct",
         [
-            # raw choice 0 (wrong); minus the calibration [2, 0] → choice 1 (right)
-            {"id": "1", "scores": [1.0, 0.5], "gold": 1},
-            # raw choice 0 (right); calibrated [1, 0] → still 0 (right)
-            {"id": "2", "scores": [3.0, 0.0], "gold": 0},
+            {"id": "1", "choice": 1, "correct": True},
+            {"id": "2", "choice": None, "correct": False},  # the answer matched no choice
+            {"id": "3", "choice": 0, "correct": True},
         ],
     )
-    direct.set_meta(calibration=[2.0, 0.0], choices=["x", "y"])
     result = summarise_entry(entry, {"direct": direct}, [], resamples=RESAMPLES)["direct"]
-    assert (result["score"], result["uncalibrated"]) == (100.0, 50.0)
+    assert (result["score"], result["n"]) == (pytest.approx(200 / 3), 3)
 
 
 # --------------------------------------------------------------------------- summarise_pooled
@@ -294,7 +356,7 @@ def test_pooled_summary_pools_items_per_condition(
 
     self_ = out["renderings"]["self"]
     conditions = self_["conditions"]
-    assert list(conditions) == ["english", "table", "random", "oracle"]
+    assert list(conditions) == ["english", "table", "detected", "random", "oracle"]
     assert all(c["bridge"] is None for c in conditions.values())
     # english: A eng 2/4 + B eng 1/2
     assert (conditions["english"]["score"], conditions["english"]["n"]) == (50.0, 6)
@@ -303,12 +365,13 @@ def test_pooled_summary_pools_items_per_condition(
     # oracle: each entry's own oracle bridge, A fra 3/4 + B deu 2/2
     assert conditions["oracle"]["score"] == pytest.approx(500 / 6)
     assert conditions["oracle"]["entries"] == 2
-    # table: only A has a table bridge; direct on that entry alone is the fair baseline
+    # table and detected: only A has the table policy; direct on A alone is the fair baseline
     assert (conditions["table"]["score"], conditions["table"]["entries"]) == (75.0, 1)
     assert conditions["table"]["direct_same_entries"] == 25.0
+    assert (conditions["detected"]["score"], conditions["detected"]["n"]) == (100.0, 3)
     assert "direct_same_entries" not in conditions["english"]  # it covers every entry
     assert self_["mean_table_rank"] == 1.0  # A's rank; B has none
-    assert self_["mean_spearman"] == pytest.approx(1.0)
+    assert self_["mean_spearman"] == pytest.approx(3**0.5 / 2)
     assert self_["bridges"] == {}
 
 
@@ -320,26 +383,11 @@ def test_pooled_summary_without_ranks_or_direct_units(
     summary = summarise_entry(entry, bridged, ["self"], resamples=RESAMPLES)
     out = summarise_pooled([(entry, bridged, summary)], ["self", "oracle"], resamples=RESAMPLES)
     assert out["direct"] is None
-    assert "direct_same_entries" not in out["renderings"]["self"]["conditions"]["english"]
+    english = out["renderings"]["self"]["conditions"]["english"]
+    assert "direct_same_entries" not in english and english["vs_direct"] is None
     assert out["renderings"]["self"]["mean_table_rank"] is None
     assert out["renderings"]["self"]["mean_spearman"] is None
     assert out["renderings"]["oracle"]["conditions"] == {}  # no oracle arm was computed
-
-
-def test_pooled_scored_task_reports_uncalibrated_accuracy(tmp_path: Path) -> None:
-    entries = []
-    for src, rows in (
-        ("swh_Latn", [{"id": "1", "scores": [1.0, 0.5], "gold": 1}]),
-        ("hau_Latn", [{"id": "1", "scores": [3.0, 0.0], "gold": 0}]),
-    ):
-        entry = plan(ChoiceTask(limit=None, seed=0), src, 1, table=TableInfo(), conditions={})
-        direct = unit(tmp_path / src, "direct", rows)
-        direct.set_meta(calibration=[2.0, 0.0])
-        units = {"direct": direct}
-        entries.append((entry, units, summarise_entry(entry, units, [], resamples=RESAMPLES)))
-    out = summarise_pooled(entries, [], resamples=RESAMPLES)
-    assert (out["direct"]["score"], out["direct"]["uncalibrated"]) == (100.0, 50.0)
-    assert out["renderings"] == {}
 
 
 # --------------------------------------------------------------------------- paired tests
@@ -352,7 +400,7 @@ def test_every_condition_is_tested_against_direct_on_the_same_items(
     conditions = summarise_entry(entry, units, ["self"], resamples=RESAMPLES)["renderings"]["self"][
         "conditions"
     ]
-    table = conditions["table"]["vs_direct"]  # direct abbb vs fra aaab: items 2 and 3 won
+    table = conditions["table"]["vs_direct"]  # direct abbb vs table aaab: items 2 and 3 won
     assert (table["test"], table["n"], table["wins"], table["losses"]) == ("mcnemar-exact", 4, 2, 0)
     assert table["diff"] == pytest.approx(50.0)
     assert table["p_value"] == pytest.approx(0.5) and table["significant"] is False
@@ -360,6 +408,8 @@ def test_every_condition_is_tested_against_direct_on_the_same_items(
     assert (random["n"], random["wins"], random["losses"]) == (3, 1, 0)
     assert random["diff"] == pytest.approx(100 / 3)
     assert random["p_value"] == pytest.approx(1.0)
+    detected = conditions["detected"]["vs_direct"]  # aaa! : the failed item is not paired
+    assert (detected["n"], detected["wins"], detected["losses"]) == (3, 2, 0)
 
 
 def test_pooled_conditions_pair_items_across_entries(
@@ -376,4 +426,4 @@ def test_pooled_conditions_pair_items_across_entries(
     assert (english["n"], english["wins"], english["losses"]) == (6, 1, 1)
     assert english["diff"] == pytest.approx(0.0) and english["p_value"] == pytest.approx(1.0)
     table = pooled["renderings"]["self"]["conditions"]["table"]["vs_direct"]
-    assert table["n"] == 4  # only entry a has a table bridge
+    assert table["n"] == 4  # only entry a has a table policy arm

@@ -1,5 +1,8 @@
-"""Word translation (eval/task_bli.py): end to end, the P@1 rules and the task's own logic."""
+"""Word translation (eval/task_bli.py): end to end through the chain, P@1 rules, the task."""
 
+from __future__ import annotations
+
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,12 +12,13 @@ import pytest
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.eval.data import Item
 from bridgex_chain.eval.task_bli import BliTask, bli_hit, extract_word
-from bridgex_chain.prompting.templates import Lang
+
+SWH, ENG = "swh_Latn", "eng_Latn"
 
 
-def test_bli_p_at_1_two_hop_and_missing_oracle(
+def test_bli_p_at_1_through_the_chain_two_hop_and_missing_oracle(
     tmp_path: Path,
-    fake_lm: Any,
+    fake_llm: Any,
     evaluate_task: Callable[..., tuple[dict[str, Any], Any]],
     bridge_scores: Callable[..., dict[str, float]],
 ) -> None:
@@ -22,8 +26,7 @@ def test_bli_p_at_1_two_hop_and_missing_oracle(
     muse.mkdir()
     (muse / "sw-en.txt").write_text("maji water\nmoto fire\nmoto flame\n", encoding="utf-8")
     (muse / "sw-fr.txt").write_text("maji eau\nmoto feu\n", encoding="utf-8")
-    lm = fake_lm
-    e, cfg = evaluate_task("bli", muse=muse, pairs=[("swh_Latn", "eng_Latn")])
+    e, cfg = evaluate_task("bli", muse=muse, pairs=[(SWH, ENG)])
     assert e["metric"] == "p@1" and e["n"] == 2
     assert e["direct"]["score"] == 50.0  # "wet" wrong, "Fire" right (case-folded)
     assert bridge_scores(e, "oracle")["fra_Latn"] == 100.0  # eau -> Water, feu -> flame
@@ -31,11 +34,19 @@ def test_bli_p_at_1_two_hop_and_missing_oracle(
     deu = e["renderings"]["oracle"]["bridges"]["deu_Latn"]
     assert deu["missing"] == 2 and deu["n"] == 0  # no sw-de lexicon
     assert bridge_scores(e, "self")["deu_Latn"] == 0.0
-    assert 'Swahili:"maji"→French:"eau"→English:"' in lm.generated
-    cached = "".join(
-        p.read_text(encoding="utf-8") for p in (cfg.out_dir / "cache").rglob("*.jsonl")
-    )
-    assert '"fire"' not in cached and "feu" not in cached  # no MUSE gold words (CC-BY-NC)
+    # the chain's two-hop word prompts: the model's hop 1, or the gold bridge word given
+    assert 'Swahili:"maji"→French:"' in fake_llm.prompts
+    assert 'Swahili:"moto"→French:"feu"→English:"' in fake_llm.prompts
+    assert 'Swahili:"maji"→English:"' in fake_llm.prompts  # direct
+    rows = [
+        json.loads(line)
+        for path in (cfg.out_dir / "cache" / "units").rglob("*.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    stored = json.dumps(rows, ensure_ascii=False)
+    assert '"fire"' not in stored and "feu" not in stored  # no MUSE gold words (CC-BY-NC)
+    oracle = [r for r in rows if r.get("given")]
+    assert len(oracle) == 2 and all("rendering" not in r for r in oracle)
 
 
 # --------------------------------------------------------------------------- P@1 rules
@@ -88,8 +99,8 @@ def muse(tmp_path: Path) -> Path:
 
 def test_items_are_source_words_with_every_gold_target(muse: Path) -> None:
     task = BliTask(muse, [("sw", "en")], limit=None, seed=0)
-    assert task.entries() == [("swh_Latn", "eng_Latn")]
-    items = {i.id: i for i in task.items("swh_Latn", "eng_Latn")}
+    assert task.entries() == [(SWH, ENG)]
+    items = {i.id: i for i in task.items(SWH, ENG)}
     assert set(items) == {"maji", "moto", "nyumba"}
     moto = items["moto"]
     assert (moto.text, moto.gold, sorted(moto.fields["targets"])) == (
@@ -97,39 +108,33 @@ def test_items_are_source_words_with_every_gold_target(muse: Path) -> None:
         moto.fields["targets"][0],
         ["fire", "flame"],
     )
-    limited = BliTask(muse, [("sw", "en")], limit=2, seed=0).items("swh_Latn", "eng_Latn")
+    limited = BliTask(muse, [("sw", "en")], limit=2, seed=0).items(SWH, ENG)
     assert len(limited) == 2 and {i.id for i in limited} <= set(items)
 
 
 def test_items_of_a_pair_without_a_lexicon_are_a_data_error(muse: Path) -> None:
     with pytest.raises(ProbeDataError):
-        BliTask(muse, [("sw", "de")], limit=None, seed=0).items("swh_Latn", "deu_Latn")
+        BliTask(muse, [("sw", "de")], limit=None, seed=0).items(SWH, "deu_Latn")
 
 
-def test_request_asks_for_one_word(muse: Path) -> None:
+def test_request_asks_the_chain_for_one_word(muse: Path) -> None:
     task = BliTask(muse, [("sw", "en")], limit=None, seed=0)
-    req = task.request(Item("maji", "maji", "water"), "swh_Latn", "eng_Latn", "fra_Latn")
-    assert (req.task, req.style, req.query, req.fields) == (
-        "translate",
-        "completion",
-        "maji",
-        {"unit": "word"},
-    )
-    assert (req.src, req.answer, req.bridge) == (
-        Lang("swh_Latn", "Swahili"),
-        Lang("eng_Latn", "English"),
-        Lang("fra_Latn", "French"),
-    )
-    assert task.request(Item("maji", "maji", "water"), "swh_Latn", "eng_Latn", None).bridge is None
+    assert task.request(Item("maji", "maji", "water"), SWH, ENG) == {
+        "query": "maji",
+        "task": "translate",
+        "answer_language": ENG,
+        "unit": "word",
+    }
+    assert task.rendered(Item("maji", "maji", "water")) == "maji"
 
 
 def test_oracle_is_the_first_gold_bridge_word_or_none(muse: Path) -> None:
     task = BliTask(muse, [("sw", "en")], limit=None, seed=0)
-    word = {i.id: i for i in task.items("swh_Latn", "eng_Latn")}
-    assert task.oracle(word["maji"], "swh_Latn", "eng_Latn", "fra_Latn") == "eau"
-    assert task.oracle(word["moto"], "swh_Latn", "eng_Latn", "fra_Latn") == "feu"
-    assert task.oracle(word["nyumba"], "swh_Latn", "eng_Latn", "fra_Latn") is None
-    assert task.oracle(word["maji"], "swh_Latn", "eng_Latn", "deu_Latn") is None  # no sw-de
+    word = {i.id: i for i in task.items(SWH, ENG)}
+    assert task.oracle(word["maji"], SWH, ENG, "fra_Latn") == "eau"
+    assert task.oracle(word["moto"], SWH, ENG, "fra_Latn") == "feu"
+    assert task.oracle(word["nyumba"], SWH, ENG, "fra_Latn") is None
+    assert task.oracle(word["maji"], SWH, ENG, "deu_Latn") is None  # no sw-de
 
 
 def test_output_stats_score_the_extracted_word_against_every_target(muse: Path) -> None:
@@ -137,4 +142,4 @@ def test_output_stats_score_the_extracted_word_against_every_target(muse: Path) 
     moto = Item("moto", "moto", "fire", {"targets": ["fire", "flame"]})
     assert task.output_stats(' "Flame", or "fire"', moto) == [1.0, 1.0]
     assert task.output_stats("burning flame", moto) == [0.0, 1.0]
-    assert task.item_stats({"output": "fire."}, moto, {}) == [1.0, 1.0]
+    assert task.item_stats({"output": "fire."}, moto) == [1.0, 1.0]

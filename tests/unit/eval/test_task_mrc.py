@@ -1,4 +1,6 @@
-"""Belebele reading comprehension (eval/task_mrc.py): end to end, and the task's own logic."""
+"""Belebele reading comprehension (eval/task_mrc.py): end to end through the chain, the task."""
+
+from __future__ import annotations
 
 import json
 from collections.abc import Callable
@@ -8,12 +10,14 @@ from typing import Any
 import pytest
 
 from bridgex_chain.eval.data import Item
+from bridgex_chain.eval.evaluate import run_evaluation
 from bridgex_chain.eval.task_mrc import MrcTask
-from bridgex_chain.eval.tasks import CONTENT_FREE
-from bridgex_chain.prompting.templates import Lang, ModelPrompt, PromptPlan
+
+SWH, ENG = "swh_Latn", "eng_Latn"
+COLOURS = ["red", "blue", "green", "black"]
 
 
-def _row(lang: str, qn: int, passage: str, question: str, options: list[str], gold: int) -> str:
+def _row(qn: int, passage: str, question: str, options: list[str], gold: int) -> str:
     fields = {f"mc_answer{k + 1}": o for k, o in enumerate(options)}
     return json.dumps(
         {
@@ -27,9 +31,6 @@ def _row(lang: str, qn: int, passage: str, question: str, options: list[str], go
     )
 
 
-COLOURS = ["red", "blue", "green", "black"]
-
-
 def _write_belebele(root: Path, files: dict[str, list[str]]) -> Path:
     """Write ``root/<code>.jsonl`` of each language's rows; return ``root``."""
     root.mkdir()
@@ -38,34 +39,68 @@ def _write_belebele(root: Path, files: dict[str, list[str]]) -> Path:
     return root
 
 
+@pytest.fixture
+def passages(tmp_path: Path) -> Path:
+    """Two questions; the gold option ("blue") is named only by the French first passage."""
+    files = {
+        SWH: [_row(1, "Anga ni buluu.", "?", COLOURS, 2), _row(2, "Nyasi", "?", COLOURS, 3)],
+        ENG: [
+            _row(1, "The sky is azure.", "Colour?", COLOURS, 2),
+            _row(2, "Grass", "Colour?", COLOURS, 3),
+        ],
+        "fra_Latn": [
+            _row(1, "Le ciel est blue.", "?", COLOURS, 2),
+            _row(2, "L'herbe", "?", COLOURS, 3),
+        ],
+    }
+    return _write_belebele(tmp_path / "belebele", files)
+
+
 def test_mrc_passage_through_the_bridge(
-    tmp_path: Path,
-    fake_lm: Any,
+    passages: Path,
+    fake_llm: Any,
     evaluate_task: Callable[..., tuple[dict[str, Any], Any]],
     bridge_scores: Callable[..., dict[str, float]],
 ) -> None:
-    files = {
-        "swh_Latn": [
-            _row("sw", 1, "Anga ni buluu.", "?", COLOURS, 2),
-            _row("sw", 2, "Nyasi", "?", COLOURS, 3),
-        ],
-        "eng_Latn": [
-            _row("en", 1, "The sky is blue.", "Colour?", COLOURS, 2),
-            _row("en", 2, "Grass", "Colour?", COLOURS, 3),
-        ],
-        "fra_Latn": [
-            _row("fr", 1, "Le ciel est blue.", "?", COLOURS, 2),
-            _row("fr", 2, "L'herbe", "?", COLOURS, 3),
-        ],
-    }
-    bele = _write_belebele(tmp_path / "belebele", files)
-    lm = fake_lm
-    e, _ = evaluate_task("mrc", belebele=bele, pairs=[("swh_Latn", "eng_Latn")])
+    e, cfg = evaluate_task("mrc", belebele=passages, pairs=[(SWH, ENG)])
     assert e["n"] == 2 and e["direct"]["score"] == 0.0  # no option in the Swahili passage
     assert bridge_scores(e, "oracle")["fra_Latn"] == 50.0  # "blue" in the French passage
-    assert bridge_scores(e, "self")["fra_Latn"] == 50.0
+    assert bridge_scores(e, "self")["fra_Latn"] == 50.0  # the model renders it so too
     assert e["renderings"]["oracle"]["bridges"]["deu_Latn"]["missing"] == 2
-    assert any(q.startswith("Question: Colour?\nA. red") for _, q in lm.scored)
+    reading = [p for p in fake_llm.prompts if p.endswith("Answer:")]
+    assert any(
+        "Passage: Le ciel est blue.\n\nQuestion: Colour?\nA. red\nB. blue" in p for p in reading
+    )
+    assert any(
+        p.startswith("Translate the following text from Swahili into French.")
+        for p in fake_llm.prompts
+    )
+    stored = "".join(
+        p.read_text(encoding="utf-8") for p in (cfg.out_dir / "cache").rglob("*.jsonl")
+    )
+    assert "L'herbe" not in stored  # the gold French passage is never stored
+
+
+def test_mrc_options_scored_by_calibrated_likelihood(
+    tmp_path: Path,
+    passages: Path,
+    use_llm: Callable[[Any], Any],
+    scoring_llm_class: Any,
+    eval_config: Callable[..., Any],
+    entry_of: Callable[..., dict[str, Any]],
+    bridge_scores: Callable[..., dict[str, float]],
+) -> None:
+    llm = use_llm(scoring_llm_class())
+    cfg = eval_config(
+        tmp_path, ["mrc"], belebele=passages, pairs=[(SWH, ENG)], renderings=["oracle"]
+    )
+    e = entry_of(run_evaluation(cfg, table=None), "mrc")
+    # B-D are biased against; only the calibrated scores pick "B. blue" from the French text
+    assert e["direct"]["score"] == 0.0 and bridge_scores(e, "oracle")["fra_Latn"] == 50.0
+    assert llm.scored and all(choices == ("A", "B", "C", "D") for _, choices, _ in llm.scored)
+    assert all("Passage: N/A" in free for _, _, free in llm.scored if free is not None)
+    assert all(free is not None for _, _, free in llm.scored)
+    assert not llm.prompts  # gold passages, scored answers: nothing generated
 
 
 # --------------------------------------------------------------------------- the task itself
@@ -74,24 +109,24 @@ def test_mrc_passage_through_the_bridge(
 @pytest.fixture
 def bele(tmp_path: Path) -> Path:
     files = {
-        "swh_Latn": [
-            _row("sw", 1, "Anga ni buluu.", "Rangi?", COLOURS, 2),
-            _row("sw", 2, "Nyasi ni kijani.", "Rangi?", COLOURS, 3),
-            _row("sw", 3, "Only in Swahili.", "?", COLOURS, 1),
+        SWH: [
+            _row(1, "Anga ni buluu.", "Rangi?", COLOURS, 2),
+            _row(2, "Nyasi ni kijani.", "Rangi?", COLOURS, 3),
+            _row(3, "Only in Swahili.", "?", COLOURS, 1),
         ],
-        "eng_Latn": [
-            _row("en", 1, "The sky is blue.", "Colour?", COLOURS, 2),
-            _row("en", 2, "Grass is green.", "Colour?", COLOURS, 3),
+        ENG: [
+            _row(1, "The sky is blue.", "Colour?", COLOURS, 2),
+            _row(2, "Grass is green.", "Colour?", COLOURS, 3),
         ],
-        "fra_Latn": [_row("fr", 2, "L'herbe est verte.", "Couleur ?", COLOURS, 3)],
+        "fra_Latn": [_row(2, "L'herbe est verte.", "Couleur ?", COLOURS, 3)],
     }
-    return _write_belebele(tmp_path / "belebele", files)
+    return _write_belebele(tmp_path / "bele", files)
 
 
 def test_items_join_the_source_passage_with_the_target_question(bele: Path) -> None:
     task = MrcTask(bele, [("sw", "en")], limit=None, seed=0)
-    assert task.entries() == [("swh_Latn", "eng_Latn")]
-    items = task.items("swh_Latn", "eng_Latn")
+    assert task.entries() == [(SWH, ENG)]
+    items = task.items(SWH, ENG)
     # question 3 has no English row: only questions in both files
     assert [(i.id, i.text, i.gold, i.fields["passage"]) for i in items] == [
         ("x#1", "Colour?", "1", "Anga ni buluu."),
@@ -101,51 +136,36 @@ def test_items_join_the_source_passage_with_the_target_question(bele: Path) -> N
 
 
 def test_items_are_a_seeded_subset(bele: Path) -> None:
-    (one,) = MrcTask(bele, [("sw", "sw")], limit=1, seed=0).items("swh_Latn", "swh_Latn")
+    (one,) = MrcTask(bele, [("sw", "sw")], limit=1, seed=0).items(SWH, SWH)
     assert one.id in {"x#1", "x#2", "x#3"}
-    assert MrcTask(bele, [("sw", "sw")], limit=1, seed=0).items("swh_Latn", "swh_Latn") == [one]
+    assert MrcTask(bele, [("sw", "sw")], limit=1, seed=0).items(SWH, SWH) == [one]
 
 
-def test_request_carries_the_passage_and_the_options(bele: Path) -> None:
+def test_request_carries_the_passage_the_options_and_the_answer_language(bele: Path) -> None:
     task = MrcTask(bele, [("sw", "en")], limit=None, seed=0)
-    item = task.items("swh_Latn", "eng_Latn")[0]
-    req = task.request(item, "swh_Latn", "eng_Latn", "fra_Latn")
-    assert (req.task, req.style, req.query) == ("reading", "completion", "Colour?")
-    assert req.fields == {"passage": "Anga ni buluu.", "options": COLOURS}
-    assert (req.src, req.answer, req.bridge) == (
-        Lang("swh_Latn", "Swahili"),
-        Lang("eng_Latn", "English"),
-        Lang("fra_Latn", "French"),
-    )
+    item = task.items(SWH, ENG)[0]
+    assert task.request(item, SWH, ENG) == {
+        "query": "Colour?",
+        "task": "reading",
+        "passage": "Anga ni buluu.",
+        "options": COLOURS,
+        "answer_language": ENG,
+    }
+    assert task.rendered(item) == "Anga ni buluu."  # the chain renders the passage
 
 
 def test_oracle_is_the_bridge_language_passage_of_the_same_question(bele: Path) -> None:
     task = MrcTask(bele, [("sw", "en")], limit=None, seed=0)
-    first, second = task.items("swh_Latn", "eng_Latn")
-    assert task.oracle(second, "swh_Latn", "eng_Latn", "fra_Latn") == "L'herbe est verte."
-    assert task.oracle(first, "swh_Latn", "eng_Latn", "fra_Latn") is None  # no French row
-    assert task.oracle(first, "swh_Latn", "eng_Latn", "deu_Latn") is None  # no German file
+    first, second = task.items(SWH, ENG)
+    assert task.oracle(second, SWH, ENG, "fra_Latn") == "L'herbe est verte."
+    assert task.oracle(first, SWH, ENG, "fra_Latn") is None  # no French row
+    assert task.oracle(first, SWH, ENG, "deu_Latn") is None  # no German file
 
 
-def test_gold_index_is_the_stored_option_index(bele: Path) -> None:
-    task = MrcTask(bele, [("sw", "en")], limit=None, seed=0)
-    plan = PromptPlan(
-        ModelPrompt("Question: ?\nAnswer:"), choices=("A", "B", "C", "D"), letters=True
-    )
-    assert task.gold_index(Item("q", "?", "2"), plan) == 2
-    assert task.continuations(plan) == ["A", "B", "C", "D"]
-
-
-def test_content_free_item_has_an_n_a_passage_and_four_n_a_options(bele: Path) -> None:
-    free = MrcTask(bele, [("sw", "en")], limit=None, seed=0).content_free("swh_Latn", "eng_Latn")
-    assert (free.id, free.text, free.gold) == ("content-free", CONTENT_FREE, "0")
-    assert free.fields == {"passage": CONTENT_FREE, "options": [CONTENT_FREE] * 4}
-
-
-def test_item_stats_score_the_calibrated_letter(bele: Path) -> None:
+def test_correct_is_the_chosen_option_index_against_the_gold_one(bele: Path) -> None:
     task = MrcTask(bele, [("sw", "en")], limit=None, seed=0)
     item = Item("x#1", "Colour?", "1")
-    record = {"scores": [-1.0, -1.5, -3.0, -3.0], "gold": 1}
-    meta = {"calibration": [0.0, -1.0, -1.0, -1.0]}
-    assert task.item_stats(record, item, meta) == [1.0, 1.0]  # calibrated [-1, -0.5, -2, -2]
-    assert task.item_stats(record, item, meta, calibrate=False) == [0.0, 1.0]
+    assert task.correct(item, {"choice_index": 1, "choice": "blue"})
+    assert not task.correct(item, {"choice_index": 0, "choice": "red"})
+    assert not task.correct(item, {"choice_index": None, "choice": None})
+    assert not task.correct(item, {})
