@@ -177,7 +177,8 @@ def summarise_entry(
             arm = condition_arm(plan, rendering, name)
             if arm is None:
                 continue
-            conditions[name] = {"bridge": plan.condition_bridges.get(name), **arms[arm]}
+            bridge = plan.condition_bridges.get("table" if name == "detected" else name)
+            conditions[name] = {"bridge": bridge, **arms[arm]}
             if "direct" in units:
                 rows = _paired_rows(plan, units[arm], units["direct"])
                 test = paired_test(plan.task.metric, *rows, resamples=resamples, seed=seed)
