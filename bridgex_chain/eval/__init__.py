@@ -7,6 +7,6 @@ eval builds no prompt. Modules: ``data`` (readers of SIB-200, FLORES, MUSE and B
 ``tasks`` and ``task_*`` (classify, translate, bli, mrc: each item's chain input and how the
 reply is scored), ``runner`` (conditions, arms, resumable execution), ``summary`` and ``stats``
 (scores, bootstrap intervals, paired tests, ranks, Spearman), ``report``, ``plots`` and
-``cells``, ``through_chain`` (classification under given policies) and ``lm_eval_model`` (the
+``cells``, and ``lm_eval_model`` (the
 chain as an lm-evaluation-harness model). Nothing here imports torch until a model is loaded.
 """
