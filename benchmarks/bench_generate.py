@@ -7,13 +7,16 @@ Indonesian, Tagalog, Hausa into English, French and Spanish) with the chain's ow
 core, :meth:`bridgex_chain.models.hf.HFCore.generate`:
 
 * **one at a time** — a loop of ``generate([prompt])`` (batch of one), what a per-request loop does;
-* **batched** — one ``generate(prompts, batch_size=B)`` call: length-sorted, left-padded batches
-  with the KV cache, each row stopping at its own stop string or when it loops.
+* **batched** — one ``generate(prompts, batch_size=B)`` call: the core's greedy loop keeps up to B
+  rows decoding, drops each row as it stops (stop string, loop, budget, end-of-sequence) and fills
+  the freed places with prefilled prompts (see :mod:`bridgex_chain.models.hf`).
 
 Both run in the same process, on the same prompts, one after the other, so the ratio is measured
-in one run (wall time; machine load varies by the minute, the ratio much less). It also reports
-how many batched outputs equal the one-at-a-time ones (padding changes float rounding, which can
-flip a greedy choice late in a sentence).
+in one run (wall time; machine load varies by the minute, the ratio much less). It also prints
+how the batched run spent its forward passes (prefills, decoding steps, rows per step: a step
+costs about the same whatever its rows, so rows per step is what batching gains), and checks
+that every batched output equals the one-at-a-time one, token for token: padding changes float
+rounding, which could flip a greedy choice; the run fails (exit status 1) if any output differs.
 
 Run: .venv/bin/python benchmarks/bench_generate.py [N] [BATCH] [THREADS]   (defaults 48 16 1)
 """
@@ -24,6 +27,7 @@ import csv
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 SIB200 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sib200"
 PAIRS = (
@@ -69,16 +73,27 @@ def main() -> int:
     loaded = load_causal_lm()
     core = HFCore(loaded.model, loaded.tokenizer, loaded.spec.key)
     texts = prompts(n)
-    options = {"max_new_tokens": MAX_NEW_TOKENS, "stop": ["\n"], "repeat_span": 10}
+    options: dict[str, Any] = {"max_new_tokens": MAX_NEW_TOKENS, "stop": ["\n"], "repeat_span": 10}
     core.generate(texts[:2], **options)  # warm-up (allocations, kernels)
 
     started = time.perf_counter()
     single = [core.generate([t], **options)[0] for t in texts]
     single_s = time.perf_counter() - started
 
+    passes: list[tuple[int, int]] = []  # (rows, input tokens) of each forward pass
+
+    def count(module: object, args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+        ids = kwargs.get("input_ids")
+        if isinstance(ids, torch.Tensor):
+            passes.append((int(ids.shape[0]), int(ids.shape[1])))
+
+    hook = loaded.model.register_forward_pre_hook(count, with_kwargs=True)
     started = time.perf_counter()
     batched = core.generate(texts, batch_size=batch, **options)
     batched_s = time.perf_counter() - started
+    hook.remove()
+    steps = [rows for rows, tokens in passes if tokens == 1]
+    prefills = [rows for rows, tokens in passes if tokens > 1]
 
     same = sum(a == b for a, b in zip(single, batched, strict=True))
     ratio = single_s / batched_s
@@ -88,8 +103,16 @@ def main() -> int:
     print(f"one at a time : {single_s:7.1f} s  {n / single_s:6.2f} sentences/s")
     print(f"batched ({batch:>3}) : {batched_s:7.1f} s  {n / batched_s:6.2f} sentences/s")
     print(f"speed-up      : {ratio:.2f}x (target >= {TARGET:.0f}x)")
+    print(
+        f"batched run   : {len(prefills)} prefills of {sum(prefills)} prompts, "
+        f"{len(steps)} decoding steps, {sum(steps) / max(len(steps), 1):.1f} rows per step "
+        f"({sum(1 for rows in steps if rows == batch)} full)"
+    )
     print(f"identical outputs: {same}/{n}")
     print(f"example: {texts[0]!r} -> {batched[0]!r}")
+    if same != n:
+        print("FAILED: batched greedy outputs differ from one-at-a-time ones")
+        return 1
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -38,18 +38,43 @@ LABELS = [" sports", " travel", " science/technology"]
 
 
 class Spy:
-    """Wraps a model and records every ``generate`` call (inputs and output)."""
+    """Wraps a model and records every ``generate`` call and every forward pass.
+
+    ``forwards`` holds, per forward pass, the batch size, the number of input tokens, how many
+    columns the cache held before the pass (0: a prefill), the attention mask and the kwargs.
+    """
 
     def __init__(self, model: Any) -> None:
         self.model = model
         self.calls: list[dict[str, Any]] = []
         self.outputs: list[Any] = []
+        self.forwards: list[dict[str, Any]] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        ids = kwargs.get("input_ids")
+        if ids is not None:
+            cache = kwargs.get("cache", kwargs.get("past_key_values"))
+            self.forwards.append(
+                {
+                    "rows": int(ids.shape[0]),
+                    "tokens": int(ids.shape[1]),
+                    "cached": cache.get_seq_length() if cache is not None else 0,
+                    "mask": kwargs.get("attention_mask"),
+                    "kwargs": kwargs,
+                }
+            )
         return self.model(*args, **kwargs)
+
+    def prefills(self) -> list[dict[str, Any]]:
+        """The forward passes that started a new cache."""
+        return [f for f in self.forwards if f["cached"] == 0]
+
+    def steps(self) -> list[dict[str, Any]]:
+        """The one-token decode steps."""
+        return [f for f in self.forwards if f["cached"] > 0]
 
     def generate(self, **kwargs: Any) -> Any:
         self.calls.append(kwargs)
@@ -77,6 +102,15 @@ def ascii_stop(text: str, start: int = 2) -> str:
         if all(ch.isascii() and ch.isprintable() for ch in text[i : i + 2]):
             return text[i : i + 2]
     raise AssertionError(f"no ASCII pair in {text!r}")
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Run each test on one torch thread (the machines running them are shared)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture
@@ -125,24 +159,36 @@ def test_one_prompt_equals_plain_greedy_generate(core: HFCore) -> None:
     assert core.generate([], max_new_tokens=12) == []
 
 
+def hf_path(core: HFCore) -> HFCore:
+    """The same model and tokenizer, always generating through ``transformers``' ``generate``."""
+    other = HFCore(core.model, core.tokenizer, core.model_id, batch_size=core.batch_size)
+    other._greedy_keyword = lambda: None  # type: ignore[method-assign]
+    return other
+
+
 def test_batches_are_length_sorted_and_left_padded(make_tiny_lm: MakeLM) -> None:
     model, tokenizer, _ = make_tiny_lm("llama")
     spy = Spy(model)
     core = HFCore(spy, tokenizer, "tiny", batch_size=2)
     texts = core.generate(PROMPTS, max_new_tokens=3)
     lengths = [len(ids) for ids in encode(tokenizer, PROMPTS)]
-    assert len(spy.calls) == 3  # 5 prompts, 2 per batch
+    assert not spy.calls  # greedy decoding does not go through `generate`
     seen = []
-    for call in spy.calls:
-        ids, mask = call["input_ids"], call["attention_mask"]
-        assert call["use_cache"] is True and call["do_sample"] is False
+    for call in spy.prefills():
+        ids, mask = call["kwargs"]["input_ids"], call["mask"]
+        assert call["rows"] <= 2 and call["kwargs"]["logits_to_keep"] == 1
         for row in range(ids.shape[0]):
+            if mask is None:  # no padding in this batch
+                seen.append(ids.shape[1])
+                continue
             n = int(mask[row].sum())
             seen.append(n)
             assert mask[row, -n:].all() and not mask[row, :-n].any()  # padding on the left
             assert (ids[row, :-n] == pad_token_id(tokenizer)).all()
-    assert seen == sorted(lengths)  # batches in length order
+    assert seen == sorted(lengths, reverse=True)  # longest prompts first
+    assert all(step["rows"] <= 2 for step in spy.steps())
     assert texts == [core.generate([p], max_new_tokens=3)[0] for p in PROMPTS]  # input order
+    assert texts == hf_path(core).generate(PROMPTS, max_new_tokens=3)
 
 
 def test_stop_strings_cut_each_row_and_halt_decoding(make_tiny_lm: MakeLM) -> None:
@@ -152,14 +198,14 @@ def test_stop_strings_cut_each_row_and_halt_decoding(make_tiny_lm: MakeLM) -> No
     full = core.generate(PROMPTS[:2], max_new_tokens=20)
     assert all(len(text) > 6 for text in full), "the tiny model should write something"
     stop = ascii_stop(full[0], 3)
+    spy.forwards.clear()
     cut = core.generate(PROMPTS[:2], max_new_tokens=20, stop=[stop])
     assert cut[0] == full[0][: full[0].index(stop)]
     assert cut[1] == (full[1][: full[1].index(stop)] if stop in full[1] else full[1])
+    if stop in full[1]:  # both rows stopped early: the batch did not run to the token budget
+        assert len(spy.forwards) < 20
     assert core.generate(PROMPTS[:2], max_new_tokens=20, stop=["", stop]) == cut  # "" ignored
-    # both rows stopped early: the batch did not run to the token budget
-    if stop in full[1]:
-        width = spy.calls[-1]["input_ids"].shape[1]
-        assert spy.outputs[-1].shape[1] - width < 20
+    assert hf_path(core).generate(PROMPTS[:2], max_new_tokens=20, stop=[stop]) == cut
 
 
 def test_loop_stop_ends_a_repeating_row(make_tiny_lm: MakeLM) -> None:
@@ -168,6 +214,257 @@ def test_loop_stop_ends_a_repeating_row(make_tiny_lm: MakeLM) -> None:
     assert core.generate(["x"], max_new_tokens=20) == ["w" * 20]
     assert core.generate(["x", "yy"], max_new_tokens=20, repeat_span=2) == ["wwww", "wwww"]
     assert core.generate(["x"], max_new_tokens=20, repeat_span=3, stop=["ww"]) == [""]
+
+
+# ------------------------------------------------------------------------------ the greedy loop
+
+# Varied lengths: 2 to 60 tokens, some longer than the tiny Gemma-3's sliding window (16).
+VARIED = [*PROMPTS, QUERIES[0], PREFIX + QUERIES[1], "b", "Swahili: mpira\nFrench:"]
+
+
+def generated_ids(model: Any, tokenizer: Any, prompt: str, n: int) -> list[int]:
+    """Plain greedy ``generate`` of one prompt (no padding): the new token ids."""
+    batch = tokenizer(prompt, return_tensors="pt")
+    with torch.inference_mode():
+        out = model.generate(**batch, max_new_tokens=n, do_sample=False, pad_token_id=0)
+    return [int(t) for t in out[0, batch["input_ids"].shape[1] :]]
+
+
+def some_stop(core: HFCore) -> str:
+    """A stop string that the model writes in some, not all, of its continuations of VARIED."""
+    texts = core.generate(VARIED, max_new_tokens=12)
+    for text in texts:
+        for i in range(2, len(text) - 1):
+            stop = text[i : i + 2]
+            if stop.isascii() and stop.isprintable() and not all(stop in t for t in texts):
+                return stop
+    return "\ufffd"  # a byte-level model writing broken UTF-8 writes this somewhere
+
+
+@pytest.mark.parametrize("arch", ["llama", "mistral", "qwen2", "gemma3_text"])
+def test_greedy_loop_equals_generate_one_at_a_time(make_tiny_lm: MakeLM, arch: str) -> None:
+    model, tokenizer, _ = make_tiny_lm(arch)
+    core = HFCore(model, tokenizer, arch)
+    assert core._greedy_keyword() is not None
+    reference = hf_path(core)
+    for options in (
+        {"max_new_tokens": 12},
+        {"max_new_tokens": 12, "stop": [some_stop(core)]},
+        {"max_new_tokens": 24, "repeat_span": 2},
+    ):
+        want = [reference.generate([p], **options)[0] for p in VARIED]
+        assert [core.generate([p], **options)[0] for p in VARIED] == want
+        for size in (2, 3, len(VARIED)):  # refills and merges, and one batch of all
+            assert core.generate(VARIED, batch_size=size, **options) == want, (options, size)
+
+
+def test_finished_rows_leave_the_batch_and_waiting_prompts_fill_it(make_tiny_lm: MakeLM) -> None:
+    model, tokenizer, _ = make_tiny_lm("llama")
+    spy = Spy(model)
+    core = HFCore(spy, tokenizer, "tiny")
+    options = {"max_new_tokens": 16, "repeat_span": 2}
+    passes = []  # forward passes of each prompt on its own: 1 prefill + 1 step per later token
+    for prompt in VARIED:
+        spy.forwards.clear()
+        core.generate([prompt], **options)
+        passes.append(len(spy.forwards))
+    assert len(set(passes)) > 2, "rows should stop at different steps"
+    spy.forwards.clear()
+    texts = core.generate(VARIED, batch_size=3, **options)
+    prefills, steps, forwards = spy.prefills(), spy.steps(), list(spy.forwards)
+    assert texts == [core.generate([p], **options)[0] for p in VARIED]
+    assert sum(p["rows"] for p in prefills) == len(VARIED)
+    # every decode step feeds only rows still generating: no step is spent on a finished row
+    assert sum(s["rows"] for s in steps) == sum(n - 1 for n in passes)
+    assert max(s["rows"] for s in steps) == 3
+    # while prompts wait, the freed places are filled: steps before the last prefill are full
+    last = max(i for i, f in enumerate(forwards) if f["cached"] == 0)
+    assert all(f["rows"] == 3 for f in forwards[:last] if f["cached"] > 0)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gemma3_text"])
+def test_rows_keep_take_and_merge_match_each_row_alone(make_tiny_lm: MakeLM, arch: str) -> None:
+    from bridgex_chain.models.hf import _Rows
+
+    model, tokenizer, _ = make_tiny_lm(arch)
+    core = HFCore(model, tokenizer, arch)
+    keyword = core._greedy_keyword()
+    assert keyword is not None
+    texts = [PREFIX + QUERIES[0], "a", QUERIES[1]]  # 70, 2 and 18 tokens
+    encoded = encode(tokenizer, texts)
+    token = 7
+
+    def feed(rows: _Rows) -> Any:
+        rows.keep(list(range(len(rows))), torch.full((len(rows),), token))
+        core._step_rows(rows, keyword)
+        for layer in rows.cache.layers:  # the cache holds one column per mask column
+            window = getattr(layer, "sliding_window", None)
+            kept = rows.width if window is None else min(rows.width, window - 1)
+            assert layer.keys.shape[0] == len(rows) and layer.keys.shape[-2] == kept
+        return rows.logits
+
+    with torch.inference_mode():
+        alone = [feed(core._prefill_rows([i], encoded, keyword)) for i in range(3)]
+        both = core._prefill_rows([0, 1], encoded, keyword)
+        both.keep([1], torch.full((2,), token))  # the long row leaves: its padding goes too
+        assert both.width == len(encoded[1])
+        torch.testing.assert_close(feed(both), alone[1], rtol=1e-4, atol=1e-4)
+        merged = core._prefill_rows([1], encoded, keyword)
+        merged.next_ids = torch.full((1,), token)
+        other = core._prefill_rows([0, 2], encoded, keyword)
+        other.next_ids = torch.full((2,), token)
+        merged.merge(other)
+        assert merged.index == [1, 0, 2] and merged.width == len(encoded[0])
+        got = feed(merged)
+        for row, i in enumerate(merged.index):
+            torch.testing.assert_close(got[row : row + 1], alone[i], rtol=1e-4, atol=1e-4)
+        pool = core._prefill_rows([0, 1, 2], encoded, keyword)
+        pool.next_ids = torch.full((3,), token)
+        part = pool.take(2)
+        assert part.index == [0, 1] and pool.index == [2] and pool.width == len(encoded[2])
+        assert pool.take(1) is pool
+        torch.testing.assert_close(feed(pool), alone[2], rtol=1e-4, atol=1e-4)
+        got = feed(part)
+        for row, i in enumerate(part.index):
+            torch.testing.assert_close(got[row : row + 1], alone[i], rtol=1e-4, atol=1e-4)
+
+
+def test_rows_stop_at_end_of_sequence(make_tiny_lm: MakeLM) -> None:
+    model, tokenizer, _ = make_tiny_lm("llama", num_hidden_layers=2)  # a model of its own
+    ids = generated_ids(model, tokenizer, VARIED[0], 12)
+    j = next(j for j in range(2, len(ids)) if ids[j] not in ids[:j])
+    for eos in (ids[j], [1, ids[j]]):
+        model.generation_config.eos_token_id = eos
+        core = HFCore(model, tokenizer, "tiny")
+        want = [hf_path(core).generate([p], max_new_tokens=12)[0] for p in VARIED]
+        # a row ends with its end-of-sequence token, which shows when it is not a special one
+        assert want[0] == tokenizer.decode(ids[: j + 1], skip_special_tokens=True)
+        assert core.generate(VARIED, max_new_tokens=12, batch_size=3) == want
+        assert [core.generate([p], max_new_tokens=12)[0] for p in VARIED] == want
+    eos_model, tok = _always(make_tiny_lm, "<eos>")
+    spy = Spy(eos_model)
+    assert HFCore(spy, tok, "eos").generate(["x", "yy"], max_new_tokens=9) == ["", ""]
+    assert not spy.steps()  # both rows ended at their first token
+
+
+def test_rows_stop_at_the_token_budget(make_tiny_lm: MakeLM) -> None:
+    model, tokenizer = _always(make_tiny_lm, "w")
+    spy = Spy(model)
+    core = HFCore(spy, tokenizer, "always-w")
+    assert core.generate(["x", "yy", "zzz"], max_new_tokens=5, batch_size=2) == ["wwwww"] * 3
+    assert sum(p["rows"] for p in spy.prefills()) == 3
+    assert sum(s["rows"] for s in spy.steps()) == 3 * 4  # the first token comes from the prefill
+    spy.forwards.clear()
+    assert core.generate(["x", "yy"], max_new_tokens=1) == ["w", "w"]
+    assert not spy.steps()
+
+
+def test_plain_greedy_configs() -> None:
+    from transformers import GenerationConfig
+
+    from bridgex_chain.models.hf import _plain_greedy
+
+    assert _plain_greedy(None)
+    assert _plain_greedy(GenerationConfig())
+    plain = GenerationConfig(do_sample=True, top_k=64, top_p=0.95, eos_token_id=[1, 106])
+    assert _plain_greedy(plain)  # sampling knobs do not apply to greedy decoding
+    assert _plain_greedy(GenerationConfig(repetition_penalty=1.0, num_beams=1))
+    for bad in (
+        {"repetition_penalty": 1.3},
+        {"no_repeat_ngram_size": 3},
+        {"suppress_tokens": [5]},
+        {"bad_words_ids": [[5]]},
+        {"num_beams": 2},
+        {"min_new_tokens": 2},
+    ):
+        assert not _plain_greedy(GenerationConfig(**bad)), bad
+
+
+def test_logits_processors_and_unsupported_caches_use_generate(
+    make_tiny_lm: MakeLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bridgex_chain.models import hf
+
+    model, tokenizer, _ = make_tiny_lm("llama", num_hidden_layers=2)  # a model of its own
+    spy = Spy(model)
+    core = HFCore(spy, tokenizer, "tiny")
+    want = core.generate(VARIED, max_new_tokens=8)
+    assert not spy.calls
+    model.generation_config.repetition_penalty = 1.5
+    assert core._greedy_keyword() is None
+    penalised = core.generate(VARIED, max_new_tokens=8)
+    assert len(spy.calls) == 2 and spy.calls[-1]["input_ids"].shape[0] <= core.batch_size
+    model.generation_config.repetition_penalty = None
+    spy.calls.clear()
+
+    def unsupported(self: Any) -> None:
+        raise hf._Unsupported("no")
+
+    monkeypatch.setattr(hf._Rows, "check", unsupported)
+    assert core.generate(VARIED, max_new_tokens=8) == want  # the same text through `generate`
+    assert spy.calls
+    assert penalised != want  # the penalty did apply
+
+
+def test_failures_in_the_greedy_loop_become_model_call_errors(make_tiny_lm: MakeLM) -> None:
+    model, tokenizer, _ = make_tiny_lm("llama")
+
+    class Broken:
+        config = model.config
+        device = "cpu"
+
+        def forward(
+            self,
+            input_ids: Any = None,
+            attention_mask: Any = None,
+            position_ids: Any = None,
+            cache: Any = None,
+            use_cache: bool = True,
+            logits_to_keep: int = 0,
+        ) -> Any:
+            raise RuntimeError("out of memory")
+
+        __call__ = forward
+
+    core = HFCore(Broken(), tokenizer, "broken")
+    assert core._greedy_keyword() == "cache"
+    with pytest.raises(ModelCallError, match="broken failed to generate: out of memory"):
+        core.generate(["a", "bb"])
+
+
+def test_the_output_layer_runs_on_onednn_while_the_loop_runs(make_tiny_lm: MakeLM) -> None:
+    from bridgex_chain.models import hf
+
+    model, tokenizer, _ = make_tiny_lm("llama", num_hidden_layers=2)  # a model of its own
+    head = model.get_output_embeddings()
+    if hf._output_layer(model) is None:
+        pytest.skip("the oneDNN output layer is for float32 models on x86 CPUs")
+    kernel = hf._checked_kernel(head)
+    assert kernel is not None
+    hidden = torch.randn(2, 3, head.in_features)
+    want = torch.nn.functional.linear(hidden, head.weight, head.bias)
+    torch.testing.assert_close(kernel(hidden), want, rtol=1e-4, atol=1e-5)
+    used: list[Any] = []
+    hook = head.register_forward_hook(
+        lambda module, args, out: used.append(vars(module).get("forward"))
+    )
+    core = HFCore(model, tokenizer, "tiny")
+    texts = core.generate(VARIED, max_new_tokens=6, batch_size=3)
+    assert used and core._output_kernel is not None
+    assert all(f is core._output_kernel[1] for f in used)  # every pass, and hooks still fire
+    assert "forward" not in vars(head)  # the layer is itself again
+    plain = HFCore(model, tokenizer, "tiny")
+    plain._output_kernel = (head, None)  # as if oneDNN were missing
+    assert plain.generate(VARIED, max_new_tokens=6, batch_size=3) == texts
+    used.clear()
+    wrapped = head.forward  # a forward already replaced (accelerate's hooks do this) stays
+    head.forward = wrapped
+    try:
+        assert core.generate(VARIED, max_new_tokens=6, batch_size=3) == texts
+        assert used and all(f is wrapped for f in used) and vars(head)["forward"] is wrapped
+    finally:
+        del head.forward
+        hook.remove()
 
 
 def test_generation_checks_the_context_window(core: HFCore) -> None:
@@ -201,6 +498,8 @@ def test_sampling_options_reach_generate(make_tiny_lm: MakeLM) -> None:
     core.generate(["a"], max_new_tokens=2, do_sample=True, temperature=0.7)
     assert spy.calls[-1]["do_sample"] is True and spy.calls[-1]["temperature"] == 0.7
     core.generate(["a"], max_new_tokens=2)
+    assert len(spy.calls) == 1  # greedy decoding runs the core's own loop
+    hf_path(core).generate(["a"], max_new_tokens=2)
     assert spy.calls[-1]["do_sample"] is False and spy.calls[-1]["temperature"] is None
 
 
