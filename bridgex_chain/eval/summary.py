@@ -185,7 +185,8 @@ def summarise_entry(
                 conditions[name]["vs_direct"] = _vs_direct(test)
         scores = {b: by_bridge[b]["score"] for b in plan.candidates if b in by_bridge}
         result: dict[str, Any] = {"conditions": conditions, "bridges": by_bridge}
-        if scores and len(scores) == len(plan.candidates):
+        complete = all(s == s for s in scores.values())  # NaN: a candidate without items yet
+        if scores and len(scores) == len(plan.candidates) and complete:
             best = max(scores.values())
             tied = [b for b in plan.candidates if scores[b] == best]
             result["oracle_bridge"] = tied[0]  # ties: the first in candidate order

@@ -427,3 +427,16 @@ def test_pooled_conditions_pair_items_across_entries(
     assert english["diff"] == pytest.approx(0.0) and english["p_value"] == pytest.approx(1.0)
     table = pooled["renderings"]["self"]["conditions"]["table"]["vs_direct"]
     assert table["n"] == 4  # only entry a has a table policy arm
+
+
+def test_a_candidate_without_items_yet_gives_no_oracle_bridge(
+    entry_a: tuple[EntryPlan, dict[str, UnitFile]], tmp_path: Path
+) -> None:
+    """A run in progress (--report-only): one candidate's arm is still empty."""
+    entry, units = entry_a
+    empty = entry.arms[3]  # a self-<bridge> arm
+    partial = dict(units)
+    partial[empty.name] = UnitFile(tmp_path / "empty.jsonl", {"arm": empty.name})
+    rendering = summarise_entry(entry, partial, ["self"], resamples=RESAMPLES)["renderings"]["self"]
+    assert "oracle_bridge" not in rendering and "table_rank" not in rendering
+    assert rendering["bridges"][empty.bridge]["n"] == 0
