@@ -261,8 +261,8 @@ def summarise_pooled(
                     arm = Arm(rendering, bridge).name if bridge else None
                 else:
                     arm = condition_arm(plan, rendering, name)
-                if arm is not None and arm in units:
-                    arms.append((plan, units[arm], units))
+                if arm is not None and arm in units and _item_stats(plan, units[arm]):
+                    arms.append((plan, units[arm], units))  # entries with items (a partial run)
             if not arms:
                 continue
             conditions[name] = pooled([(p, u) for p, u, _ in arms], bridge=None)
@@ -279,8 +279,9 @@ def summarise_pooled(
                 same = [
                     (p, all_units["direct"]) for p, _, all_units in arms if "direct" in all_units
                 ]
-                if same:  # a fair baseline: direct prompting on the same entries only
-                    conditions[name]["direct_same_entries"] = pooled(same)["score"]
+                score = pooled(same)["score"] if same else float("nan")
+                if score == score:  # a fair baseline: direct prompting on the same entries only
+                    conditions[name]["direct_same_entries"] = score
         ranks = [
             r["table_rank"]
             for _, _, summary in entries

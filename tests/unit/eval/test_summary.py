@@ -440,3 +440,22 @@ def test_a_candidate_without_items_yet_gives_no_oracle_bridge(
     rendering = summarise_entry(entry, partial, ["self"], resamples=RESAMPLES)["renderings"]["self"]
     assert "oracle_bridge" not in rendering and "table_rank" not in rendering
     assert rendering["bridges"][empty.bridge]["n"] == 0
+
+
+def test_pooled_conditions_count_only_entries_with_items(
+    entry_a: tuple[EntryPlan, dict[str, UnitFile]],
+    entry_b: tuple[EntryPlan, dict[str, UnitFile]],
+    tmp_path: Path,
+) -> None:
+    """A run in progress: B's English arm has no items yet, so English pools A alone."""
+    b_plan, b_units = entry_b
+    b_units = {**b_units, "self-eng_Latn": UnitFile(tmp_path / "e.jsonl", {"arm": "e"})}
+    entries = [
+        (entry, units, summarise_entry(entry, units, ["self"], resamples=RESAMPLES))
+        for entry, units in (entry_a, (b_plan, b_units))
+    ]
+    english = summarise_pooled(entries, ["self"], resamples=RESAMPLES)["renderings"]["self"][
+        "conditions"
+    ]["english"]
+    assert (english["score"], english["n"], english["entries"]) == (50.0, 4, 1)
+    assert english["direct_same_entries"] == 25.0  # direct on A only
