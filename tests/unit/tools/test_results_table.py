@@ -1,0 +1,57 @@
+"""tools/results_table.py: the README table printed from results.json."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TOOL = Path(__file__).resolve().parents[3] / "tools" / "results_table.py"
+
+
+@pytest.fixture(scope="module")
+def tool() -> Any:
+    spec = importlib.util.spec_from_file_location("results_table", TOOL)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def iv(score: float, **extra: Any) -> dict[str, Any]:
+    return {"score": score, "low": score - 5, "high": score + 5, "n": 102, **extra}
+
+
+def test_cells_carry_interval_bridge_test_and_partial_coverage(tool: Any, tmp_path: Path) -> None:
+    test = {"diff": -14.7, "p_value": 0.008, "significant": True}
+    swh = {
+        "task": "classify", "src": "swh_Latn", "trg": "swh_Latn", "n": 102,
+        "direct": iv(57.8), "unavailable": {},
+        "renderings": {"self": {"conditions": {
+            "table": iv(54.9, bridge="spa_Latn", vs_direct=test)}}},
+    }  # fmt: skip
+    amh = {
+        "task": "classify", "src": "amh_Ethi", "trg": "amh_Ethi", "n": 102,
+        "direct": iv(52.9), "unavailable": {"table": "no table entry"},
+        "renderings": {"self": {"conditions": {"table": iv(52.9, bridge=None)}}},
+    }  # fmt: skip
+    pooled = {
+        "task": "classify", "src": "pooled", "trg": "pooled", "n": 204, "entries": 2,
+        "direct": iv(55.0),
+        "renderings": {"self": {"conditions": {
+            "table": iv(54.9, entries=1, direct_same_entries=57.8)}}},
+    }  # fmt: skip
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"entries": [swh, amh], "pooled": [pooled]}), encoding="utf-8")
+    assert tool.main(path) == 0
+    assert "54.9 [49.9, 59.9] (spa); Δ -14.7, p=0.008" in tool.cell(
+        swh["renderings"]["self"]["conditions"]["table"], swh, "table"
+    )
+    assert "(no table entry: direct)" in tool.cell(iv(52.9), amh, "table")
+    assert tool.cell(None, swh, "english") == "not yet run"
+    assert "1 of 2 languages so far, direct on them 57.8" in tool.cell(
+        pooled["renderings"]["self"]["conditions"]["table"], pooled, "table"
+    )

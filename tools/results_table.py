@@ -1,0 +1,56 @@
+"""Print the README's "does the bridge help" table from docs/results/results.json.
+
+Every cell is a condition's score with its 95 % interval and, for a bridged condition, the
+paired test against direct prompting on the same items (exact McNemar for accuracy); a cell the
+run has not reached yet reads "not yet run". Run: .venv/bin/python tools/results_table.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bridgex_chain.eval.cells import entry_name, fmt_paired, fmt_score, short
+
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results" / "results.json"
+CONDITIONS = ("table", "english", "detected")
+
+
+def cell(condition: dict[str, Any] | None, row: dict[str, Any], name: str) -> str:
+    """A condition's score, interval, bridge and paired test (or why there is none)."""
+    if not condition or condition.get("n", 0) == 0:
+        return "not yet run"
+    bridge = f" ({short(condition['bridge'])})" if condition.get("bridge") else ""
+    if name in ("table", "detected") and "table" in row.get("unavailable", {}):
+        bridge = " (no table entry: direct)"
+    test = fmt_paired(condition.get("vs_direct"))
+    text = fmt_score(condition) + bridge + (f"; {test}" if test else "")
+    if "direct_same_entries" in condition:
+        text += (
+            f" — {condition['entries']} of {row['entries']} languages so far, direct on them "
+            f"{condition['direct_same_entries']:.1f}"
+        )
+    return text
+
+
+def main(path: Path = RESULTS, task: str = "classify") -> int:
+    results = json.loads(path.read_text(encoding="utf-8"))
+    rows = [e for e in results["entries"] if e["task"] == task]
+    rows += [p for p in results["pooled"] if p["task"] == task]
+    print(f"| {task} | n | direct | " + " | ".join(CONDITIONS) + " |")
+    print("|---|---|---|" + "---|" * len(CONDITIONS))
+    for row in rows:
+        conditions = row["renderings"].get("self", {}).get("conditions", {})
+        cells = [cell(conditions.get(name), row, name) for name in CONDITIONS]
+        print(
+            f"| {entry_name(row)} | {row['n']} | {fmt_score(row['direct'])} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*(Path(a) for a in sys.argv[1:2])))
