@@ -433,3 +433,10 @@ def test_registry_name_and_arguments(llm: LocalHFLLM) -> None:
         make_lm(llm, greedy="sometimes")
     with pytest.raises(InvalidOption, match="HFCore"):
         BridgeXLM(route_policy="direct", llm=object())
+
+
+def test_the_console_script_is_lm_evals_cli_with_the_model() -> None:
+    from importlib.metadata import entry_points
+
+    found = {e.name: e.value for e in entry_points(group="console_scripts")}
+    assert found["bridgex-lm-eval"] == "bridgex_chain.eval.lm_eval_model:main"
