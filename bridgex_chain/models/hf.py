@@ -19,10 +19,11 @@ probing (``--filter-understood``, recording) all call it.
     mask and positions are dropped, and padding no row needs any more), and prefilled prompts
     take the freed places (their caches left-padded to a common width). A decoding step reads
     every weight whatever the rows (on Gemma-3-270m, CPU, one thread, a 16-row step costs
-    about 2.3 one-row steps), so it is full batches that make batching pay; a batch that runs
+    about 2.4 one-row steps), so it is full batches that make batching pay; a batch that runs
     as long as its longest row, as under ``generate``, spends most of its steps on a few rows.
-    While the loop runs, a float32 output layer on an x86 CPU is computed by oneDNN
-    (:meth:`HFCore._fast_output_layer`): the 262k-word output layer is half of a step.
+    While the loop runs, float32 ``Linear`` layers on an x86 CPU run on oneDNN, not MKL
+    (:meth:`HFCore._fast_linears`): the 262k-word output layer, half of a step, always; the
+    others in prefills.
     Left padding leaves each row's positions and sliding windows as they are on its own, so a
     row decodes to the same tokens in a batch as alone, up to float rounding (which can flip a
     near-tie: rare, and checked by ``benchmarks/bench_generate.py``).
@@ -64,6 +65,7 @@ import copy
 import inspect
 import platform
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -409,7 +411,10 @@ class HFCore:
         self._device = device
         self._lock = threading.Lock()
         self._prefix: _PrefixState | None = None
-        self._output_kernel: tuple[Any, Callable[[torch.Tensor], torch.Tensor] | None] | None = None
+        # float32 Linear layer -> its oneDNN forward, or None where oneDNN disagrees or is missing
+        self._kernels: weakref.WeakKeyDictionary[Any, Callable[..., Any] | None] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def device(self) -> torch.device:
@@ -632,13 +637,14 @@ class HFCore:
     ) -> list[list[int]]:
         """Greedy-decode every prompt, at most ``size`` rows at a time, keeping the batch full.
 
-        Prompts are taken in ``order``, ``size`` at a time, into one prefill (a big prefill
-        costs far less per token than one prompt at a time). The prefilled rows wait until
-        places are free and are then merged into the decoding batch (see :class:`_Rows`); the
-        next prompts are prefilled once no row waits. A row stops at end-of-sequence (the token
-        is kept, as ``generate`` keeps it; decoding drops it when it is a special token), after
-        ``max_new_tokens`` tokens, at a stop string or once it loops, the rules of
-        :func:`_stopper`.
+        Prompts are taken in ``order``, ``size`` at a time, and prefilled together, in chunks
+        of similar lengths (:func:`_prefill_chunks`: a big prefill costs far less per token
+        than one prompt at a time, and padding costs as much as text). The prefilled rows wait
+        until places are free and are then merged into the decoding batch (see
+        :class:`_Rows`); the next prompts are prefilled once no row waits. A row stops at
+        end-of-sequence (the token is kept, as ``generate`` keeps it; decoding drops it when it
+        is a special token), after ``max_new_tokens`` tokens, at a stop string or once it
+        loops: the rules of :func:`_stopper`.
 
         Returns:
             The generated token ids of each prompt, in the order of ``encoded``.
@@ -654,15 +660,21 @@ class HFCore:
         pending = deque(order)
         rows: _Rows | None = None  # the rows being decoded
         waiting: _Rows | None = None  # prefilled rows waiting for a free place
-        with torch.inference_mode(), self._fast_output_layer():
+        with torch.inference_mode(), self._fast_linears():
             try:
                 while True:
                     free = size - (len(rows) if rows is not None else 0)
                     if free and not waiting and pending:
-                        # prefill a whole batch at once: far cheaper per token than one by one
+                        # prefill a batch at once: far cheaper per token than one by one
                         index = [pending.popleft() for _ in range(min(size, len(pending)))]
-                        waiting = self._prefill_rows(index, encoded, keyword)
-                        self._advance(waiting, done, eos, max_new_tokens, stops, repeat_span)
+                        waiting = None
+                        for chunk in _prefill_chunks([len(encoded[i]) for i in index]):
+                            part = self._prefill_rows([index[j] for j in chunk], encoded, keyword)
+                            self._advance(part, done, eos, max_new_tokens, stops, repeat_span)
+                            if waiting is None or not len(waiting):
+                                waiting = part
+                            elif len(part):
+                                waiting.merge(part)
                     if free and waiting:
                         joining = waiting.take(free)
                         if joining is waiting:
@@ -684,32 +696,35 @@ class HFCore:
         return [done[i] for i in range(len(encoded))]
 
     @contextlib.contextmanager
-    def _fast_output_layer(self) -> Iterator[None]:
-        """Compute the output layer with oneDNN's linear while the greedy loop runs, if it can.
+    def _fast_linears(self) -> Iterator[None]:
+        """Run the model's float32 ``Linear`` layers on oneDNN while the greedy loop runs.
 
-        On an x86 CPU a float32 ``Linear`` output layer (262k words × 640 on Gemma-3, most of a
-        decoding step) runs up to 2× faster through oneDNN than through MKL's GEMM, which is
-        slow on some CPUs (AMD) for a few rows. The kernel is checked once per core against
-        ``torch.nn.functional.linear`` (same numbers up to float rounding) and installed as the
-        layer's ``forward`` for the duration only, so the model's own forward (soft-capping,
-        hooks) runs unchanged. A layer whose ``forward`` is already replaced (accelerate hooks)
-        is left alone.
+        On x86 CPUs MKL's GEMM, which ``torch.nn.functional.linear`` calls, is slow on some
+        processors (AMD) for a few rows. Measured on Gemma-3-270m, one thread: the 262k-word
+        output layer (half of a decoding step) takes 41 ms instead of 58 for one row and 99
+        instead of 152 for 16; a prefill runs 15-20% faster. For the few rows of a decoding
+        step the small layers of the body are no faster on oneDNN, so they keep MKL below
+        :data:`_ONEDNN_MIN_ROWS` rows. Each layer's kernel is checked once against
+        ``F.linear`` (same numbers up to float rounding) and installed as that layer's
+        ``forward`` for the duration only: the model's own forward (soft-capping, hooks) runs
+        unchanged. Layers whose ``forward`` is already replaced (accelerate's hooks) are left
+        alone.
         """
-        head = _output_layer(self.model)
-        if head is None or "forward" in vars(head):
-            yield
-            return
-        if self._output_kernel is None or self._output_kernel[0] is not head:
-            self._output_kernel = (head, _checked_kernel(head))
-        kernel = self._output_kernel[1]
-        if kernel is None:
-            yield
-            return
-        head.forward = kernel
+        installed = []
         try:
+            for layer, min_rows in _linear_layers(self.model):
+                if "forward" in vars(layer):
+                    continue
+                if layer not in self._kernels:
+                    self._kernels[layer] = _checked_kernel(layer, min_rows)
+                kernel = self._kernels[layer]
+                if kernel is not None:
+                    layer.forward = kernel
+                    installed.append(layer)
             yield
         finally:
-            del head.forward
+            for layer in installed:
+                vars(layer).pop("forward", None)
 
     def _prefill_rows(self, index: list[int], encoded: list[list[int]], keyword: str) -> _Rows:
         """Run the prompts ``index`` (left-padded) through the model into a new cache."""
@@ -1053,45 +1068,100 @@ def _eos_ids(generation_config: Any) -> frozenset[int]:
     return frozenset(int(i) for i in eos)
 
 
-def _output_layer(model: Any) -> Any:
-    """The model's output layer if it is a float32 ``torch.nn.Linear`` on an x86 CPU, else None."""
+#: Padded tokens from which a prefill is split (:func:`_prefill_chunks`).
+_PREFILL_TOKENS = 256
+
+
+def _prefill_chunks(lengths: Sequence[int], tokens: int = _PREFILL_TOKENS) -> list[list[int]]:
+    """Split prompts of these lengths (longest first) into prefills of at least ``tokens``.
+
+    A prefill pads every prompt to its longest one, and a padding token costs as much as a
+    real one; but a prefill of few tokens wastes the matrix kernels (measured on Gemma-3-270m,
+    one thread: 2.5 ms per token at 960 tokens, 2.7 at 240, 3.4 at 120). So each chunk takes
+    prompts until it holds ``tokens`` padded tokens; a last chunk under half that joins the one
+    before it.
+
+    Returns:
+        The positions in ``lengths`` of each chunk's prompts.
+
+    Example:
+        >>> _prefill_chunks([71, 70, 65, 61, 60, 59, 10], tokens=256)
+        [[0, 1, 2, 3], [4, 5, 6]]
+        >>> _prefill_chunks([71, 70, 65, 61, 20], tokens=256)
+        [[0, 1, 2, 3, 4]]
+    """
+    chunks: list[list[int]] = []
+    width = 0
+    for i, length in enumerate(lengths):
+        if not chunks or len(chunks[-1]) * width >= tokens:
+            chunks.append([])
+            width = 0
+        chunks[-1].append(i)
+        width = max(width, length)
+    if len(chunks) > 1 and len(chunks[-1]) * width < tokens / 2:
+        last = chunks.pop()
+        chunks[-1] += last
+    return chunks
+
+
+#: Rows from which a body ``Linear`` runs on oneDNN (:meth:`HFCore._fast_linears`): prefills.
+_ONEDNN_MIN_ROWS = 32
+
+
+def _linear_layers(model: Any) -> list[tuple[Any, int]]:
+    """The model's float32 ``torch.nn.Linear`` layers on an x86 CPU, with their oneDNN row floor.
+
+    The output layer runs on oneDNN at any number of rows, the others from
+    :data:`_ONEDNN_MIN_ROWS`. Nothing elsewhere, or without oneDNN.
+    """
     import torch
 
     if platform.machine().lower() not in ("x86_64", "amd64"):
-        return None
+        return []
     if not torch.backends.mkldnn.is_available():  # type: ignore[no-untyped-call]
-        return None
+        return []
+    modules = getattr(model, "modules", None)
+    if not callable(modules):
+        return []
     getter = getattr(model, "get_output_embeddings", None)
     head = getter() if callable(getter) else None
-    if not isinstance(head, torch.nn.Linear):
-        return None
-    weight = head.weight
-    if weight.device.type != "cpu" or weight.dtype != torch.float32:
-        return None
-    return head
+    layers = []
+    for layer in modules():
+        if type(layer) is not torch.nn.Linear:
+            continue
+        weight = layer.weight
+        if weight.device.type == "cpu" and weight.dtype == torch.float32 and weight.is_contiguous():
+            layers.append((layer, 1 if layer is head else _ONEDNN_MIN_ROWS))
+    return layers
 
 
-def _checked_kernel(head: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
-    """A oneDNN linear over ``head``'s weights, if torch has one and it agrees with ``F.linear``."""
+def _checked_kernel(layer: Any, min_rows: int = 1) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """A ``forward`` for ``layer`` on oneDNN from ``min_rows`` rows, if it agrees with ``F.linear``.
+
+    None when torch has no oneDNN linear or it gives other numbers.
+    """
     import torch
 
     try:
         op = torch.ops.mkldnn._linear_pointwise
     except (AttributeError, RuntimeError):
         return None
+    linear = torch.nn.functional.linear
 
     def kernel(hidden: torch.Tensor) -> torch.Tensor:
         flat = hidden.reshape(-1, hidden.shape[-1])
-        out: torch.Tensor = op(flat, head.weight, head.bias, "none", [], "")
+        if flat.shape[0] < min_rows:
+            return linear(hidden, layer.weight, layer.bias)
+        out: torch.Tensor = op(flat, layer.weight, layer.bias, "none", [], "")
         return out.reshape(*hidden.shape[:-1], out.shape[-1])
 
     sample = torch.randn(
-        3, 1, head.in_features, generator=torch.Generator().manual_seed(0), dtype=torch.float32
+        3, 1, layer.in_features, generator=torch.Generator().manual_seed(0), dtype=torch.float32
     )
     try:
         with torch.inference_mode():
-            got = kernel(sample)
-            want = torch.nn.functional.linear(sample, head.weight, head.bias)
+            got = op(sample.reshape(3, -1), layer.weight, layer.bias, "none", [], "")
+            want = linear(sample.reshape(3, -1), layer.weight, layer.bias)
     except Exception:
         return None
     scale = float(want.abs().max()) or 1.0

@@ -432,39 +432,51 @@ def test_failures_in_the_greedy_loop_become_model_call_errors(make_tiny_lm: Make
         core.generate(["a", "bb"])
 
 
-def test_the_output_layer_runs_on_onednn_while_the_loop_runs(make_tiny_lm: MakeLM) -> None:
+def test_linear_layers_run_on_onednn_while_the_loop_runs(make_tiny_lm: MakeLM) -> None:
     from bridgex_chain.models import hf
 
     model, tokenizer, _ = make_tiny_lm("llama", num_hidden_layers=2)  # a model of its own
-    head = model.get_output_embeddings()
-    if hf._output_layer(model) is None:
-        pytest.skip("the oneDNN output layer is for float32 models on x86 CPUs")
-    kernel = hf._checked_kernel(head)
-    assert kernel is not None
-    hidden = torch.randn(2, 3, head.in_features)
-    want = torch.nn.functional.linear(hidden, head.weight, head.bias)
-    torch.testing.assert_close(kernel(hidden), want, rtol=1e-4, atol=1e-5)
-    used: list[Any] = []
-    hook = head.register_forward_hook(
-        lambda module, args, out: used.append(vars(module).get("forward"))
-    )
-    core = HFCore(model, tokenizer, "tiny")
-    texts = core.generate(VARIED, max_new_tokens=6, batch_size=3)
-    assert used and core._output_kernel is not None
-    assert all(f is core._output_kernel[1] for f in used)  # every pass, and hooks still fire
-    assert "forward" not in vars(head)  # the layer is itself again
-    plain = HFCore(model, tokenizer, "tiny")
-    plain._output_kernel = (head, None)  # as if oneDNN were missing
-    assert plain.generate(VARIED, max_new_tokens=6, batch_size=3) == texts
-    used.clear()
-    wrapped = head.forward  # a forward already replaced (accelerate's hooks do this) stays
-    head.forward = wrapped
+    layers = dict(hf._linear_layers(model))
+    if not layers:
+        pytest.skip("oneDNN linears are for float32 models on x86 CPUs")
+    head, body = model.get_output_embeddings(), model.model.layers[0].mlp.down_proj
+    assert layers[head] == 1 and layers[body] == hf._ONEDNN_MIN_ROWS
+    assert len(layers) == 1 + 2 * 7  # the output layer, and q k v o gate up down per layer
+    out, small = hf._checked_kernel(head), hf._checked_kernel(body, 4)
+    assert out is not None and small is not None
+    x = torch.randn(2, 3, head.in_features)
+    want = torch.nn.functional.linear(x, head.weight, head.bias)
+    torch.testing.assert_close(out(x), want, rtol=1e-4, atol=1e-5)
+    few, many = torch.randn(1, 3, body.in_features), torch.randn(2, 3, body.in_features)
+    assert torch.equal(small(few), torch.nn.functional.linear(few, body.weight))  # below 4 rows
+    torch.testing.assert_close(small(many), torch.nn.functional.linear(many, body.weight))
+
+    used: dict[Any, list[Any]] = {head: [], body: []}
+
+    def spy(module: Any, args: Any, output: Any) -> None:
+        used[module].append(vars(module).get("forward"))
+
+    hooks = [layer.register_forward_hook(spy) for layer in used]
     try:
+        core = HFCore(model, tokenizer, "tiny")
+        texts = core.generate(VARIED, max_new_tokens=6, batch_size=3)
+        for layer, forwards in used.items():  # every pass, and the layers' hooks still fire
+            assert forwards and all(f is core._kernels[layer] is not None for f in forwards)
+        assert not any("forward" in vars(layer) for layer in layers)  # the layers are restored
+        plain = HFCore(model, tokenizer, "tiny")
+        for layer in layers:
+            plain._kernels[layer] = None  # as if oneDNN were missing
+        assert plain.generate(VARIED, max_new_tokens=6, batch_size=3) == texts
+        used[head].clear()
+        wrapped = head.forward  # a forward already replaced (accelerate's hooks do this) stays
+        head.forward = wrapped
         assert core.generate(VARIED, max_new_tokens=6, batch_size=3) == texts
-        assert used and all(f is wrapped for f in used) and vars(head)["forward"] is wrapped
+        assert used[head] and all(f is wrapped for f in used[head])
+        assert vars(head)["forward"] is wrapped
     finally:
-        del head.forward
-        hook.remove()
+        vars(head).pop("forward", None)
+        for hook in hooks:
+            hook.remove()
 
 
 def test_generation_checks_the_context_window(core: HFCore) -> None:
