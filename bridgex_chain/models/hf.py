@@ -840,7 +840,8 @@ class HFCore:
         kwargs = self._generate_kwargs(max_new_tokens, do_sample, temperature)
         cancel = threading.Event()
         failure: list[BaseException] = []
-        with self._lock:
+        # the kernels of the greedy loop, so that greedy pieces joined are generate's very tokens
+        with self._lock, self._fast_linears():
             encoded = self._encode_prompts([prompt], max_new_tokens, templated)
             ids, mask, _ = pad_batch(encoded, kwargs["pad_token_id"], "left", self.device)
             stopper = _stopper(self.tokenizer, int(ids.shape[1]), stops, None, cancel)
