@@ -27,6 +27,8 @@ def cell(condition: dict[str, Any] | None, row: dict[str, Any], name: str) -> st
         bridge = " (no table entry: direct)"
     test = fmt_paired(condition.get("vs_direct"))
     text = fmt_score(condition) + bridge + (f"; {test}" if test else "")
+    if condition["n"] < row["n"] and "entries" not in row:
+        text += f" — {condition['n']} of {row['n']} items so far"
     if "direct_same_entries" in condition:
         text += (
             f" — {condition['entries']} of {row['entries']} languages so far, direct on them "
