@@ -23,7 +23,7 @@ probing (``--filter-understood``, recording) all call it.
     as long as its longest row, as under ``generate``, spends most of its steps on a few rows.
     While the loop runs, float32 ``Linear`` layers on an x86 CPU run on oneDNN, not MKL
     (:meth:`HFCore._fast_linears`): the 262k-word output layer, half of a step, always; the
-    others in prefills.
+    others whenever they see more than one row.
     Left padding leaves each row's positions and sliding windows as they are on its own, so a
     row decodes to the same tokens in a batch as alone, up to float rounding (which can flip a
     near-tie: rare, and checked by ``benchmarks/bench_generate.py``).
@@ -697,10 +697,11 @@ class HFCore:
         On x86 CPUs MKL's GEMM, which ``torch.nn.functional.linear`` calls, is slow on some
         processors (AMD) for a few rows. Measured on Gemma-3-270m, one thread: the 262k-word
         output layer (half of a decoding step) takes 41 ms instead of 58 for one row and 99
-        instead of 152 for 16; a prefill runs 15-20% faster. For the few rows of a decoding
-        step the small layers of the body are no faster on oneDNN, so they keep MKL below
-        :data:`_ONEDNN_MIN_ROWS` rows. Each layer's kernel is checked once against
-        ``F.linear`` (same numbers up to float rounding) and installed as that layer's
+        instead of 152 for 16; a prefill runs 15-20% faster, and the 32 prompts of
+        ``benchmarks/bench_generate.py`` decode 16 at a time about 7% faster with the body's
+        layers on oneDNN too. For one row the body's small layers are no faster on oneDNN, so
+        they keep MKL below :data:`_ONEDNN_MIN_ROWS` rows. Each layer's kernel is checked once
+        against ``F.linear`` (same numbers up to float rounding) and installed as that layer's
         ``forward`` for the duration only: the model's own forward (soft-capping, hooks) runs
         unchanged. Layers whose ``forward`` is already replaced (accelerate's hooks) are left
         alone.
@@ -1064,8 +1065,9 @@ def _eos_ids(generation_config: Any) -> frozenset[int]:
     return frozenset(int(i) for i in eos)
 
 
-#: Rows from which a body ``Linear`` runs on oneDNN (:meth:`HFCore._fast_linears`): prefills.
-_ONEDNN_MIN_ROWS = 32
+#: Rows from which a body ``Linear`` runs on oneDNN (:meth:`HFCore._fast_linears`); one row
+#: (a single prompt's decoding step) keeps MKL's matrix-vector product, as fast there.
+_ONEDNN_MIN_ROWS = 2
 
 
 def _linear_layers(model: Any) -> list[tuple[Any, int]]:
