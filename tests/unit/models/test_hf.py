@@ -1,4 +1,4 @@
-"""The inference core on tiny random models: batching, padding, stops, loops, scoring, limits."""
+"""The inference core on tiny random models: the greedy loop, batches, stops, kernels, scoring."""
 
 from __future__ import annotations
 
