@@ -19,7 +19,7 @@ probing (``--filter-understood``, recording) all call it.
     mask and positions are dropped, and padding no row needs any more), and prefilled prompts
     take the freed places (their caches left-padded to a common width). A decoding step reads
     every weight whatever the rows (on Gemma-3-270m, CPU, one thread, a 16-row step costs
-    about 2.4 one-row steps), so it is full batches that make batching pay; a batch that runs
+    about 2.2-2.4 one-row steps), so it is full batches that make batching pay; a batch that runs
     as long as its longest row, as under ``generate``, spends most of its steps on a few rows.
     While the loop runs, float32 ``Linear`` layers on an x86 CPU run on oneDNN, not MKL
     (:meth:`HFCore._fast_linears`): the 262k-word output layer, half of a step, always; the
