@@ -23,7 +23,11 @@ CHAT_TEMPLATE = (
 
 
 class Spy:
-    """Wraps a model and records the inputs of every ``generate`` call."""
+    """Wraps a model and records the inputs of every batch it starts.
+
+    A batch starts with a ``generate`` call (sampling, streaming) or, under the core's own greedy
+    loop, with a forward pass on an empty cache (a prefill).
+    """
 
     def __init__(self, model: Any) -> None:
         self.model = model
@@ -34,6 +38,10 @@ class Spy:
         return getattr(self.model, name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        ids, cache = kwargs.get("input_ids"), kwargs.get("cache")
+        if ids is not None and (cache is None or cache.get_seq_length() == 0):
+            self.batches.append(int(ids.shape[0]))
+            self.inputs.append(ids[0].tolist())
         return self.model(*args, **kwargs)
 
     def generate(self, **kwargs: Any) -> Any:
