@@ -337,12 +337,7 @@ class Router:
 
     def render(self, prompt: ModelPrompt, config: Any, info: dict[str, Any]) -> str:
         """A rendering call (given, cached or the model's); counts calls in ``info``."""
-        known = self._known(prompt, info)
-        if known is not None:
-            return known
-        llm = self.llm()
-        output = llm.invoke(prompt.prompt, config, **call_kwargs(llm, prompt))
-        return self._renders.put(prompt, message_text(output))
+        return self.render_batch([(prompt, config, info)])[0]
 
     def render_batch(self, calls: Sequence[tuple[ModelPrompt, Any, dict[str, Any]]]) -> list[str]:
         """Many rendering calls ``(prompt, config, info)`` as few model calls as possible.

@@ -278,17 +278,26 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         meta = self.router.empty_input(request, request.task or self.task)
         return AIMessageChunk(content="", response_metadata={"bridgex": meta})
 
+    def _route_steps(
+        self,
+        request: ChainRequest,
+        task: str,
+        config: RunnableConfig,
+        run: CallbackManagerForChainRun,
+    ) -> Route:
+        """The traced ``detect`` and ``lookup`` steps of one call: where the request goes."""
+        query = {"query": request.query, "lang": request.lang}
+        detect = self.router.detect
+        detection = run_step(run, config, "detect", query, lambda _: detect(request, task))
+        detected = detection_fields(detection)
+        return run_step(run, config, "lookup", detected, lambda _: self._lookup(request, detection))
+
     def _prepare(
         self, request: ChainRequest, config: RunnableConfig, run: CallbackManagerForChainRun
     ) -> Prepared:
         r = self.router
         task = request.task or self.task
-        query = {"query": request.query, "lang": request.lang}
-        detection = run_step(run, config, "detect", query, lambda _: r.detect(request, task))
-        detected = detection_fields(detection)
-        route = run_step(
-            run, config, "lookup", detected, lambda _: self._lookup(request, detection)
-        )
+        route = self._route_steps(request, task, config, run)
 
         def rewrite(child: RunnableConfig) -> tuple[PromptPlan, dict[str, Any]]:
             planner, info = self._plan(request, task, route), _counters()
@@ -518,7 +527,6 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
 
     def _batch_start(self, call: _BatchCall, input: Any, kwargs: dict[str, Any]) -> None:
         """Parse, detect and look up one input; open its rewrite step (or answer an empty one)."""
-        r = self.router
         try:
             request = parse_input(input, kwargs)
             empty = self._empty_answer(request)
@@ -526,13 +534,8 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
                 call.end(AIMessage(content="", response_metadata=empty.response_metadata))
                 return
             task = request.task or self.task
-            query = {"query": request.query, "lang": request.lang}
             run, config = call.run, call.config
-            detection = run_step(run, config, "detect", query, lambda _: r.detect(request, task))
-            detected = detection_fields(detection)
-            route = run_step(
-                run, config, "lookup", detected, lambda _: self._lookup(request, detection)
-            )
+            route = self._route_steps(request, task, config, run)
             call.request, call.task, call.route = request, task, route
             call.step = open_step(run, "rewrite", route.metadata({}))
             child = patch_config(config, callbacks=call.step.get_child())
@@ -579,14 +582,14 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             key = (id(llm), tuple(sorted((k, repr(v)) for k, v in answer[2].items())))
             groups.setdefault(key, []).append((call, (llm, answer)))
         for members in groups.values():
-            llm, (_, _, call_kwargs) = members[0][1]
+            llm, (_, _, kwargs) = members[0][1]
             prompts = [answer[0] for _, (_, answer) in members]
             configs = [answer[1] for _, (_, answer) in members]
             try:
                 if len(members) == 1:
-                    outputs: list[Any] = [llm.invoke(prompts[0], configs[0], **call_kwargs)]
+                    outputs: list[Any] = [llm.invoke(prompts[0], configs[0], **kwargs)]
                 else:
-                    outputs = llm.batch(prompts, configs, return_exceptions=True, **call_kwargs)
+                    outputs = llm.batch(prompts, configs, return_exceptions=True, **kwargs)
             except Exception as err:
                 outputs = [err] * len(members)
             for (call, _), output in zip(members, outputs, strict=True):
