@@ -23,6 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from bridgex_chain.chain.output import message_text
 from bridgex_chain.eval.data import Item
 from bridgex_chain.eval.stats import Metric
 from bridgex_chain.languages import normalize
@@ -109,7 +110,7 @@ class Task(ABC):
             record["choice"] = meta.get("choice_index")
             record["correct"] = self.correct(item, meta)
         else:
-            record["output"] = reply.text if hasattr(reply, "text") else str(reply.content)
+            record["output"] = message_text(reply)
         return record
 
     def correct(self, item: Item, meta: Mapping[str, Any]) -> bool:
