@@ -91,6 +91,14 @@ def eval_command(
     out: Annotated[
         Path, typer.Option("--out", help="Results, report, plots and the resumable cache.")
     ] = Path("eval-results"),
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache",
+            help="The resumable cache (default: OUT/cache); runs over disjoint languages may "
+            "share one.",
+        ),
+    ] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="Model alias, Hub id or local path.")
     ] = None,
@@ -220,6 +228,7 @@ def eval_command(
     config = EvalConfig(
         tasks=tasks,
         out_dir=out,
+        cache_dir=cache,
         model=model,
         sib200=sib200,
         flores=flores,

@@ -74,6 +74,8 @@ class EvalConfig:
     Attributes:
         tasks: Task names (see :data:`TASKS`).
         out_dir: Results, report, plots and the resumable cache (``out_dir/cache``).
+        cache_dir: The resumable cache, if not ``out_dir/cache`` (runs over disjoint languages
+            can share one, as ``tools/run_eval.sh`` does with its parallel jobs).
         model: Model alias, Hub id or path (None: the embedded Gemma-3-270m).
         sib200: SIB-200 root (classify; translate unless ``flores``; oracle renderings).
         flores: FLORES root for translate (``devtest`` split, ``dev`` for demonstrations).
@@ -103,6 +105,7 @@ class EvalConfig:
 
     tasks: Sequence[str]
     out_dir: Path
+    cache_dir: Path | None = None
     model: str | None = None
     sib200: Path | None = None
     flores: Path | None = None
@@ -135,6 +138,7 @@ class EvalConfig:
         args = ["bridgex-chain", "eval", *self.tasks, "--out", str(self.out_dir)]
         default = EvalConfig(tasks=[], out_dir=Path())
         options: list[tuple[str, Any, Any]] = [
+            ("--cache", self.cache_dir, None),
             ("--model", self.model, None),
             ("--sib200", self.sib200, None),
             ("--flores", self.flores, None),
@@ -367,7 +371,8 @@ def run_evaluation(
                 )
             )
     out_dir = Path(config.out_dir)
-    cache = out_dir / "cache"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache = Path(config.cache_dir) if config.cache_dir is not None else out_dir / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     units = run_arms(
         plans,

@@ -66,13 +66,13 @@ import inspect
 import platform
 import threading
 import weakref
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from bridgex_chain.errors import BridgeXError, InvalidOption, ModelCallError, PromptTooLong
 from bridgex_chain.models.choices import calibrated, split_prompt
+from bridgex_chain.models.scorer import PrefixScorer, cache_keyword, output_cache
 from bridgex_chain.models.stops import StopFilter, cut_at_stop
 from bridgex_chain.models.tokens import encode, model_device, pad_batch, pad_token_id
 
@@ -126,15 +126,6 @@ def _stopper(
             return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
     return _Stop()
-
-
-@dataclass
-class _PrefixState:
-    """The key/value cache of a scored prefix and the log-probs of the token after it."""
-
-    text: str
-    cache: Any
-    next_logprobs: torch.Tensor
 
 
 class _Unsupported(Exception):
@@ -386,6 +377,9 @@ class HFCore:
         model_id: The model's name in messages and traces.
         batch_size: Most rows decoded together in :meth:`generate` (default per call).
         device: Where inputs go (default: the device of the model's parameters).
+        score_memo: How many :meth:`choice_scores` results are remembered (scoring is
+            deterministic, so a prompt scored again, as when two chains build the same prompt,
+            costs nothing); 0 remembers none.
 
     Example:
         >>> core = HFCore(model, tokenizer, "google/gemma-3-270m")  # doctest: +SKIP
@@ -403,6 +397,7 @@ class HFCore:
         *,
         batch_size: int = 8,
         device: str | torch.device | None = None,
+        score_memo: int = 8192,
     ) -> None:
         if batch_size < 1:
             raise InvalidOption(f"batch_size must be at least 1, got {batch_size}.")
@@ -410,7 +405,9 @@ class HFCore:
         self.batch_size = batch_size
         self._device = device
         self._lock = threading.Lock()
-        self._prefix: _PrefixState | None = None
+        self._scorer = PrefixScorer(model, tokenizer, lambda: self.device)
+        self._memo: OrderedDict[tuple[Any, ...], list[float]] = OrderedDict()
+        self.score_memo = score_memo
         # float32 Linear layer -> its oneDNN forward, or None where oneDNN disagrees or is missing
         self._kernels: weakref.WeakKeyDictionary[Any, Callable[..., Any] | None] = (
             weakref.WeakKeyDictionary()
@@ -623,7 +620,7 @@ class HFCore:
             return None
         if not {"attention_mask", "position_ids", "logits_to_keep"} <= set(params):
             return None
-        return _cache_keyword(self.model)
+        return cache_keyword(self.model)
 
     def _greedy(
         self,
@@ -731,7 +728,7 @@ class HFCore:
         )
         cache = DynamicCache(config=self.model.config)
         out = self._forward_rows(ids, mask, positions, cache, keyword)
-        if _output_cache(out) is not cache:
+        if output_cache(out) is not cache:
             raise _Unsupported("the model replaced the cache it was given")
         rows = _Rows(index, cache, mask, positions[:, -1] + 1, out.logits[:, -1])
         rows.check()
@@ -908,12 +905,25 @@ class HFCore:
             [-3.1]
         """
         with self._lock:
-            try:
-                return self._logprobs(prefix, query, continuations, reuse_prefix)
-            except BridgeXError:
-                raise
-            except Exception as err:
-                raise ModelCallError(f"{self.model_id} failed to score: {err}") from err
+            return self._score(prefix, [query], continuations, reuse_prefix)[0]
+
+    def _score(
+        self, prefix: str, queries: Sequence[str], continuations: Sequence[str], reuse: bool
+    ) -> list[list[float]]:
+        """:meth:`PrefixScorer.score` on the fast kernels, errors explained (lock held)."""
+
+        def check(context: int, new: int) -> None:
+            self.check_context(context, new, action="scored")
+
+        try:
+            with self._fast_linears():
+                return self._scorer.score(
+                    prefix, queries, continuations, reuse_prefix=reuse, check=check
+                )
+        except BridgeXError:
+            raise
+        except Exception as err:
+            raise ModelCallError(f"{self.model_id} failed to score: {err}") from err
 
     def choice_scores(
         self,
@@ -943,110 +953,27 @@ class HFCore:
         if not choices:
             raise InvalidOption("There are no choices to score: pass at least one choice.")
         continuations = [lead + choice for choice in choices]
-        scores = self.logprobs(*split_prompt(prompt), continuations)
-        if content_free is None:
+        key = (prompt, tuple(continuations), content_free)
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return list(self._memo[key])
+            prefix, query = split_prompt(prompt)
+            if content_free is None:
+                scores = self._score(prefix, [query], continuations, True)[0]
+            else:
+                free_prefix, free_query = split_prompt(content_free)
+                if free_prefix == prefix:  # the usual case: one prefix pass, one scoring pass
+                    scores, free = self._score(prefix, [query, free_query], continuations, True)
+                else:
+                    scores = self._score(prefix, [query], continuations, True)[0]
+                    free = self._score(free_prefix, [free_query], continuations, True)[0]
+                scores = calibrated(scores, free)
+            if self.score_memo > 0:
+                self._memo[key] = list(scores)
+                while len(self._memo) > self.score_memo:
+                    self._memo.popitem(last=False)
             return scores
-        return calibrated(scores, self.logprobs(*split_prompt(content_free), continuations))
-
-    def _ids(self, text: str) -> list[int]:
-        if not text:
-            return []
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def _bos(self) -> list[int]:
-        bos = getattr(self.tokenizer, "bos_token_id", None)
-        return [int(bos)] if bos is not None else []
-
-    def _tensor(self, ids: list[int]) -> torch.Tensor:
-        import torch
-
-        return torch.tensor([ids], dtype=torch.long, device=self.device)
-
-    def _forward(self, ids: list[int], cache: Any = None, *, last_only: bool = False) -> Any:
-        """One forward pass with a key/value cache (``cache`` is continued, and mutated)."""
-        kwargs: dict[str, Any] = {"use_cache": True}
-        if cache is not None:
-            kwargs[_cache_keyword(self.model)] = cache
-        if last_only:
-            kwargs["logits_to_keep"] = 1
-        return self.model(input_ids=self._tensor(ids), **kwargs)
-
-    def _logprobs(
-        self, prefix: str, query: str, continuations: Sequence[str], reuse_prefix: bool
-    ) -> list[float]:
-        import torch
-
-        if not prefix and not self._bos():
-            prefix, query = query, ""  # nothing to start from: the query becomes the context
-        prefix_ids = self._bos() + self._ids(prefix)
-        if not prefix_ids:
-            raise InvalidOption(
-                "Cannot score continuations of an empty text with a tokenizer that has no <bos> "
-                "token: give a prompt to condition on."
-            )
-        query_ids = self._ids(query)
-        conts = [self._ids(c) for c in continuations]
-        if any(not c for c in conts):
-            raise InvalidOption(
-                "Every continuation must tokenize to at least one token: drop empty choices."
-            )
-        if not conts:
-            return []
-        context = len(prefix_ids) + len(query_ids)
-        self.check_context(context, max(len(c) for c in conts), action="scored")
-        with torch.inference_mode():
-            if not reuse_prefix:
-                return [self._full_logprob(prefix_ids + query_ids, c) for c in conts]
-            state = self._prefix_state(prefix, prefix_ids)
-            cache = copy.deepcopy(state.cache)
-            next_lp = state.next_logprobs
-            if query_ids:
-                out = self._forward(query_ids, cache, last_only=True)
-                next_lp = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
-            return [self._continuation_logprob(cache, next_lp, c) for c in conts]
-
-    def _prefix_state(self, text: str, ids: list[int]) -> _PrefixState:
-        import torch
-
-        if self._prefix is not None and self._prefix.text == text:
-            return self._prefix
-        self._prefix = None  # free the old cache before building a new one
-        out = self._forward(ids, last_only=True)
-        next_lp = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
-        self._prefix = _PrefixState(text, _output_cache(out), next_lp)
-        return self._prefix
-
-    def _continuation_logprob(self, cache: Any, next_lp: torch.Tensor, cont: list[int]) -> float:
-        import torch
-
-        total = float(next_lp[cont[0]])
-        if len(cont) > 1:
-            out = self._forward(cont[:-1], copy.deepcopy(cache))
-            lps = torch.log_softmax(out.logits[0].float(), dim=-1)
-            total += float(sum(lps[j, cont[j + 1]] for j in range(len(cont) - 1)))
-        return total
-
-    def _full_logprob(self, context: list[int], cont: list[int]) -> float:
-        import torch
-
-        keep = len(cont) + 1  # the positions that predict the continuation's tokens (and one more)
-        out = self.model(
-            input_ids=self._tensor(context + cont), use_cache=False, logits_to_keep=keep
-        )
-        lps = torch.log_softmax(out.logits[0].float(), dim=-1)
-        return float(sum(lps[j, cont[j]] for j in range(len(cont))))
-
-
-def _cache_keyword(model: Any) -> Literal["cache", "past_key_values"]:
-    """``cache`` (transformers >= 5.2x) or the older ``past_key_values``."""
-    params = inspect.signature(model.forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
-
-
-def _output_cache(out: Any) -> Any:
-    """The key/value cache of a model output, under either name."""
-    cache = getattr(out, "cache", None)
-    return cache if cache is not None else getattr(out, "past_key_values", None)
 
 
 def _eos_ids(generation_config: Any) -> frozenset[int]:

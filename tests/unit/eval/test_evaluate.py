@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -322,6 +323,23 @@ def test_results_record_the_model_config_and_command_and_pool_per_task(
     assert not list(cfg.out_dir.glob("*.tmp"))  # results.json is written atomically
 
 
+def test_runs_over_disjoint_languages_share_one_cache_and_one_report(
+    tmp_path: Path, fake_llm: Any, eval_config: Callable[..., Any]
+) -> None:
+    whole = eval_config(tmp_path, ["classify"], languages=[SWH, YOR], conditions=["direct"])
+    whole.cache_dir = tmp_path / "shared-cache"
+    for lang in (SWH, YOR):  # two jobs (as tools/run_eval.sh runs them), each with its --out
+        job = replace(whole, out_dir=tmp_path / lang, languages=[lang])
+        run_evaluation(job, table=None)
+        assert not (job.out_dir / "cache").exists()
+    units = sorted(p.parent.name for p in whole.cache_dir.glob("units/classify/*/direct.jsonl"))
+    assert units == [f"{SWH}-{SWH}", f"{YOR}-{YOR}"]
+    results = run_evaluation(whole, table=None, compute=False)
+    assert results["complete"] is True
+    assert [e["src"] for e in results["entries"]] == [SWH, YOR]
+    assert all(e["direct"]["n"] == e["n"] > 0 for e in results["entries"])
+
+
 def test_a_run_without_compute_reports_what_the_cache_holds(
     tmp_path: Path,
     use_llm: Callable[[Any], Any],
@@ -455,6 +473,7 @@ def test_command_lists_every_option_that_differs_from_its_default() -> None:
     cfg = EvalConfig(
         tasks=["translate"],
         out_dir=Path("my results"),
+        cache_dir=Path("shared"),
         model="gemma",
         flores=Path("/data/flores"),
         languages=["swh_Latn", "yor_Latn"],
@@ -475,8 +494,9 @@ def test_command_lists_every_option_that_differs_from_its_default() -> None:
         plots=False,
     )
     assert cfg.command() == (
-        "bridgex-chain eval translate --out 'my results' --model gemma --flores /data/flores "
-        "--languages swh_Latn,yor_Latn --pairs swh_Latn-eng_Latn,zho_Hans-jpn_Jpan "
+        "bridgex-chain eval translate --out 'my results' --cache shared --model gemma "
+        "--flores /data/flores --languages swh_Latn,yor_Latn "
+        "--pairs swh_Latn-eng_Latn,zho_Hans-jpn_Jpan "
         "--bridges eng_Latn,fra_Latn --conditions direct,table --renderings oracle --limit 10 "
         "--seed 3 --num-demos 2 --max-new-tokens 64 --batch-size 4 "
         "--server-url http://127.0.0.1:8080/v1 --server-model qwen --threads 1 "
