@@ -29,7 +29,6 @@ run() {
     --conditions direct,table,detected,english \
     --renderings self \
     --limit 102 \
-    --out docs/results \
     "$@"
 }
 mkdir -p docs/results/logs
@@ -51,4 +50,4 @@ if [ "$status" -ne 0 ]; then
   exit 1
 fi
 rm -rf docs/results/parts
-run --languages "$ALL" "$@"
+run --languages "$ALL" --out docs/results "$@"
