@@ -5,9 +5,13 @@ For an ordered pair S→T with groups from :func:`bridgex_chain.probing.neurons.
 1. every layer where both O and N_B are non-empty (and the layer was recorded) gets the HSIC
    layer score of :func:`bridgex_chain.probing.hsic.layer_score`; other layers are **missing**
    (absent from the result), never 0;
-2. a bridge's aggregate is the mean of its available scores inside the layer window
-   (:func:`layer_window`); a bridge with no scored layer in the window is *unscored*: it is left
-   out of the ranking and listed separately;
+2. a bridge's aggregate is a mean of its scores inside the layer window (:func:`layer_window`),
+   over the layers the aggregation rule (:data:`Aggregation`) picks: ``"own"`` every layer the
+   bridge has a score on (each candidate may average a different subset), ``"shared"`` the
+   layers every scored candidate has a score on (the same layers for all; when they share none,
+   ``"zero"``), ``"zero"`` every window layer, a missing one counting 0 (no neuron group of the
+   bridge there). A bridge with no scored layer in the window is *unscored*: it is left out of
+   the ranking and listed separately;
 3. candidates are ranked best first; scores equal within a tolerance share a rank (competition
    ranking 1, 1, 3) and keep the candidates' input order; the margin is best minus runner-up.
 
@@ -38,16 +42,25 @@ from bridgex_chain.probing.neurons import LayerIndices, PairGroups, bridge_top_k
 from bridgex_chain.store.records import RankedBridge, ScoreRow
 
 __all__ = [
+    "AGGREGATIONS",
     "REFERENCE_WINDOW",
+    "Aggregation",
     "PairScores",
     "ProbeActivations",
     "Ranking",
+    "aggregate_scores",
+    "cut_groups",
     "layer_window",
     "rank_bridges",
     "score_layers",
     "score_pair",
     "window_mean",
 ]
+
+Aggregation = Literal["own", "shared", "zero"]
+"""Which window layers a candidate's aggregate averages (see the module docstring)."""
+
+AGGREGATIONS: tuple[Aggregation, ...] = ("own", "shared", "zero")
 
 #: The reference's window: layers 10..21 (0-based, inclusive) of a 32-layer model.
 REFERENCE_WINDOW: tuple[int, int, int] = (10, 21, 32)
@@ -139,6 +152,19 @@ class ProbeActivations:
             raise ProbeDataError(f"Layers disagree on the number of prompts: {sorted(sizes)}.")
         return sizes.pop()
 
+    def resampled(self, prompts: ArrayLike) -> ProbeActivations:
+        """The same neurons over the prompt columns ``prompts`` (repeats allowed: a bootstrap).
+
+        Example:
+            >>> import numpy as np
+            >>> acts = ProbeActivations({0: np.arange(6.0).reshape(2, 3)})
+            >>> acts.resampled([2, 2, 0]).values[0].tolist()
+            [[2.0, 2.0, 0.0], [5.0, 5.0, 3.0]]
+        """
+        take = np.asarray(prompts, dtype=np.int64)
+        values = {layer: np.asarray(v)[:, take] for layer, v in self.values.items()}
+        return ProbeActivations(values, self.neurons)
+
     def rows(self, layer: int, ids: ArrayLike) -> NDArray[np.float64]:
         """Activations of the given neuron ids in a layer, float64 ``(len(ids), P)``."""
         want = np.asarray(ids, dtype=np.int64).reshape(-1)
@@ -209,6 +235,44 @@ def window_mean(
     return (math.fsum(vals) / len(vals), len(vals)) if vals else (None, 0)
 
 
+def aggregate_scores(
+    per_layer: Mapping[str, Mapping[int, float]],
+    window: Iterable[int],
+    rule: Aggregation = "own",
+) -> tuple[dict[str, tuple[float, int]], Aggregation]:
+    """Each scored candidate's aggregate and layer count, and the rule that was applied.
+
+    Candidates with no score inside the window are left out. ``"shared"`` falls back to
+    ``"zero"`` when the scored candidates have no window layer in common (the rule returned
+    says so).
+
+    Example:
+        >>> per = {"fra": {6: 0.5, 7: 0.3}, "eng": {6: 0.2}, "deu": {}}
+        >>> aggregate_scores(per, range(6, 8), "shared")
+        ({'fra': (0.5, 1), 'eng': (0.2, 1)}, 'shared')
+        >>> aggregate_scores(per, range(6, 8), "zero")[0]["eng"]
+        (0.1, 2)
+    """
+    if rule not in AGGREGATIONS:
+        raise InvalidOption(f"Unknown aggregation {rule!r}: choose one of {AGGREGATIONS}.")
+    win = list(window)
+    scored = {b: layers for b, layers in per_layer.items() if any(ell in layers for ell in win)}
+    if rule == "shared":
+        common = [ell for ell in win if all(ell in layers for layers in scored.values())]
+        if not common:
+            return aggregate_scores(scored, win, "zero")
+        return {
+            b: (window_mean(layers, common)[0] or 0.0, len(common)) for b, layers in scored.items()
+        }, "shared"
+    if rule == "zero":
+        return {
+            b: (math.fsum(layers.get(ell, 0.0) for ell in win) / len(win), len(win))
+            for b, layers in scored.items()
+        }, "zero"
+    own = {b: window_mean(layers, win) for b, layers in scored.items()}
+    return {b: (mean, n) for b, (mean, n) in own.items() if mean is not None}, "own"
+
+
 @dataclass(frozen=True)
 class Ranking:
     """Candidates ranked best first, plus the unscored ones.
@@ -216,10 +280,12 @@ class Ranking:
     Attributes:
         ranked: Scored candidates, best first (ties share a rank).
         unscored: Candidates with no scored layer in the window, in input order.
+        aggregation: The rule the aggregates were computed with (:func:`aggregate_scores`).
     """
 
     ranked: tuple[RankedBridge, ...]
     unscored: tuple[str, ...]
+    aggregation: Aggregation = "own"
 
     @property
     def best(self) -> RankedBridge | None:
@@ -245,21 +311,17 @@ def rank_bridges(
     *,
     rel_tol: float = 1e-9,
     abs_tol: float = 0.0,
+    aggregation: Aggregation = "own",
 ) -> Ranking:
-    """Rank candidates by their window mean (see the module docstring).
+    """Rank candidates by their window aggregate (see the module docstring).
 
     Two scores tie when ``math.isclose(leader, score, rel_tol=rel_tol, abs_tol=abs_tol)``, where
     ``leader`` is the highest score of the tie group (no chaining).
     """
     win = list(window)
-    scored: list[tuple[str, float, int]] = []
-    unscored: list[str] = []
-    for bridge, layers in per_layer.items():
-        mean, n = window_mean(layers, win)
-        if mean is None:
-            unscored.append(bridge)
-        else:
-            scored.append((bridge, mean, n))
+    means, used = aggregate_scores(per_layer, win, aggregation)
+    scored = [(b, *means[b]) for b in per_layer if b in means]
+    unscored = [b for b in per_layer if b not in means]
     scored.sort(key=lambda item: -item[1])  # stable: ties keep the input order
     ranked: list[RankedBridge] = []
     leader, leader_rank = math.nan, 0
@@ -267,7 +329,7 @@ def rank_bridges(
         if not ranked or not math.isclose(leader, score, rel_tol=rel_tol, abs_tol=abs_tol):
             leader, leader_rank = score, pos
         ranked.append(RankedBridge(bridge=bridge, score=score, rank=leader_rank, layers_scored=n))
-    return Ranking(ranked=tuple(ranked), unscored=tuple(unscored))
+    return Ranking(ranked=tuple(ranked), unscored=tuple(unscored), aggregation=used)
 
 
 @dataclass(frozen=True)
@@ -332,6 +394,7 @@ def score_pair(
     bridge_top_k: int | None = None,
     top_k_per: Literal["overall", "layer"] = "overall",
     rel_tol: float = 1e-9,
+    aggregation: Aggregation = "own",
     **options: Unpack[HSICOptions],
 ) -> PairScores:
     """Score and rank every candidate bridge of one pair.
@@ -344,21 +407,42 @@ def score_pair(
             (see :func:`~bridgex_chain.probing.neurons.bridge_top_k`); None keeps all.
         top_k_per: ``"overall"`` or ``"layer"`` for the cut.
         rel_tol: Relative tolerance under which two aggregates tie.
+        aggregation: Which window layers each aggregate averages (:data:`Aggregation`).
         **options: HSIC options (:class:`~bridgex_chain.probing.hsic.HSICOptions`): ``mode``,
             ``method``, ``sigma_rule``, ``max_bytes``...
 
     Returns:
         A :class:`PairScores`.
     """
-    per_layer: dict[str, dict[int, float]] = {}
-    for bridge, idx in groups.bridges.items():
-        if bridge_top_k is not None:
-            idx = _cut(acts, idx, bridge_top_k, top_k_per)
-        per_layer[bridge] = score_layers(acts, groups.overlap, idx, **options)
+    per_layer = {
+        bridge: score_layers(acts, groups.overlap, idx, **options)
+        for bridge, idx in cut_groups(acts, groups, bridge_top_k, top_k_per).bridges.items()
+    }
     return PairScores(
         src=groups.src,
         trg=groups.trg,
         window=tuple(window),
         per_layer=per_layer,
-        ranking=rank_bridges(per_layer, window, rel_tol=rel_tol),
+        ranking=rank_bridges(per_layer, window, rel_tol=rel_tol, aggregation=aggregation),
     )
+
+
+def cut_groups(
+    acts: ProbeActivations,
+    groups: PairGroups,
+    bridge_top_k: int | None,
+    top_k_per: Literal["overall", "layer"] = "overall",
+) -> PairGroups:
+    """The groups with each N_B cut to its ``bridge_top_k`` most active neurons (None: as is).
+
+    Example:
+        >>> import numpy as np
+        >>> acts = ProbeActivations.from_dense(np.arange(12.0).reshape(1, 4, 3))
+        >>> groups = PairGroups("a", "b", (np.array([0]),), {"c": (np.array([1, 2, 3]),)})
+        >>> cut_groups(acts, groups, 1).bridges["c"][0].tolist()
+        [3]
+    """
+    if bridge_top_k is None:
+        return groups
+    bridges = {b: _cut(acts, idx, bridge_top_k, top_k_per) for b, idx in groups.bridges.items()}
+    return PairGroups(groups.src, groups.trg, groups.overlap, bridges)

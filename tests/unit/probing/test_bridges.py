@@ -9,7 +9,10 @@ import pytest
 
 from bridgex_chain.errors import InvalidOption, ProbeDataError
 from bridgex_chain.probing.bridges import (
+    AGGREGATIONS,
     ProbeActivations,
+    aggregate_scores,
+    cut_groups,
     layer_window,
     rank_bridges,
     score_layers,
@@ -209,3 +212,65 @@ def test_aggregate_rows_carry_the_number_of_window_layers_scored() -> None:
     aggregates = [r for r in scores.score_rows() if r.layer is None]
     assert aggregates
     assert all(r.layers_scored == 3 for r in aggregates)
+
+
+# --------------------------------------------------------------------------- aggregation rules
+
+PER_LAYER = {"fra": {6: 0.5, 7: 0.3, 8: 0.1}, "eng": {6: 0.2, 8: 0.4}, "deu": {}, "spa": {5: 9.0}}
+
+
+def test_shared_and_zero_rules_aggregate_every_candidate_over_the_same_layers() -> None:
+    window = range(6, 9)
+    shared, rule = aggregate_scores(PER_LAYER, window, "shared")
+    assert rule == "shared"
+    assert shared == {"fra": (pytest.approx(0.3), 2), "eng": (pytest.approx(0.3), 2)}
+    zero, rule = aggregate_scores(PER_LAYER, window, "zero")
+    assert rule == "zero"
+    assert zero == {"fra": (pytest.approx(0.3), 3), "eng": (pytest.approx(0.2), 3)}
+    own, rule = aggregate_scores(PER_LAYER, window, "own")
+    assert own == {"fra": (pytest.approx(0.3), 3), "eng": (pytest.approx(0.3), 2)}
+    for name in AGGREGATIONS:  # a candidate scored only outside the window is unscored
+        assert set(aggregate_scores(PER_LAYER, window, name)[0]) == {"fra", "eng"}
+    # the same layers for every candidate: each one's count is the same under shared and zero
+    for name in ("shared", "zero"):
+        assert len({n for _mean, n in aggregate_scores(PER_LAYER, window, name)[0].values()}) == 1
+
+
+def test_shared_falls_back_to_zero_when_no_layer_is_common() -> None:
+    apart = {"fra": {6: 0.5}, "eng": {7: 0.4}}
+    means, rule = aggregate_scores(apart, range(6, 8), "shared")
+    assert rule == "zero"
+    assert means == {"fra": (pytest.approx(0.25), 2), "eng": (pytest.approx(0.2), 2)}
+    ranking = rank_bridges(apart, range(6, 8), aggregation="shared")
+    assert ranking.aggregation == "zero" and ranking.best is not None
+    assert ranking.best.bridge == "fra"
+    with pytest.raises(InvalidOption, match="aggregation"):
+        aggregate_scores(apart, range(6, 8), "mean")  # type: ignore[arg-type]
+
+
+def test_the_rule_can_change_the_ranking() -> None:
+    # eng wins on its own two layers; over the layers both have, fra is ahead
+    per = {"fra": {6: 0.5, 7: 0.1}, "eng": {7: 0.45}}
+    assert rank_bridges(per, range(6, 8)).best.bridge == "eng"  # type: ignore[union-attr]
+    shared = rank_bridges(per, range(6, 8), aggregation="shared")
+    assert [r.bridge for r in shared.ranked] == ["eng", "fra"]
+    assert shared.ranked[0].layers_scored == shared.ranked[1].layers_scored == 1
+    zero = rank_bridges(per, range(6, 8), aggregation="zero")
+    assert [r.bridge for r in zero.ranked] == ["fra", "eng"]
+
+
+def test_score_pair_passes_the_rule_and_cut_groups_matches_its_cut() -> None:
+    top, A = _synthetic()
+    bridges = ["b_ind", "b_weak", "b_dep", "b_gap"]
+    groups = pair_groups(top, "S", "T", bridges)
+    acts = ProbeActivations.from_dense(A)
+    window = layer_window(4, start=1, end=3)
+    for name in AGGREGATIONS:
+        result = score_pair(acts, groups, window, aggregation=name)
+        assert result.ranking.aggregation == name
+    assert cut_groups(acts, groups, None) is groups
+    cut = cut_groups(acts, groups, 3, "layer")
+    assert all(a.size <= 3 for idx in cut.bridges.values() for a in idx)
+    assert score_pair(acts, groups, window, bridge_top_k=3, top_k_per="layer").per_layer == {
+        b: score_layers(acts, groups.overlap, idx) for b, idx in cut.bridges.items()
+    }
