@@ -311,7 +311,18 @@ def build_table_command(
     hsic_mode: Annotated[
         str, _opt("standard, or reference (the reference code's formula).", "MODE", _PROBING)
     ] = "standard",
-    seed: Annotated[int, _opt("Seed of the prompt subsets.", "N", _PROBING)] = 0,
+    aggregation: Annotated[
+        str,
+        _opt("Window layers each candidate's score averages: own (its scored layers), shared "
+             "(the layers every candidate has), zero (every layer, missing ones count 0).",
+             "RULE", _PROBING),
+    ] = "own",
+    resamples: Annotated[
+        int,
+        _opt("Bootstrap resamples over the probe prompts per entry (score intervals and win "
+             "rates); 0 skips them.", "N", _PROBING, min=0),
+    ] = 200,
+    seed: Annotated[int, _opt("Seed of the prompt subsets and the bootstrap.", "N", _PROBING)] = 0,
     filter_understood: Annotated[
         bool,
         _flag("--filter-understood",
@@ -363,6 +374,8 @@ def build_table_command(
         corpus_max_tokens=corpus_max_tokens,
         all_layers=not window_only,
         hsic_mode=hsic_mode,
+        aggregation=aggregation,
+        resamples=resamples,
         seed=seed,
         threads=threads,
     )

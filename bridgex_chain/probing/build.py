@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Unpack
 
 from bridgex_chain.paths import cache_dir as default_cache_dir
-from bridgex_chain.probing.bridges import layer_window, rank_bridges
+from bridgex_chain.probing.bridges import Aggregation, layer_window, rank_bridges
 from bridgex_chain.probing.cache import RunCache, run_key
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.hooks import act_fn_modules
@@ -191,6 +191,8 @@ def _params(
             "max_tokens_per_text": TEXT_TOKENS,
         },
         "hsic_mode": opts.hsic_mode,
+        "aggregation": opts.aggregation,
+        "bootstrap": {"resamples": opts.resamples, "seed": opts.seed},
         "dtype": _model_dtype(lm),
     }
 
@@ -206,7 +208,12 @@ def _same_run(a: RunRecord, b: RunRecord) -> bool:
 
 
 def _stored_entries(
-    table: RunStore, run_id: int, entries: list[Pair], window: range, counts: Mapping[Pair, int]
+    table: RunStore,
+    run_id: int,
+    entries: list[Pair],
+    window: range,
+    counts: Mapping[Pair, int],
+    aggregation: Aggregation = "own",
 ) -> tuple[EntryResult, ...]:
     per: dict[Pair, PerLayer] = {e: {} for e in entries}
     for row in table.scores(run_id):
@@ -214,7 +221,13 @@ def _stored_entries(
         if row.layer is not None:
             layers[row.layer] = row.score
     return tuple(
-        EntryResult(e[0], e[1], counts.get(e, 0), layers, rank_bridges(layers, window))
+        EntryResult(
+            e[0],
+            e[1],
+            counts.get(e, 0),
+            layers,
+            rank_bridges(layers, window, aggregation=aggregation),
+        )
         for e, layers in per.items()
     )
 
@@ -410,7 +423,12 @@ class _Job:
         if record.status == "complete":
             counts = {e: self.layout.prompt_count(e) for e in self.layout.entries}
             return "unchanged", _stored_entries(
-                store, int(record.run_id or 0), self.opts.entries(), self.window, counts
+                store,
+                int(record.run_id or 0),
+                self.opts.entries(),
+                self.window,
+                counts,
+                self.opts.aggregation,
             )
         self._manifest("running")
         try:
@@ -451,8 +469,15 @@ class _Job:
         with clock.stage("scores"):
             scored = steps.score_entries(groups)
         entries = tuple(
-            EntryResult(e[0], e[1], n, per, rank_bridges(per, self.window))
-            for e, (n, per) in scored.items()
+            EntryResult(
+                e[0],
+                e[1],
+                scores.prompts,
+                scores.per_layer,
+                rank_bridges(scores.per_layer, self.window, aggregation=self.opts.aggregation),
+                scores.confidence,
+            )
+            for e, scores in scored.items()
         )
         with clock.stage("write"):
             clock.emit("write", 0, 1, store.url)

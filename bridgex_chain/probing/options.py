@@ -36,7 +36,8 @@ from typing import Any, TypedDict, Unpack, get_args
 from bridgex_chain.errors import InvalidOption, ProbeDataError, UnknownLanguage
 from bridgex_chain.languages import DEFAULT_BRIDGES, STUDY_LANGUAGES, normalize
 from bridgex_chain.models import DTYPES
-from bridgex_chain.probing.bridges import layer_window
+from bridgex_chain.probing.bridges import AGGREGATIONS, Aggregation, layer_window
+from bridgex_chain.probing.confidence import DEFAULT_RESAMPLES
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.hsic import HSICMode
 from bridgex_chain.probing.probe_set import Pair, ProbeSet
@@ -215,6 +216,8 @@ class BuildKwargs(TypedDict, total=False):
     corpus_max_tokens: int | None
     all_layers: bool
     hsic_mode: HSICMode
+    aggregation: Aggregation
+    resamples: int
     seed: int
     threads: int | None
 
@@ -243,7 +246,11 @@ class BuildOptions:
         corpus_max_tokens: Tokens read per language for language neurons (None: all).
         all_layers: Score every layer (True) or only the layers of the window (faster).
         hsic_mode: ``"standard"`` (biased HSIC) or ``"reference"`` (the reference's formula).
-        seed: Seed of the prompt subsets.
+        aggregation: Which window layers a candidate's aggregate averages
+            (:data:`~bridgex_chain.probing.bridges.Aggregation`).
+        resamples: Bootstrap resamples over the probe prompts per entry, for each candidate's
+            interval and win rate (:mod:`~bridgex_chain.probing.confidence`); 0 skips it.
+        seed: Seed of the prompt subsets and of the bootstrap.
         threads: Torch CPU threads during the build (None: torch's default). On a CPU shared
             with other jobs, 1 thread is often much faster than oversubscribed OpenMP threads.
     """
@@ -264,6 +271,8 @@ class BuildOptions:
     corpus_max_tokens: int | None = 50_000
     all_layers: bool = True
     hsic_mode: HSICMode = "standard"
+    aggregation: Aggregation = "own"
+    resamples: int = DEFAULT_RESAMPLES
     seed: int = 0
     threads: int | None = None
 
@@ -302,6 +311,8 @@ class BuildOptions:
             corpus_max_tokens=kwargs.get("corpus_max_tokens", d.corpus_max_tokens),
             all_layers=kwargs.get("all_layers", d.all_layers),
             hsic_mode=kwargs.get("hsic_mode", d.hsic_mode),
+            aggregation=kwargs.get("aggregation", d.aggregation),
+            resamples=kwargs.get("resamples", d.resamples),
             seed=kwargs.get("seed", d.seed),
             threads=kwargs.get("threads", d.threads),
         )
@@ -333,6 +344,14 @@ class BuildOptions:
             raise InvalidOption(
                 f"corpus_max_tokens must be >= 1, got {self.corpus_max_tokens}; leave it unset "
                 "(None) to read the whole corpus."
+            )
+        if self.aggregation not in AGGREGATIONS:
+            raise InvalidOption(
+                f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {self.aggregation!r}."
+            )
+        if self.resamples < 0:
+            raise InvalidOption(
+                f"resamples must be >= 0 (0 skips the bootstrap), got {self.resamples}."
             )
         if self.hsic_mode not in get_args(HSICMode):
             raise InvalidOption(

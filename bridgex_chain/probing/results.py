@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from bridgex_chain.probing.bridges import Ranking
+from bridgex_chain.probing.confidence import BridgeConfidence
 from bridgex_chain.store.records import RankedBridge, ScoreRow
 
 __all__ = [
@@ -69,7 +70,8 @@ class EntryResult:
         trg: Target language.
         prompts: Probe prompts the scores were computed over.
         per_layer: ``{bridge: {layer: score}}`` (layers without a score are absent).
-        ranking: Bridges ranked by their mean over the layer window.
+        ranking: Bridges ranked by their aggregate over the layer window.
+        confidence: Each candidate's bootstrap interval and win rate (empty: not computed).
     """
 
     src: str
@@ -77,6 +79,7 @@ class EntryResult:
     prompts: int
     per_layer: Mapping[str, Mapping[int, float]]
     ranking: Ranking
+    confidence: Mapping[str, BridgeConfidence] = field(default_factory=dict)
 
     @property
     def best(self) -> RankedBridge | None:

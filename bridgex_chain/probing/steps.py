@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from numpy.typing import NDArray
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.probing.bridges import ProbeActivations, score_pair
 from bridgex_chain.probing.cache import RunCache, entry_name
+from bridgex_chain.probing.confidence import BridgeConfidence, bootstrap_ranking
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.neurons import (
     LanguageNeuronCounter,
@@ -44,12 +46,51 @@ from bridgex_chain.probing.probe_set import Pair
 from bridgex_chain.probing.prompts import understood_pairs
 from bridgex_chain.probing.record import count_language_neurons, record_prompt_means
 
-__all__ = ["MIN_PROMPTS", "TEXT_TOKENS", "BuildSteps", "PerLayer", "torch_threads"]
+__all__ = ["MIN_PROMPTS", "TEXT_TOKENS", "BuildSteps", "EntryScores", "PerLayer", "torch_threads"]
 
 logger = logging.getLogger(__name__)
 
 #: ``{bridge: {layer: score}}`` of one entry.
 PerLayer = dict[str, dict[int, float]]
+
+
+@dataclass(frozen=True)
+class EntryScores:
+    """What the scores stage computes for one entry.
+
+    Attributes:
+        prompts: Probe prompts the scores were computed over.
+        per_layer: ``{bridge: {layer: score}}`` (layers without a score are absent).
+        confidence: ``{bridge: BridgeConfidence}`` from the bootstrap (empty when skipped).
+
+    Example:
+        >>> scores = EntryScores(64, {"fra_Latn": {6: 0.5}}, {})
+        >>> EntryScores.from_json(scores.to_json()) == scores
+        True
+    """
+
+    prompts: int
+    per_layer: PerLayer
+    confidence: dict[str, BridgeConfidence] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (the stage's cache file)."""
+        return {
+            "prompts": self.prompts,
+            "per_layer": {b: {str(k): v for k, v in s.items()} for b, s in self.per_layer.items()},
+            "confidence": {b: asdict(c) for b, c in self.confidence.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> EntryScores:
+        """Read :meth:`to_json` output (files without ``confidence`` give none)."""
+        per_layer = {
+            b: {int(k): float(v) for k, v in s.items()} for b, s in data["per_layer"].items()
+        }
+        confidence = {b: BridgeConfidence(**c) for b, c in data.get("confidence", {}).items()}
+        return cls(int(data["prompts"]), per_layer, confidence)
+
+
 #: Fewest probe prompts an entry needs to be scored (HSIC over fewer is meaningless).
 MIN_PROMPTS = 4
 #: Corpus texts are cut to this many tokens.
@@ -256,29 +297,24 @@ class BuildSteps:
         )
         return acts, int(values.shape[1])
 
-    def score_entries(self, groups: Mapping[Pair, PairGroups]) -> dict[Pair, tuple[int, PerLayer]]:
-        """Per entry: number of prompts and ``{bridge: {layer: score}}`` (cached per entry)."""
-        out: dict[Pair, tuple[int, PerLayer]] = {}
+    def score_entries(self, groups: Mapping[Pair, PairGroups]) -> dict[Pair, EntryScores]:
+        """Per entry: its prompts, per-layer scores and bootstrap figures (cached per entry)."""
+        out: dict[Pair, EntryScores] = {}
         entries = list(self.layout.entries)
         for done, entry in enumerate(entries):
             self.emit("scores", done, len(entries), entry_name(*entry))
             name = f"scores/{entry_name(*entry)}"
             cached = self.cache.load_json(name)
-            if cached is None:
-                prompts, per_layer = self._score(entry, groups[entry])
-                layers = {b: {str(k): v for k, v in s.items()} for b, s in per_layer.items()}
-                self.cache.save_json(name, {"prompts": prompts, "per_layer": layers})
+            if cached is None or ("confidence" not in cached and self.opts.resamples):
+                scores = self._score(entry, groups[entry])
+                self.cache.save_json(name, scores.to_json())
             else:
-                prompts = int(cached["prompts"])
-                per_layer = {
-                    b: {int(k): float(v) for k, v in s.items()}
-                    for b, s in cached["per_layer"].items()
-                }
-            out[entry] = (prompts, per_layer)
+                scores = EntryScores.from_json(cached)
+            out[entry] = scores
         self.emit("scores", len(entries), len(entries), "")
         return out
 
-    def _score(self, entry: Pair, groups: PairGroups) -> tuple[int, PerLayer]:
+    def _score(self, entry: Pair, groups: PairGroups) -> EntryScores:
         acts, prompts = self._entry_activations(entry, self._entry_mask(groups))
         if prompts < MIN_PROMPTS:
             logger.warning(
@@ -288,15 +324,28 @@ class BuildSteps:
                 prompts,
                 MIN_PROMPTS,
             )
-            return prompts, {b: {} for b in groups.bridges}
+            return EntryScores(prompts, {b: {} for b in groups.bridges}, {})
         scores = score_pair(
             acts,
             groups,
             self.window,
             bridge_top_k=self.opts.bridge_top_k,
+            aggregation=self.opts.aggregation,
             mode=self.opts.hsic_mode,
         )
-        return prompts, scores.per_layer
+        confidence: dict[str, BridgeConfidence] = {}
+        if self.opts.resamples:
+            confidence = bootstrap_ranking(
+                acts,
+                groups,
+                self.window,
+                resamples=self.opts.resamples,
+                seed=self.opts.seed,
+                aggregation=self.opts.aggregation,
+                bridge_top_k=self.opts.bridge_top_k,
+                mode=self.opts.hsic_mode,
+            )
+        return EntryScores(prompts, scores.per_layer, confidence)
 
 
 @contextmanager

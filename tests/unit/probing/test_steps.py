@@ -15,7 +15,7 @@ from bridgex_chain.probing.cache import RunCache
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.options import BuildOptions
 from bridgex_chain.probing.probe_set import ProbeSet
-from bridgex_chain.probing.steps import MIN_PROMPTS, BuildSteps, torch_threads
+from bridgex_chain.probing.steps import MIN_PROMPTS, BuildSteps, EntryScores, torch_threads
 
 SW, EN, FR = "swh_Latn", "eng_Latn", "fra_Latn"
 OPTIONS: dict[str, Any] = {
@@ -97,11 +97,16 @@ def test_probes_record_only_the_needed_columns_and_scores_are_cached(
         assert arrays["values"].shape == (int(needed.sum()), len(texts))
 
     scored = steps.score_entries(groups)
-    prompts, per_layer = scored[(SW, SW)]
-    assert prompts == steps.layout.prompt_count((SW, SW))
-    assert set(per_layer) == {EN, FR}
-    assert all(set(layers) <= {1, 2} for layers in per_layer.values())
+    entry = scored[(SW, SW)]
+    assert entry.prompts == steps.layout.prompt_count((SW, SW))
+    assert set(entry.per_layer) == {EN, FR}
+    assert all(set(layers) <= {1, 2} for layers in entry.per_layer.values())
+    # the bootstrap ran with the build's resamples; win rates add up over the candidates
+    assert set(entry.confidence) == {EN, FR}
+    assert {c.resamples for c in entry.confidence.values()} <= {0, steps.opts.resamples}
+    assert sum(c.win_rate for c in entry.confidence.values()) == pytest.approx(1.0)
     _forbid(monkeypatch, "score_pair")
+    _forbid(monkeypatch, "bootstrap_ranking")
     assert steps.score_entries(groups) == scored  # read back from scores/<entry>.json
 
 
@@ -113,7 +118,7 @@ def test_too_few_prompts_leave_an_entry_unscored(
     steps.record_probes(groups, {})
     with caplog.at_level(logging.WARNING, logger="bridgex_chain.probing.steps"):
         scored = steps.score_entries(groups)
-    assert scored[(SW, EN)] == (2, {EN: {}, FR: {}})
+    assert scored[(SW, EN)] == EntryScores(2, {EN: {}, FR: {}}, {})
     assert f"fewer than {MIN_PROMPTS}" in caplog.text
 
 
@@ -139,7 +144,7 @@ def test_understood_masks_filter_the_recorded_probes(
     assert all(mask.tolist() == [True, True, False, False] for mask in keep.values())
     groups = steps.groups(steps.language_neurons([SW, EN, FR]))
     steps.record_probes(groups, keep)
-    prompts, _ = steps.score_entries(groups)[(SW, SW)]
+    prompts = steps.score_entries(groups)[(SW, SW)].prompts
     assert prompts == 2 * len(steps.layout.directions)
     _forbid(monkeypatch, "understood_pairs")
     again, _ = _steps(tiny, probe_set, tmp_path)
