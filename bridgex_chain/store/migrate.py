@@ -102,7 +102,7 @@ def head_revision() -> str:
 
     Example:
         >>> head_revision()
-        '0002'
+        '0003'
     """
     head = _scripts().get_current_head()
     if head is None:  # pragma: no cover - the package always ships revisions
@@ -219,7 +219,7 @@ def upgrade(url_or_engine: str | Engine | None = None, revision: str = "head") -
 
     Example:
         >>> upgrade("sqlite://")
-        '0002'
+        '0003'
     """
     target = head_revision() if revision == "head" else revision
     with _engine_for(url_or_engine) as engine:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -63,25 +63,65 @@ class Entry:
     ranking: tuple[RankedBridge, ...]
 
 
+#: The columns of an aggregate row, in :func:`_aggregate_row`'s order.
+_AGGREGATE_COLUMNS = (
+    AggregateScoreRow.src,
+    AggregateScoreRow.trg,
+    AggregateScoreRow.bridge,
+    AggregateScoreRow.score,
+    AggregateScoreRow.layers_scored,
+    AggregateScoreRow.score_low,
+    AggregateScoreRow.score_high,
+    AggregateScoreRow.win_rate,
+    AggregateScoreRow.resamples,
+)
+
+
+def _aggregate_row(values: Sequence[Any]) -> ScoreRow:
+    """A stored aggregate (the values of :data:`_AGGREGATE_COLUMNS`) as a score row."""
+    src, trg, bridge, score, layers, low, high, win_rate, resamples = values
+    return ScoreRow(src, trg, bridge, None, score, layers, low, high, win_rate, resamples)
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else parse_time(value).isoformat()
 
 
-def rank(scores: Iterable[tuple[str, float, int]]) -> tuple[RankedBridge, ...]:
-    """Rank (bridge, score, layers_scored) triples best first; ties share a rank (1, 1, 3).
+def rank(scores: Iterable[tuple[str, float, int] | RankedBridge]) -> tuple[RankedBridge, ...]:
+    """Rank candidates best first; ties share a rank (1, 1, 3).
+
+    Args:
+        scores: (bridge, score, layers_scored) triples, or :class:`RankedBridge` records whose
+            ``rank`` is ignored (their bootstrap figures are kept).
 
     Ties (within :data:`TIE_REL_TOL` of the tie group's leader) are ordered by bridge code.
     """
-    ordered = sorted(scores, key=lambda item: (-item[1], item[0]))
+    candidates = [
+        item if isinstance(item, RankedBridge) else RankedBridge(item[0], item[1], 0, item[2])
+        for item in scores
+    ]
+    ordered = sorted(candidates, key=lambda item: (-item.score, item.bridge))
     ranked: list[RankedBridge] = []
     leader, leader_rank = math.nan, 0
-    for position, (bridge, score, layers) in enumerate(ordered, start=1):
-        if not ranked or not math.isclose(leader, score, rel_tol=TIE_REL_TOL):
-            leader, leader_rank = score, position
-        ranked.append(
-            RankedBridge(bridge=bridge, score=score, rank=leader_rank, layers_scored=layers)
-        )
+    for position, candidate in enumerate(ordered, start=1):
+        if not ranked or not math.isclose(leader, candidate.score, rel_tol=TIE_REL_TOL):
+            leader, leader_rank = candidate.score, position
+        ranked.append(replace(candidate, rank=leader_rank))
     return tuple(ranked)
+
+
+def _candidate(row: ScoreRow) -> RankedBridge:
+    """An aggregate row as an unranked candidate (``rank`` 0), bootstrap figures included."""
+    return RankedBridge(
+        bridge=row.bridge,
+        score=row.score,
+        rank=0,
+        layers_scored=row.layers_scored or 0,
+        low=row.low,
+        high=row.high,
+        win_rate=row.win_rate,
+        resamples=row.resamples,
+    )
 
 
 def _run_query() -> Any:
@@ -210,21 +250,16 @@ def model_entries(
             compete with the stored runs by the same newest-wins rule.
     """
     runs = {r.run_id: r for r in run_records(conn, model, status=STATUS_COMPLETE)}
-    by_pair: dict[tuple[str, str], dict[int, list[tuple[str, float, int]]]] = {}
+    by_pair: dict[tuple[str, str], dict[int, list[RankedBridge]]] = {}
     if runs:
+        a = AggregateScoreRow
         rows = conn.execute(
-            select(
-                AggregateScoreRow.run_id,
-                AggregateScoreRow.src,
-                AggregateScoreRow.trg,
-                AggregateScoreRow.bridge,
-                AggregateScoreRow.score,
-                AggregateScoreRow.layers_scored,
-            ).where(AggregateScoreRow.run_id.in_(list(runs)))
+            select(a.run_id, *_AGGREGATE_COLUMNS).where(a.run_id.in_(list(runs)))
         ).all()
-        for run_id, src, trg, bridge, score, layers in rows:
-            by_pair.setdefault((src, trg), {}).setdefault(run_id, []).append(
-                (bridge, score, layers)
+        for run_id, *values in rows:
+            row = _aggregate_row(values)
+            by_pair.setdefault((row.src, row.trg), {}).setdefault(run_id, []).append(
+                _candidate(row)
             )
     for record, score_rows in extra:
         if record.profile.model != model or record.run_id is None:
@@ -233,7 +268,7 @@ def model_entries(
         for row in score_rows:
             if row.layer is None:
                 by_pair.setdefault((row.src, row.trg), {}).setdefault(record.run_id, []).append(
-                    (row.bridge, row.score, row.layers_scored or 0)
+                    _candidate(row)
                 )
     if not runs:
         return {}
@@ -257,6 +292,10 @@ def model_entries(
             margin=margin,
             run_id=run_id,
             provenance=provenance(runs[run_id]),
+            low=top.low,
+            high=top.high,
+            win_rate=top.win_rate,
+            resamples=top.resamples,
         )
         entries[(src, trg)] = Entry(best=best, ranking=ranking)
     return entries
@@ -276,18 +315,12 @@ def run_scores(conn: Connection, run_id: int) -> list[ScoreRow]:
         .order_by(LayerScoreRow.src, LayerScoreRow.trg, LayerScoreRow.bridge, LayerScoreRow.layer)
     ).all()
     aggregate_rows = conn.execute(
-        select(
-            AggregateScoreRow.src,
-            AggregateScoreRow.trg,
-            AggregateScoreRow.bridge,
-            AggregateScoreRow.score,
-            AggregateScoreRow.layers_scored,
-        )
+        select(*_AGGREGATE_COLUMNS)
         .where(AggregateScoreRow.run_id == run_id)
         .order_by(AggregateScoreRow.src, AggregateScoreRow.trg, AggregateScoreRow.bridge)
     ).all()
     result = [ScoreRow(s, t, b, ell, v) for s, t, b, ell, v in layer_rows]
-    result.extend(ScoreRow(s, t, b, None, v, n) for s, t, b, v, n in aggregate_rows)
+    result.extend(_aggregate_row(values) for values in aggregate_rows)
     return result
 
 

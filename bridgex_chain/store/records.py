@@ -66,6 +66,11 @@ class Bridge:
         margin: Score minus the runner-up's score (``None`` when only one candidate).
         run_id: Id of the probe run that produced the score.
         provenance: Run metadata (probe set, parameters, model revision, tool version).
+        low: 2.5 % percentile of the bridge's score over bootstrap resamples of the probe
+            prompts (None: the run recorded no bootstrap).
+        high: 97.5 % percentile (None as ``low``). The interval may exclude ``score``.
+        win_rate: Share of the resamples in which the bridge ranked first, in [0, 1].
+        resamples: Resamples the figures come from.
     """
 
     model: str
@@ -76,16 +81,41 @@ class Bridge:
     margin: float | None
     run_id: int
     provenance: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    low: float | None = None
+    high: float | None = None
+    win_rate: float | None = None
+    resamples: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RankedBridge:
-    """One candidate bridge in a ranking, best first (``rank`` starts at 1; ties share a rank)."""
+    """One candidate bridge in a ranking, best first (``rank`` starts at 1; ties share a rank).
+
+    Attributes:
+        bridge: FLORES-200 code of the candidate.
+        score: Its aggregate score over the layer window.
+        rank: Its rank (ties share one: 1, 1, 3).
+        layers_scored: How many layers of the window had a score.
+        low: 2.5 % percentile of the score over bootstrap resamples of the probe prompts
+            (None: the run recorded no bootstrap).
+        high: 97.5 % percentile (None as ``low``).
+        win_rate: Share of the resamples in which the candidate ranked first, in [0, 1].
+        resamples: Resamples the figures come from.
+
+    Example:
+        >>> r = RankedBridge("fra_Latn", 4.1e-08, 1, 6, 3.2e-08, 5.0e-08, 0.87, 200)
+        >>> r.win_rate, RankedBridge("eng_Latn", 0.3, 2, 6).low
+        (0.87, None)
+    """
 
     bridge: str
     score: float
     rank: int
     layers_scored: int
+    low: float | None = None
+    high: float | None = None
+    win_rate: float | None = None
+    resamples: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +130,19 @@ class ScoreRow:
         score: The HSIC-based score.
         layers_scored: Aggregate rows only: how many layers of the window had a score. When
             None, the store counts the run's per-layer rows stored for the same key.
+        low: Aggregate rows only: 2.5 % percentile of the aggregate over bootstrap resamples of
+            the probe prompts. ``low``, ``high``, ``win_rate`` and ``resamples`` come together
+            (all four or none); ``low <= high``, but the interval may exclude ``score``.
+        high: Aggregate rows only: the 97.5 % percentile.
+        win_rate: Aggregate rows only: share of the resamples in which the bridge ranked first,
+            in [0, 1].
+        resamples: Aggregate rows only: how many resamples the figures come from (at least 1).
+
+    Example:
+        >>> row = ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", None, 4.1e-08, 6,
+        ...                low=3.2e-08, high=5.0e-08, win_rate=0.87, resamples=200)
+        >>> row.has_confidence, ScoreRow("swh_Latn", "swh_Latn", "fra_Latn", 3, 0.1).has_confidence
+        (True, False)
     """
 
     src: str
@@ -108,6 +151,15 @@ class ScoreRow:
     layer: int | None
     score: float
     layers_scored: int | None = None
+    low: float | None = None
+    high: float | None = None
+    win_rate: float | None = None
+    resamples: int | None = None
+
+    @property
+    def has_confidence(self) -> bool:
+        """True when any bootstrap figure (low, high, win_rate, resamples) is set."""
+        return any(v is not None for v in (self.low, self.high, self.win_rate, self.resamples))
 
 
 @dataclass(frozen=True, slots=True)

@@ -243,16 +243,25 @@ def _claim_run(
     return found
 
 
-_ScoreKey = set[tuple[str, str, str, int, float, int | None]]
+_Confidence = tuple[float | None, float | None, float | None, int | None]
+_ScoreKey = set[tuple[str, str, str, int, float, int | None, _Confidence]]
+_NO_CONFIDENCE: _Confidence = (None, None, None, None)
+
+
+def _confidence(row: ScoreRow) -> _Confidence:
+    def number(value: float | None) -> float | None:
+        return None if value is None else float(value)
+
+    return (number(row.low), number(row.high), number(row.win_rate), row.resamples)
 
 
 def _score_key(rows: Iterable[ScoreRow]) -> _ScoreKey:
     keys: _ScoreKey = set()
     for r in rows:
         if r.layer is None:
-            keys.add((r.src, r.trg, r.bridge, -1, float(r.score), r.layers_scored))
+            keys.add((r.src, r.trg, r.bridge, -1, float(r.score), r.layers_scored, _confidence(r)))
         else:
-            keys.add((r.src, r.trg, r.bridge, int(r.layer), float(r.score), None))
+            keys.add((r.src, r.trg, r.bridge, int(r.layer), float(r.score), None, _NO_CONFIDENCE))
     return keys
 
 
@@ -371,6 +380,64 @@ def _check_row(row: ScoreRow) -> None:
         raise SchemaError(f"Layer {row.layer} for {row} is negative.")
     if row.layers_scored is not None and row.layers_scored < 0:
         raise SchemaError(f"layers_scored {row.layers_scored} for {row} is negative.")
+    if row.has_confidence:
+        _check_confidence(row)
+
+
+def _finite(value: object) -> bool:
+    try:
+        return math.isfinite(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_confidence(row: ScoreRow) -> None:
+    """The bootstrap figures of an aggregate row: all four, ``low <= high``, a win rate in [0, 1].
+
+    The interval need not contain the score: a percentile interval over resamples may exclude it.
+    """
+    key = f"{row.src}->{row.trg}, bridge {row.bridge}"
+    if row.layer is not None:
+        raise SchemaError(
+            f"The per-layer row of {key} at layer {row.layer} carries bootstrap figures (low, "
+            "high, win_rate, resamples); only aggregate rows (layer None) have them. Give them "
+            "on the aggregate row."
+        )
+    figures: dict[str, object] = {
+        "low": row.low,
+        "high": row.high,
+        "win_rate": row.win_rate,
+        "resamples": row.resamples,
+    }
+    missing = [name for name, value in figures.items() if value is None]
+    if missing:
+        raise SchemaError(
+            f"The aggregate of {key} gives only some of its bootstrap figures (missing: "
+            f"{', '.join(missing)}); give low, high, win_rate and resamples together, or none."
+        )
+    bad = [f"{name}={value!r}" for name, value in figures.items() if not _finite(value)]
+    if bad:
+        raise SchemaError(
+            f"The aggregate of {key} has bootstrap figures that are not finite numbers: "
+            f"{', '.join(bad)}."
+        )
+    if row.low is not None and row.high is not None and float(row.low) > float(row.high):
+        raise SchemaError(
+            f"The aggregate of {key} has the interval [{row.low!r}, {row.high!r}], whose low end "
+            "is above its high end; give the 2.5 % percentile as low and the 97.5 % one as high."
+        )
+    if row.win_rate is not None and not 0.0 <= float(row.win_rate) <= 1.0:
+        raise SchemaError(
+            f"The aggregate of {key} has win_rate {row.win_rate!r}; a win rate is a share of "
+            "resamples, between 0 and 1 (give 0.87, not 87)."
+        )
+    resamples = row.resamples
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
+        raise SchemaError(
+            f"The aggregate of {key} has resamples {resamples!r}; give the number of bootstrap "
+            "resamples the figures come from, a whole number of at least 1 (a candidate never "
+            "scored in any resample has no figures: leave all four None)."
+        )
 
 
 def _chunks(items: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
@@ -382,7 +449,14 @@ def write_score_rows(conn: Connection, run_id: int, rows: Sequence[ScoreRow]) ->
     """Insert or overwrite score rows of a run (a later row for the same key wins).
 
     Aggregate rows (``layer is None``) without ``layers_scored`` get the number of per-layer rows
-    stored for the same (src, trg, bridge) of the run (after this write).
+    stored for the same (src, trg, bridge) of the run (after this write). Their bootstrap figures
+    (``low``, ``high``, ``win_rate``, ``resamples``) are stored as given, NULL when absent; a
+    later aggregate row for the same key replaces them too.
+
+    Raises:
+        SchemaError: A score is not finite, a layer or layer count is negative, or the bootstrap
+            figures are incomplete, on a per-layer row, or out of range (``low > high``, a win
+            rate outside [0, 1], fewer than 1 resample).
 
     Returns:
         The number of distinct rows written.
@@ -416,6 +490,10 @@ def write_score_rows(conn: Connection, run_id: int, rows: Sequence[ScoreRow]) ->
             "bridge": key[2],
             "score": float(r.score),
             "layers_scored": r.layers_scored if r.layers_scored is not None else counts.get(key, 0),
+            "score_low": None if r.low is None else float(r.low),
+            "score_high": None if r.high is None else float(r.high),
+            "win_rate": None if r.win_rate is None else float(r.win_rate),
+            "resamples": r.resamples,
         }
         for key, r in aggregates.items()
     ]

@@ -9,7 +9,12 @@ Four tables:
   :func:`bridgex_chain.store.runs.run_identity`) that makes imports idempotent.
 - ``bridge_scores`` — per-layer scores, keyed (run, src, trg, bridge, layer).
 - ``bridge_aggregates`` — the score over the layer window, keyed (run, src, trg, bridge), with the
-  number of layers that contributed.
+  number of layers that contributed and, when the run recorded a bootstrap over its probe
+  prompts, ``score_low`` / ``score_high`` (the 2.5 % and 97.5 % percentiles of the score over the
+  resamples), ``win_rate`` (the share of resamples in which the bridge ranked first) and
+  ``resamples`` (how many). The four are NULL together (rows of older runs) or set together,
+  with ``score_low <= score_high``, ``0 <= win_rate <= 1`` and ``resamples >= 1``; the interval
+  may exclude ``score`` (revision 0003).
 
 Why aggregates have their own table: the original data model stored the aggregate as a
 ``bridge_scores`` row with ``layer IS NULL``. SQL treats NULLs as distinct, so a unique key
@@ -71,6 +76,14 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+#: CHECK of ``bridge_aggregates``: the bootstrap figures are all NULL or all set (revision 0003
+#: spells the same text).
+_CONFIDENCE_TOGETHER = (
+    "(score_low IS NULL AND score_high IS NULL AND win_rate IS NULL AND resamples IS NULL) OR "
+    "(score_low IS NOT NULL AND score_high IS NOT NULL AND win_rate IS NOT NULL "
+    "AND resamples IS NOT NULL)"
+)
 
 _MODEL_LEN = 512
 _LANG_LEN = 32
@@ -151,7 +164,13 @@ class AggregateScoreRow(Base):
     """The score of one candidate bridge over the layer window for one (src, trg) of a run."""
 
     __tablename__ = "bridge_aggregates"
-    __table_args__ = (CheckConstraint("layers_scored >= 0", name="layers_scored_non_negative"),)
+    __table_args__ = (
+        CheckConstraint("layers_scored >= 0", name="layers_scored_non_negative"),
+        CheckConstraint("win_rate >= 0 AND win_rate <= 1", name="win_rate_range"),
+        CheckConstraint("resamples >= 1", name="resamples_positive"),
+        CheckConstraint("score_low <= score_high", name="interval_ordered"),
+        CheckConstraint(_CONFIDENCE_TOGETHER, name="confidence_together"),
+    )
 
     run_id: Mapped[int] = mapped_column(
         ForeignKey("probe_runs.id", ondelete="CASCADE"), primary_key=True
@@ -161,3 +180,7 @@ class AggregateScoreRow(Base):
     bridge: Mapped[str] = mapped_column(String(_LANG_LEN), primary_key=True)
     score: Mapped[float] = mapped_column(Double)
     layers_scored: Mapped[int] = mapped_column(Integer)
+    score_low: Mapped[float | None] = mapped_column(Double)
+    score_high: Mapped[float | None] = mapped_column(Double)
+    win_rate: Mapped[float | None] = mapped_column(Double)
+    resamples: Mapped[int | None] = mapped_column(Integer)

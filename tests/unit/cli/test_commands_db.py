@@ -44,10 +44,10 @@ def test_db_upgrade_and_current(store_url: str) -> None:
         assert "(none)" in out.output and "empty" in out.output
     out = _cli("db", "upgrade", "--database-url", store_url)
     assert out.exit_code == 0, out.output
-    assert "from revision (empty) to 0002" in out.output
+    assert "from revision (empty) to 0003" in out.output
     assert "up to date" in _cli("db", "upgrade", "--database-url", store_url).output
     out = _cli("db", "current", "--database-url", store_url)
-    assert "revision: 0002" in out.output and "up to date" in out.output
+    assert "revision: 0003" in out.output and "up to date" in out.output
 
 
 def test_db_upgrade_uses_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from bridgex_chain.errors import SchemaError
 from bridgex_chain.store.engine import create_store_engine, write_connection
@@ -32,11 +32,11 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_fresh_database_upgrades_to_head(store_url: str) -> None:
     assert current_revision(store_url) is None
-    assert head_revision() == "0002"
-    assert upgrade(store_url) == "0002"
-    assert current_revision(store_url) == "0002"
-    assert check_current(store_url) == "0002"
-    assert upgrade(store_url) == "0002"  # a second upgrade is a no-op
+    assert head_revision() == "0003"
+    assert upgrade(store_url) == "0003"
+    assert current_revision(store_url) == "0003"
+    assert check_current(store_url) == "0003"
+    assert upgrade(store_url) == "0003"  # a second upgrade is a no-op
 
 
 # Rows written at revision 0001, where the aggregate was a bridge_scores row with layer NULL.
@@ -104,7 +104,7 @@ def test_previous_revision_upgrades_with_rows_intact(store_url: str) -> None:
     profiles = _dump(store_url, "SELECT * FROM model_profiles ORDER BY id")
     runs_before = _dump(store_url, "SELECT * FROM probe_runs ORDER BY id")
 
-    assert upgrade(store_url) == "0002"
+    assert upgrade(store_url) == "0003"
 
     assert _dump(store_url, "SELECT * FROM model_profiles ORDER BY id") == profiles
     assert _dump(store_url, "SELECT * FROM probe_runs ORDER BY id") == runs_before
@@ -154,7 +154,130 @@ def test_downgrade_restores_the_previous_layout(store_url: str) -> None:
     )
     key = lambda r: (r[0], r[1], r[2], r[3], -1 if r[4] is None else r[4])  # noqa: E731
     assert sorted(after, key=key) == sorted(before, key=key)
-    assert upgrade(store_url) == "0002"
+    assert upgrade(store_url) == "0003"
+
+
+# Rows written at revision 0002: per-layer scores and aggregates in their own tables.
+_V2_LAYERS = [r for r in _V1_SCORES if r[4] is not None]
+_V2_AGGREGATES = [
+    # (run, src, trg, bridge, score, layers_scored)
+    (1, "swh_Latn", "eng_Latn", "fra_Latn", 0.1, 0),
+    (1, "swh_Latn", "swh_Latn", "eng_Latn", 0.3, 3),
+    (1, "swh_Latn", "swh_Latn", "fra_Latn", 0.40625, 2),
+]
+_LAYER_ROWS = (
+    "SELECT run_id, src, trg, bridge, layer, score FROM bridge_scores "
+    "ORDER BY run_id, src, trg, bridge, layer"
+)
+_AGGREGATE_ROWS = (
+    "SELECT run_id, src, trg, bridge, score, layers_scored FROM bridge_aggregates "
+    "ORDER BY run_id, src, trg, bridge"
+)
+_FIGURES = (
+    "SELECT score_low, score_high, win_rate, resamples FROM bridge_aggregates "
+    "ORDER BY run_id, src, trg, bridge"
+)
+
+
+def _write_v2(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """A database at revision 0002 with rows in every table; returns them (as dumped)."""
+    assert upgrade(url, "0002") == "0002"
+    engine = create_store_engine(url)
+    with write_connection(engine) as conn:
+        for statement in _V1_ROWS:
+            conn.execute(text(statement))
+        for run, src, trg, bridge, layer, score in _V2_LAYERS:
+            conn.execute(
+                text(
+                    "INSERT INTO bridge_scores (run_id, src, trg, bridge, layer, score) "
+                    "VALUES (:r, :s, :t, :b, :l, :v)"
+                ),
+                {"r": run, "s": src, "t": trg, "b": bridge, "l": layer, "v": score},
+            )
+        for run, src, trg, bridge, score, layers in _V2_AGGREGATES:
+            conn.execute(
+                text(
+                    "INSERT INTO bridge_aggregates (run_id, src, trg, bridge, score, "
+                    "layers_scored) VALUES (:r, :s, :t, :b, :v, :n)"
+                ),
+                {"r": run, "s": src, "t": trg, "b": bridge, "v": score, "n": layers},
+            )
+    engine.dispose()
+    return _v2_rows(url)
+
+
+def _v2_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the tables revision 0002 has, in 0002's columns."""
+    return {
+        "model_profiles": _dump(url, "SELECT * FROM model_profiles ORDER BY id"),
+        "probe_runs": _dump(url, "SELECT * FROM probe_runs ORDER BY id"),
+        "bridge_scores": _dump(url, _LAYER_ROWS),
+        "bridge_aggregates": _dump(url, _AGGREGATE_ROWS),
+    }
+
+
+def _aggregate_columns(url: str) -> list[str]:
+    engine = create_store_engine(url)
+    try:
+        return [c["name"] for c in inspect(engine).get_columns("bridge_aggregates")]
+    finally:
+        engine.dispose()
+
+
+def test_revision_0002_upgrades_with_rows_intact_and_no_figures(store_url: str) -> None:
+    before = _write_v2(store_url)
+    assert before["bridge_scores"] == sorted(_V2_LAYERS)
+    assert before["bridge_aggregates"] == _V2_AGGREGATES
+
+    assert upgrade(store_url) == "0003"
+
+    assert _v2_rows(store_url) == before
+    assert _dump(store_url, _FIGURES) == [(None, None, None, None)] * len(_V2_AGGREGATES)
+    with BridgeTable(store_url) as table:  # old rows read as "no bootstrap"
+        best = table.best("demo/model", "sw")
+        assert (best.bridge, best.score, best.low, best.high, best.win_rate) == (
+            "fra_Latn", 0.40625, None, None, None
+        )  # fmt: skip
+        assert [(r.bridge, r.low, r.resamples) for r in table.ranking("demo/model", "sw")] == [
+            ("fra_Latn", None, None),
+            ("eng_Latn", None, None),
+        ]
+        assert {r.has_confidence for r in table.scores(1)} == {False}
+
+
+def test_downgrade_to_0002_keeps_every_row(store_url: str) -> None:
+    before = _write_v2(store_url)
+    upgrade(store_url)
+    engine = create_store_engine(store_url)
+    with write_connection(engine) as conn:  # a row written at 0003, with figures
+        conn.execute(
+            text(
+                "UPDATE bridge_aggregates SET score_low = 0.25, score_high = 0.5, "
+                "win_rate = 0.75, resamples = 200 WHERE bridge = 'fra_Latn' AND trg = 'swh_Latn'"
+            )
+        )
+    with write_connection(engine) as conn:
+        command.downgrade(alembic_config(conn), "0002")
+    engine.dispose()
+
+    assert current_revision(store_url) == "0002"
+    assert _v2_rows(store_url) == before
+    assert _aggregate_columns(store_url) == [
+        "run_id", "src", "trg", "bridge", "score", "layers_scored"
+    ]  # fmt: skip
+    # Revision 0002's own CHECK survives the table rebuild (SQLite) of both migrations.
+    engine = create_store_engine(store_url)
+    with pytest.raises(Exception, match=r"(?i)check"), write_connection(engine) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO bridge_aggregates (run_id, src, trg, bridge, score, layers_scored) "
+                "VALUES (1, 'yor_Latn', 'yor_Latn', 'eng_Latn', 0.1, -1)"
+            )
+        )
+    engine.dispose()
+    assert upgrade(store_url) == "0003"
+    assert _v2_rows(store_url) == before
+    assert _dump(store_url, _FIGURES) == [(None, None, None, None)] * len(_V2_AGGREGATES)
 
 
 def _stamp(url: str, revision: str) -> None:
@@ -180,7 +303,7 @@ def test_old_database_without_migrate_asks_for_db_upgrade(store_url: str, tmp_pa
         BridgeTable(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False)
     with BridgeTable(store_url) as table:  # migrate=True upgrades
         assert table.models() == []
-    assert current_revision(store_url) == "0002"
+    assert current_revision(store_url) == "0003"
 
 
 def test_unversioned_tables_are_refused(sqlite_url: str) -> None:
@@ -198,14 +321,14 @@ def test_default_url_comes_from_the_environment(
 ) -> None:
     monkeypatch.delenv("BRIDGEX_DATABASE_URL", raising=False)
     monkeypatch.setenv("BRIDGEX_DATA_DIR", str(tmp_path / "data"))
-    assert upgrade() == "0002"
+    assert upgrade() == "0003"
     assert (tmp_path / "data" / "bridges.db").is_file()
     other = tmp_path / "other.db"
     monkeypatch.setenv("BRIDGEX_DATABASE_URL", f"sqlite:///{other}")
     assert current_revision() is None
     with BridgeTable() as table:
         assert str(other) in table.url
-    assert current_revision() == "0002"
+    assert current_revision() == "0003"
     explicit = tmp_path / "explicit.db"
     with BridgeTable(f"sqlite:///{explicit}"):  # an argument beats the environment
         pass
@@ -220,6 +343,7 @@ def test_source_checkout_finds_the_alembic_directory() -> None:
     assert sorted(p.name for p in (location / "versions").glob("0*.py")) == [
         "0001_initial.py",
         "0002_aggregate_table.py",
+        "0003_bridge_confidence.py",
     ]
     assert not (ROOT / "alembic" / "__init__.py").exists()  # it would shadow the alembic library
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from bridgex_chain.store import queries
 from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+from bridgex_chain.store.runs import normalized_rows
 from bridgex_chain.store.table import BridgeTable
 
 Factory = Callable[..., tuple[RunRecord, list[ScoreRow]]]
@@ -122,6 +123,44 @@ def test_run_scores_come_per_layer_then_aggregate_in_key_order(
             ScoreRow("yor_Latn", "yor_Latn", "fra_Latn", None, 0.3, 2),
         ]
         assert queries.run_scores(conn, run_id + 100) == []
+
+
+def test_bootstrap_figures_reach_rankings_best_and_scores(
+    table: BridgeTable, make_run: MakeRun
+) -> None:
+    rows = [
+        # The interval of a percentile bootstrap may exclude the point score (fr).
+        ScoreRow("sw", "sw", "fr", None, 4.1e-08, 3, 4.2e-08, 6.0e-08, 0.875, 200),
+        ScoreRow("sw", "sw", "en", None, 3.0e-08, 3, 1.0e-08, 4.5e-08, 0.125, 200),
+        ScoreRow("sw", "sw", "es", None, 1.0e-08, 3),  # stored without a bootstrap
+    ]
+    run_id = table.upsert_run(make_run(), rows)
+    ranking = table.ranking("demo/model", "sw")
+    assert [(r.bridge, r.rank, r.low, r.high, r.win_rate, r.resamples) for r in ranking] == [
+        ("fra_Latn", 1, 4.2e-08, 6.0e-08, 0.875, 200),
+        ("eng_Latn", 2, 1.0e-08, 4.5e-08, 0.125, 200),
+        ("spa_Latn", 3, None, None, None, None),
+    ]
+    best = table.best("demo/model", "sw")
+    assert (best.bridge, best.low, best.high, best.win_rate, best.resamples) == (
+        "fra_Latn", 4.2e-08, 6.0e-08, 0.875, 200
+    )  # fmt: skip
+    assert table.scores(run_id) == sorted(
+        normalized_rows(rows), key=lambda r: (r.src, r.trg, r.bridge)
+    )
+    # A later aggregate for the same key replaces the figures too (here: drops them).
+    table.upsert_run(make_run(), [ScoreRow("sw", "sw", "fr", None, 4.1e-08, 3)])
+    assert table.best("demo/model", "sw").win_rate is None
+
+
+def test_rank_keeps_the_figures_of_ranked_inputs() -> None:
+    from bridgex_chain.store.records import RankedBridge
+
+    ranked = queries.rank([RankedBridge("eng", 0.4, 0, 3, 0.3, 0.5, 0.25, 50), ("fra", 0.5, 3)])
+    assert ranked == (
+        RankedBridge("fra", 0.5, 1, 3),
+        RankedBridge("eng", 0.4, 2, 3, 0.3, 0.5, 0.25, 50),
+    )
 
 
 def test_provenance_carries_the_run_metadata(make_run: MakeRun) -> None:

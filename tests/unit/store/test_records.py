@@ -59,6 +59,12 @@ def test_shared_records_are_frozen_and_slotted() -> None:
 
 def test_score_row_and_run_record_defaults() -> None:
     assert ScoreRow("a", "a", "b", 0, 0.1).layers_scored is None
+    # Bootstrap figures are optional everywhere (tables built before them have none).
+    figures = ("low", "high", "win_rate", "resamples")
+    for record in (ScoreRow("a", "a", "b", None, 0.1, 2), RankedBridge("b", 0.1, 1, 2), _bridge()):
+        assert [getattr(record, name) for name in figures] == [None] * 4
+    assert not ScoreRow("a", "a", "b", None, 0.1, 2).has_confidence
+    assert ScoreRow("a", "a", "b", None, 0.1, 2, resamples=5).has_confidence  # any one counts
     run = RunRecord(ModelProfile("m/x", "r", "llama", 2, 8), "starter", "h", ["swh_Latn"], [], {})
     assert (run.status, run.tool_version, run.started_at) == ("running", "", "")
     assert (run.finished_at, run.run_id, run.error) == (None, None, None)

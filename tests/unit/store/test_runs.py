@@ -65,6 +65,46 @@ def test_invalid_rows_write_nothing(
     assert table.runs()[0].status == "running"
 
 
+def _aggregate(**fields: object) -> ScoreRow:
+    """An aggregate row of sw->sw with bootstrap figures; ``fields`` override any field."""
+    values: dict[str, object] = {
+        "src": "sw", "trg": "sw", "bridge": "en", "layer": None, "score": 0.4,
+        "layers_scored": 3, "low": 0.25, "high": 0.5, "win_rate": 0.75, "resamples": 200,
+    }  # fmt: skip
+    values.update(fields)
+    return ScoreRow(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (_aggregate(win_rate=None, resamples=None),
+         r"only some of its bootstrap figures \(missing: win_rate, resamples\); give low, "
+         r"high, win_rate and resamples together, or none"),
+        (_aggregate(low=0.6), r"interval \[0\.6, 0\.5\], whose low end is above its high end"),
+        (_aggregate(win_rate=87.0), r"win_rate 87\.0; a win rate is a share.*between 0 and 1"),
+        (_aggregate(win_rate=-0.01), "between 0 and 1"),
+        (_aggregate(resamples=0), r"resamples 0; give the number of bootstrap resamples.*least 1"),
+        (_aggregate(high=float("inf")), r"not finite numbers: high=inf"),
+        (ScoreRow("sw", "sw", "en", 2, 0.4, None, 0.25, 0.5, 0.75, 200),
+         r"per-layer row of swh_Latn->swh_Latn, bridge eng_Latn at layer 2 carries bootstrap "
+         r"figures.*only aggregate rows"),
+    ],
+)  # fmt: skip
+def test_bootstrap_figures_are_checked_before_any_write(
+    table: BridgeTable, make_run: MakeRun, bad: ScoreRow, message: str
+) -> None:
+    run_id = table.begin_run(make_run())
+    good = [_aggregate(bridge="fr", score=0.3, low=0.35, high=0.45)]  # may exclude the score
+    with pytest.raises(SchemaError, match=message):
+        table.write_scores(run_id, [*good, bad], final=True)
+    assert table.scores(run_id) == []
+    table.write_scores(run_id, good, final=True)
+    assert [(r.low, r.high, r.win_rate, r.resamples) for r in table.scores(run_id)] == [
+        (0.35, 0.45, 0.75, 200)
+    ]
+
+
 def test_prepare_run_fills_times_and_returns_a_normalised_copy(make_run: MakeRun) -> None:
     run = make_run(started="")
     run.status = "running"

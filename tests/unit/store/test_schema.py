@@ -71,6 +71,10 @@ def test_tables_and_naming_convention() -> None:
         "ck_bridge_scores_layer_non_negative",
         "pk_bridge_aggregates",
         "fk_bridge_aggregates_run_id_probe_runs",
+        "ck_bridge_aggregates_win_rate_range",
+        "ck_bridge_aggregates_resamples_positive",
+        "ck_bridge_aggregates_interval_ordered",
+        "ck_bridge_aggregates_confidence_together",
     } <= names
     # The aggregate has no layer column at all; per-layer rows have a NOT NULL layer in the key.
     assert "layer" not in tables["bridge_aggregates"].c
@@ -107,6 +111,30 @@ def test_constraints_are_enforced(engine: Engine) -> None:
     for table, values in bad_cases:
         with pytest.raises(IntegrityError), write_connection(engine) as conn:
             conn.execute(insert(table).values(**values))
+
+
+_FIGURES = {"score_low": 0.1, "score_high": 0.3, "win_rate": 0.5, "resamples": 200}
+
+
+@pytest.mark.parametrize(
+    "figures",
+    [
+        {**_FIGURES, "win_rate": 1.5},
+        {**_FIGURES, "win_rate": -0.1},
+        {**_FIGURES, "resamples": 0},
+        {**_FIGURES, "score_low": 0.4},  # above score_high
+        {"score_low": 0.1, "score_high": 0.3},  # not all four
+        {"win_rate": 0.5},
+    ],
+)
+def test_bootstrap_figures_are_checked(engine: Engine, figures: dict[str, object]) -> None:
+    _seed(engine)
+    row = {"run_id": 1, "src": "a", "trg": "a", "bridge": "b", "score": 0.5, "layers_scored": 1}
+    with write_connection(engine) as conn:  # all four (an interval excluding the score), or none
+        conn.execute(insert(AggregateScoreRow).values(**row, **_FIGURES))
+        conn.execute(insert(AggregateScoreRow).values(**{**row, "bridge": "c"}))
+    with pytest.raises(IntegrityError, match=r"(?i)check"), write_connection(engine) as conn:
+        conn.execute(insert(AggregateScoreRow).values(**{**row, "bridge": "d"}, **figures))
 
 
 def test_aggregate_is_unique_per_key(engine: Engine) -> None:
