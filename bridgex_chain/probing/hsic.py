@@ -72,6 +72,7 @@ __all__ = [
     "SigmaRule",
     "hsic_dense",
     "hsic_matrix",
+    "hsic_resampled",
     "hsic_taylor",
     "layer_score",
     "layer_score_from_matrix",
@@ -397,6 +398,100 @@ def hsic_taylor(x: _F64, y: _F64, sigma: float, m: int, mode: HSICMode, max_byte
             else:
                 block += P * np.einsum("ia,iajb,jb->ij", muF, C, muG)
             out[si, sj] = block
+    return out
+
+
+def hsic_resampled(
+    X: ArrayLike,
+    Y: ArrayLike,
+    counts: ArrayLike,
+    *,
+    mode: HSICMode = "standard",
+    sigma_rule: SigmaRule | None = None,
+    tol: float = 1e-16,
+    max_terms: int = 64,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    eps: float = EPS,
+) -> _F64 | None:
+    """HSIC matrices of X and Y under many resamples of their prompts, in a few matrix products.
+
+    Resample r takes prompt p ``counts[r, p]`` times (a bootstrap draw: each row of ``counts``
+    sums to P). The rows are z-scored and σ chosen once, on the full sample; then the Taylor
+    features of every neuron are fixed and a resample only re-weights the prompts: with
+    ``w = counts[r]``, ``Σ_p w_p (F_p - μ_w)(G_p - ν_w)ᵀ = Σ_p w_p F_p G_pᵀ - P μ_w ν_wᵀ``
+    (μ_w, ν_w the weighted feature means), and the sums of every resample come from one product
+    ``counts @ (F ⊙ G)`` over the prompts. Resample r's matrix equals :func:`hsic_taylor` on the
+    z-scored rows' resampled columns with the full sample's σ (up to float rounding).
+
+    Args:
+        X: Overlap-group activations (n1 × P).
+        Y: Bridge-group activations (n2 × P).
+        counts: Resample counts (R × P), each row summing to P.
+        mode: As for :func:`hsic_matrix`.
+        sigma_rule: As for :func:`hsic_matrix`.
+        tol: As for :func:`hsic_matrix`.
+        max_terms: As for :func:`hsic_matrix`.
+        max_bytes: Bound on the working memory of one block of resamples.
+        eps: As for :func:`hsic_matrix`.
+
+    Returns:
+        Float64 array (R × n1 × n2), or None when the Taylor expansion needs more than
+        ``max_terms`` terms (the caller resamples and calls :func:`hsic_matrix` instead).
+
+    Raises:
+        ProbeDataError: Malformed input, or counts that are not R × P.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(3)
+        >>> X, Y = rng.normal(size=(2, 30)), rng.normal(size=(3, 30))
+        >>> idx = rng.integers(0, 30, size=30)
+        >>> h = hsic_resampled(X, Y, np.bincount(idx, minlength=30)[None, :])
+        >>> x, y = zscore_rows(X), zscore_rows(Y)
+        >>> sigma = median_sigma(x, y, zscore=False)
+        >>> m = taylor_terms(float(max(np.max(x * x), np.max(y * y))) / sigma**2)
+        >>> want = hsic_taylor(x[:, idx], y[:, idx], sigma, m, "standard", 2**24)
+        >>> bool(np.allclose(h[0], want, rtol=1e-9, atol=1e-18))
+        True
+    """
+    x, y = _check_pair(X, Y)
+    w = np.asarray(counts, dtype=np.float64)
+    P = x.shape[1]
+    if w.ndim != 2 or w.shape[1] != P:
+        raise ProbeDataError(f"counts must be resamples × {P} prompts, got shape {w.shape}.")
+    n1, n2, R = x.shape[0], y.shape[0], w.shape[0]
+    if n1 == 0 or n2 == 0:
+        return np.zeros((R, n1, n2), dtype=np.float64)
+    x, y = zscore_rows(x, eps), zscore_rows(y, eps)
+    rule: SigmaRule = sigma_rule or ("pairs" if mode == "standard" else "reference")
+    sigma = median_sigma(x, y, rule=rule, zscore=False, eps=eps)
+    t = float(max(np.max(x * x), np.max(y * y))) / (sigma * sigma)
+    m = taylor_terms(t, tol, max_terms)
+    if m is None:
+        return None
+    F = _features(x, sigma, m).reshape(n1 * m, P)
+    G = _features(y, sigma, m).reshape(n2 * m, P)
+    a, b = n1 * m, n2 * m
+    sumF, sumG = w @ F.T, w @ G.T  # (R, a), (R, b): weighted feature sums
+    out = np.empty((R, n1, n2), dtype=np.float64)
+    pairs = F[:, None, :] * G[None, :, :] if 8 * a * b * P <= max_bytes else None
+    block = max(1, min(R, max_bytes // max(1, 16 * a * b)))
+    for start in range(0, R, block):
+        rows = slice(start, min(start + block, R))
+        if pairs is not None:
+            S = (w[rows] @ pairs.reshape(a * b, P).T).reshape(-1, a, b)
+        else:
+            S = np.einsum("rp,ap,bp->rab", w[rows], F, G, optimize=True)
+        C = S - sumF[rows, :, None] * sumG[rows, None, :] / P
+        C4 = C.reshape(-1, n1, m, n2, m)
+        h = np.einsum("riajb,riajb->rij", C4, C4)
+        if mode == "standard":
+            h /= float(P - 1) ** 2
+        else:
+            muF = (sumF[rows] / P).reshape(-1, n1, m)
+            muG = (sumG[rows] / P).reshape(-1, n2, m)
+            h += P * np.einsum("ria,riajb,rjb->rij", muF, C4, muG)
+        out[rows] = h
     return out
 
 

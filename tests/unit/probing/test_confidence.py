@@ -91,3 +91,15 @@ def test_noisy_candidates_are_not_separable_and_options_pass_through() -> None:
     assert set(cut) == {"close", "far", "none"}
     with pytest.raises(InvalidOption, match="resamples"):
         bootstrap_ranking(acts, groups, [0], resamples=0)
+
+
+def test_the_dense_fallback_rescores_each_resample_and_agrees() -> None:
+    acts, groups = _entry(prompts=32)
+    fast = bootstrap_ranking(acts, groups, [0, 1], resamples=20, seed=3)
+    slow = bootstrap_ranking(acts, groups, [0, 1], resamples=20, seed=3, method="dense")
+    assert slow["close"].win_rate == fast["close"].win_rate == 1.0
+    for bridge in ("close", "far"):
+        a, b = fast[bridge], slow[bridge]
+        assert a.low is not None and b.low is not None and a.high is not None and b.high is not None
+        # the same draws; the dense path re-estimates z-scores and sigma on each resample
+        assert a.low == pytest.approx(b.low, rel=0.3) and a.high == pytest.approx(b.high, rel=0.3)

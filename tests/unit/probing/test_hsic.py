@@ -15,6 +15,7 @@ from bridgex_chain.probing.hsic import (
     HSICMode,
     hsic_dense,
     hsic_matrix,
+    hsic_resampled,
     hsic_taylor,
     layer_score,
     layer_score_from_matrix,
@@ -298,3 +299,41 @@ def test_taylor_and_dense_methods_agree_on_z_scored_rows(mode: HSICMode) -> None
     # one row at a time (the smallest chunks) gives the same numbers
     np.testing.assert_allclose(hsic_dense(x, y, sigma, mode, 1), dense, rtol=1e-12, atol=0)
     np.testing.assert_allclose(hsic_taylor(x, y, sigma, m, mode, 1), taylor, rtol=1e-12, atol=0)
+
+
+# --------------------------------------------------------------------------- resampled HSIC
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("max_bytes", [1 << 26, 1 << 12])  # one product; blocks of resamples
+def test_resampled_hsic_equals_taylor_on_each_resample(mode: HSICMode, max_bytes: int) -> None:
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(4, 40)), rng.normal(size=(3, 40)) + 0.3
+    draws = rng.integers(0, 40, size=(7, 40))
+    counts = np.stack([np.bincount(d, minlength=40) for d in draws])
+    got = hsic_resampled(X, Y, counts, mode=mode, max_bytes=max_bytes)
+    assert got is not None and got.shape == (7, 4, 3)
+    x, y = zscore_rows(X), zscore_rows(Y)
+    sigma = median_sigma(x, y, rule="pairs" if mode == "standard" else "reference", zscore=False)
+    m = taylor_terms(float(max(np.max(x * x), np.max(y * y))) / sigma**2)
+    assert m is not None
+    for r, d in enumerate(draws):
+        want = hsic_taylor(x[:, d], y[:, d], sigma, m, mode, 1 << 24)
+        scale = float(np.abs(want).max())  # reference values cancel: compare to their scale
+        np.testing.assert_allclose(got[r], want, rtol=1e-8, atol=1e-9 * scale)
+    # no resampling at all (every prompt once) is the plain statistic
+    ones = hsic_resampled(X, Y, np.ones((1, 40)), mode=mode)
+    assert ones is not None
+    np.testing.assert_allclose(ones[0], hsic_matrix(X, Y, mode=mode), rtol=1e-8, atol=1e-15)
+
+
+def test_resampled_hsic_edge_cases() -> None:
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(2, 10))
+    empty = hsic_resampled(X, X[:0], np.ones((3, 10)))
+    assert empty is not None and empty.shape == (3, 2, 0)
+    with pytest.raises(ProbeDataError, match="counts"):
+        hsic_resampled(X, X, np.ones((3, 9)))
+    # rows so alike that sigma is tiny: the Taylor expansion is unavailable
+    near = np.stack([np.linspace(0, 1, 10), np.linspace(0, 1, 10) + 1e-9])
+    assert hsic_resampled(near, near, np.ones((1, 10)), max_terms=2) is None
