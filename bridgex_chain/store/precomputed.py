@@ -5,10 +5,13 @@ provenance and every score (per layer and aggregate); precomputed/README.md docu
 are validated with pydantic before anything is written to a database: a wrong file raises
 :class:`~bridgex_chain.errors.SchemaError` naming the offending field path.
 
+Format versions: 2 (written) lets an aggregate carry its bootstrap figures (``low``, ``high``,
+``win_rate``, ``resamples``: all four or none); 1 (the same without them) is still read.
+
 Example:
-    >>> from bridgex_chain.store.precomputed import FORMAT_VERSION, shipped_tables
-    >>> FORMAT_VERSION
-    1
+    >>> from bridgex_chain.store.precomputed import FORMAT_VERSION, READ_VERSIONS, shipped_tables
+    >>> FORMAT_VERSION, READ_VERSIONS
+    (2, (1, 2))
     >>> isinstance(shipped_tables(), list)
     True
 """
@@ -47,6 +50,7 @@ from bridgex_chain.store.text import printable
 __all__ = [
     "FORMAT_ID",
     "FORMAT_VERSION",
+    "READ_VERSIONS",
     "ShippedTable",
     "TableFile",
     "read_table_file",
@@ -56,7 +60,10 @@ __all__ = [
 ]
 
 FORMAT_ID = "bridgex-chain/bridge-table"
-FORMAT_VERSION = 1
+#: The version this package writes: 2 added the bootstrap figures of aggregates.
+FORMAT_VERSION = 2
+#: The versions this package reads.
+READ_VERSIONS = (1, 2)
 
 StoredRun = tuple[RunRecord, list[ScoreRow]]
 
@@ -95,13 +102,47 @@ class ProvenanceJSON(_Model):
     finished_at: AwareDatetime
 
 
+def _share(value: float) -> float:
+    """A win rate: a share of resamples, in [0, 1]."""
+    if not 0.0 <= value <= 1.0:
+        raise InvalidField(
+            f"win_rate {value!r} is not a share: a win rate is the share of resamples in which "
+            "the bridge ranked first, between 0 and 1 (0.87, not 87)"
+        )
+    return value
+
+
+#: The bootstrap figures of an aggregate (format version 2), all four or none.
+_CONFIDENCE_FIELDS = ("low", "high", "win_rate", "resamples")
+
+
 class BridgeJSON(_Model):
-    """One candidate bridge of an entry: aggregate score and per-layer scores."""
+    """One candidate bridge of an entry: aggregate score, its bootstrap figures, per-layer scores.
+
+    ``low`` / ``high`` are the 2.5 % and 97.5 % percentiles of the aggregate over bootstrap
+    resamples of the probe prompts (``low <= high``; the interval may exclude ``score``),
+    ``win_rate`` the share of resamples in which the bridge ranked first and ``resamples`` how
+    many there were. They come with an aggregate ``score`` only, all four or none.
+
+    Example:
+        >>> BridgeJSON.model_validate({"bridge": "fr", "score": 4.1e-08, "layers_scored": 6,
+        ...     "low": 3.2e-08, "high": 5.0e-08, "win_rate": 0.87, "resamples": 200}).win_rate
+        0.87
+    """
 
     bridge: Lang
     score: float | None = None
     layers_scored: NonNegativeInt | None = None
+    low: float | None = None
+    high: float | None = None
+    win_rate: Annotated[float, AfterValidator(_share)] | None = None
+    resamples: PositiveInt | None = None
     per_layer: dict[NonNegativeInt, float] = Field(default_factory=dict)
+
+    @property
+    def has_confidence(self) -> bool:
+        """True when any bootstrap figure is given."""
+        return any(getattr(self, name) is not None for name in _CONFIDENCE_FIELDS)
 
     @model_validator(mode="after")
     def _consistent(self) -> BridgeJSON:
@@ -114,6 +155,25 @@ class BridgeJSON(_Model):
             raise InvalidField(
                 f"bridge {self.bridge}: 'score' and 'layers_scored' come together; give both "
                 "or neither"
+            )
+        if not self.has_confidence:
+            return self
+        if self.score is None:
+            raise InvalidField(
+                f"bridge {self.bridge}: bootstrap figures (low, high, win_rate, resamples) belong "
+                "to an aggregate; give its 'score' and 'layers_scored' too, or remove them"
+            )
+        missing = [name for name in _CONFIDENCE_FIELDS if getattr(self, name) is None]
+        if missing:
+            raise InvalidField(
+                f"bridge {self.bridge}: the bootstrap figures low, high, win_rate and resamples "
+                f"come together; {', '.join(repr(m) for m in missing)} missing (give all four "
+                "or none)"
+            )
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise InvalidField(
+                f"bridge {self.bridge}: interval low {self.low!r} is above high {self.high!r}; "
+                "give the 2.5 % percentile as 'low' and the 97.5 % one as 'high'"
             )
         return self
 
@@ -224,13 +284,29 @@ class RunJSON(_Model):
 
 
 class TableFile(_Model):
-    """A bridge-table file (format version 1)."""
+    """A bridge-table file (format version 2, or 1: the same without bootstrap figures)."""
 
     format: Literal["bridgex-chain/bridge-table"]
-    format_version: Literal[1]
+    format_version: Literal[1, 2]
     tool_version: str
     exported_at: AwareDatetime
     runs: list[RunJSON]
+
+    @model_validator(mode="after")
+    def _figures_need_version_2(self) -> TableFile:
+        if self.format_version >= 2:
+            return self
+        for r, run in enumerate(self.runs):
+            for e, entry in enumerate(run.entries):
+                for b, bridge in enumerate(entry.bridges):
+                    if bridge.has_confidence:
+                        raise InvalidField(
+                            f"runs.{r}.entries.{e}.bridges.{b} ({entry.src}->{entry.trg}, "
+                            f"bridge {bridge.bridge}) has bootstrap figures (low, high, "
+                            "win_rate, resamples), which format version 1 does not have; set "
+                            '"format_version": 2, or remove them'
+                        )
+        return self
 
 
 def _run_to_records(run: RunJSON) -> StoredRun:
@@ -261,7 +337,18 @@ def _run_to_records(run: RunJSON) -> StoredRun:
             )
             if b.score is not None:
                 rows.append(
-                    ScoreRow(entry.src, entry.trg, b.bridge, None, b.score, b.layers_scored)
+                    ScoreRow(
+                        entry.src,
+                        entry.trg,
+                        b.bridge,
+                        None,
+                        b.score,
+                        b.layers_scored,
+                        low=b.low,
+                        high=b.high,
+                        win_rate=b.win_rate,
+                        resamples=b.resamples,
+                    )
                 )
     return record, rows
 
@@ -277,6 +364,10 @@ def _run_to_json(record: RunRecord, rows: Sequence[ScoreRow]) -> dict[str, Any]:
         if row.layer is None:
             bridge["score"] = row.score
             bridge["layers_scored"] = row.layers_scored
+            if row.has_confidence:
+                bridge.update(
+                    low=row.low, high=row.high, win_rate=row.win_rate, resamples=row.resamples
+                )
         else:
             bridge["per_layer"][str(row.layer)] = row.score
     return {
@@ -326,9 +417,10 @@ def parse_table(data: Any, source: str) -> TableFile:
         )
     version = data.get("format_version")
     if isinstance(version, int) and version > FORMAT_VERSION:
+        readable = ", ".join(str(v) for v in READ_VERSIONS)
         raise SchemaError(
             f"{source} uses bridge-table format version {version}; this bridgex-chain reads "
-            f"version {FORMAT_VERSION}. Upgrade with `pip install -U bridgex-chain`."
+            f"versions {readable}. Upgrade with `pip install -U bridgex-chain`."
         )
     try:
         return TableFile.model_validate(data)

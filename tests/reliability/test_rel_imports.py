@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bridgex_chain.errors import SchemaError
-from bridgex_chain.store.precomputed import write_table_file
+from bridgex_chain.store.precomputed import FORMAT_VERSION, write_table_file
 from bridgex_chain.store.table import BridgeTable
 
 Snapshot = Callable[[str], dict[str, list[tuple[Any, ...]]]]
@@ -46,7 +46,7 @@ def _broken(document: dict[str, Any], how: str) -> Any:
     if how == "wrong-format-id":
         doc["format"] = "someone-else/table"
     elif how == "newer-format-version":
-        doc["format_version"] = 2
+        doc["format_version"] = FORMAT_VERSION + 1
     elif how == "missing-field":
         del run["model"]["num_layers"]
     elif how == "extra-field":
@@ -75,7 +75,7 @@ def _broken(document: dict[str, Any], how: str) -> Any:
 CASES = {
     "list-at-top": "not a bridgex-chain bridge table",
     "wrong-format-id": "not a bridgex-chain bridge table",
-    "newer-format-version": "format version 2.*pip install -U",
+    "newer-format-version": f"format version {FORMAT_VERSION + 1}.*pip install -U",
     "missing-field": r"runs\.1\.model\.num_layers",
     "extra-field": r"runs\.1\.model\.trust_me",
     "score-not-a-number": r"runs\.1\.entries\.0\.bridges\.0\.score",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ from sqlalchemy import select
 from bridgex_chain.errors import SchemaError
 from bridgex_chain.store.precomputed import (
     FORMAT_VERSION,
+    READ_VERSIONS,
     read_table_file,
     shipped_dir,
     shipped_tables,
 )
 from bridgex_chain.store.records import RunRecord, ScoreRow, parse_time
+from bridgex_chain.store.runs import normalized_rows
 from bridgex_chain.store.schema import (
     AggregateScoreRow,
     LayerScoreRow,
@@ -46,7 +49,8 @@ def _all_rows(table: BridgeTable) -> dict[str, list[tuple[Any, ...]]]:
             r, s.run_id == r.id
         ),
         "bridge_aggregates": select(
-            r.identity, a.src, a.trg, a.bridge, a.score, a.layers_scored
+            r.identity, a.src, a.trg, a.bridge, a.score, a.layers_scored, a.score_low,
+            a.score_high, a.win_rate, a.resamples,
         ).join(r, a.run_id == r.id),
     }  # fmt: skip
 
@@ -65,12 +69,32 @@ def _all_rows(table: BridgeTable) -> dict[str, list[tuple[Any, ...]]]:
     return result
 
 
+def _with_figures(rows: list[ScoreRow]) -> list[ScoreRow]:
+    """The rows with bootstrap figures on every other aggregate (an interval around the score,
+    or, for every fourth, one that excludes it)."""
+    result, aggregates = [], 0
+    for row in rows:
+        if row.layer is None:
+            aggregates += 1
+            if aggregates % 2:
+                shift = row.score if aggregates % 4 == 1 else 0.0
+                row = replace(
+                    row,
+                    low=row.score * 0.5 + shift,
+                    high=row.score * 1.5 + shift,
+                    win_rate=round(1 / aggregates, 6),
+                    resamples=200,
+                )
+        result.append(row)
+    return result
+
+
 def _fill(table: BridgeTable, make_sample_run: Factory) -> None:
     for seed, model in enumerate(["demo/model", "demo/model", "other/model"]):
         run, rows = make_sample_run(
             model, seed=seed, started_at=f"2025-0{seed + 1}-01T00:00:00.{seed:06d}+00:00"
         )
-        table.upsert_run(run, rows)
+        table.upsert_run(run, _with_figures(rows))
 
 
 def test_export_import_round_trips_exactly(
@@ -107,6 +131,12 @@ def test_export_import_round_trips_exactly(
     first, second = json.loads(path.read_text()), json.loads(again.read_text())
     assert first.pop("exported_at") and second.pop("exported_at")
     assert first == second
+    assert first["format_version"] == FORMAT_VERSION == 2
+    bridges = [b for run in first["runs"] for e in run["entries"] for b in e["bridges"]]
+    with_figures = [b for b in bridges if "win_rate" in b]
+    assert 0 < len(with_figures) < len(bridges)  # written when present, left out when not
+    assert all({"low", "high", "resamples"} <= set(b) for b in with_figures)
+    assert not any({"low", "high", "resamples"} & set(b) for b in bridges if "win_rate" not in b)
 
 
 def test_export_one_model(store_url: str, tmp_path: Path, make_sample_run: Factory) -> None:
@@ -123,6 +153,17 @@ def _valid_document(tmp_path: Path, make_sample_run: Factory) -> dict[str, Any]:
         table.upsert_run(*make_sample_run())
         table.export_json(tmp_path / "valid.json")
     return json.loads((tmp_path / "valid.json").read_text())  # type: ignore[no-any-return]
+
+
+def _figures(document: dict[str, Any], drop: str = "", **changes: Any) -> None:
+    """Give the first bridge of ``document`` bootstrap figures, then apply ``changes`` (to the
+    document for ``format_version``, else to the bridge) and drop the field ``drop``."""
+    bridge = document["runs"][0]["entries"][0]["bridges"][0]
+    bridge.update(low=0.1, high=0.2, win_rate=0.5, resamples=10)
+    if "format_version" in changes:
+        document["format_version"] = changes.pop("format_version")
+    bridge.update(changes)
+    bridge.pop(drop, None)
 
 
 @pytest.mark.parametrize(
@@ -143,7 +184,22 @@ def _valid_document(tmp_path: Path, make_sample_run: Factory) -> dict[str, Any]:
             d["runs"][0]["entries"][0]["bridges"][0]), "bridges repeat"),
         (lambda d: d["runs"][0]["entries"].append(d["runs"][0]["entries"][0]),
          r"entries repeat"),
-        (lambda d: d.update(format_version=FORMAT_VERSION + 1), "pip install -U bridgex-chain"),
+        (lambda d: d.update(format_version=FORMAT_VERSION + 1),
+         r"version 3; this bridgex-chain reads versions 1, 2\. Upgrade with `pip install -U"),
+        (lambda d: d["runs"][0]["entries"][0]["bridges"][0].update(win_rate=1.5),
+         r"runs\.0\.entries\.0\.bridges\.0\.win_rate\n?.*win_rate 1\.5 is not a share.*between 0 "
+         r"and 1"),
+        (lambda d: d["runs"][0]["entries"][0]["bridges"][0].update(resamples=0),
+         r"runs\.0\.entries\.0\.bridges\.0\.resamples\n?.*greater than 0"),
+        (lambda d: _figures(d, drop="resamples"),
+         r"bridges\.0\n?.*low, high, win_rate and resamples come together; 'resamples' missing"),
+        (lambda d: _figures(d, low=1.0, high=0.5),
+         r"bridges\.0\n?.*interval low 1\.0 is above high 0\.5; give the 2\.5 % percentile"),
+        (lambda d: _figures(d, score=None, layers_scored=None),
+         r"bootstrap figures .* belong to an aggregate; give its 'score'"),
+        (lambda d: _figures(d, format_version=1),
+         r"(?s)runs\.0\.entries\.0\.bridges\.0 .* has bootstrap figures .* which format "
+         r"version 1 does not have; set \"format_version\": 2, or remove them"),
         (lambda d: d.update(format="something-else"), "not a bridgex-chain bridge table"),
     ],
 )  # fmt: skip
@@ -208,6 +264,94 @@ def test_package_shipped_tables_and_ensure_shipped(sqlite_url: str) -> None:
         assert len(first) == sum(t.run_count for t in listed)
         assert table.ensure_shipped() == []  # once per object
         assert sorted(table.models()) == sorted({m for t in listed for m in t.models})
+        # Files of an older format version (the shipped gemma table is version 1) read as
+        # aggregates without bootstrap figures, unless they have them.
+        for shipped in listed:
+            version = json.loads(shipped.path.read_text())["format_version"]
+            assert version in READ_VERSIONS
+            for _, rows in read_table_file(shipped.path):
+                assert version >= 2 or not any(r.has_confidence for r in rows)
+        model = table.models()[0]
+        src, trg = table.pairs(model)[0]
+        assert table.best(model, src, trg).bridge == table.ranking(model, src, trg)[0].bridge
+
+
+def test_format_version_1_files_still_import(store_url: str, tmp_path: Path) -> None:
+    # Written by hand as bridgex-chain 0.1 wrote it: no bootstrap figures, version 1.
+    old = {
+        "format": "bridgex-chain/bridge-table",
+        "format_version": 1,
+        "tool_version": "0.1.0",
+        "exported_at": "2025-11-25T15:20:00.123456+00:00",
+        "runs": [
+            {
+                "model": {"key": "old/model", "revision": "r1", "architecture": "llama",
+                          "num_layers": 4, "intermediate_size": 16},
+                "probe_set": {"name": "cldr-starter", "hash": "sha256:0"},
+                "languages": ["swh_Latn", "eng_Latn", "fra_Latn"],
+                "bridges": ["eng_Latn", "fra_Latn"],
+                "params": {"layer_window": [1, 2]},
+                "provenance": {"tool_version": "0.1.0", "started_at": "2025-11-25T14:00:00Z",
+                               "finished_at": "2025-11-25T14:20:00Z"},
+                "entries": [
+                    {"src": "sw", "trg": "sw", "bridges": [
+                        {"bridge": "fr", "score": 0.375, "layers_scored": 2,
+                         "per_layer": {"0": 0.9, "1": 0.25, "2": 0.5}},
+                        {"bridge": "en", "score": 0.125, "layers_scored": 2},
+                    ]},
+                ],
+            }
+        ],
+    }  # fmt: skip
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    (record, rows), = read_table_file(path)  # fmt: skip
+    assert record.profile.model == "old/model" and not any(r.has_confidence for r in rows)
+    with BridgeTable(store_url) as table:
+        assert [d.action for d in table.import_file(path)] == ["added"]
+        assert [d.action for d in table.import_file(path)] == ["unchanged"]
+        best = table.best("old/model", "sw")
+        assert (best.bridge, best.score, best.low, best.high, best.win_rate) == (
+            "fra_Latn", 0.375, None, None, None
+        )  # fmt: skip
+        assert [r.resamples for r in table.ranking("old/model", "sw")] == [None, None]
+        # Re-exported, it is a version-2 file without figures that reads back the same.
+        table.export_json(tmp_path / "new.json", "old/model")
+    new = json.loads((tmp_path / "new.json").read_text())
+    assert new["format_version"] == 2
+    assert new["runs"][0]["entries"] == [
+        {"src": "swh_Latn", "trg": "swh_Latn", "bridges": [
+            {"bridge": "eng_Latn", "per_layer": {}, "score": 0.125, "layers_scored": 2},
+            {"bridge": "fra_Latn", "per_layer": {"0": 0.9, "1": 0.25, "2": 0.5},
+             "score": 0.375, "layers_scored": 2},
+        ]}
+    ]  # fmt: skip
+    ((again, again_rows),) = read_table_file(tmp_path / "new.json")
+    assert again.profile == record.profile and again.started_at == record.started_at
+    assert sorted(again_rows, key=repr) == sorted(rows, key=repr)
+
+
+def test_new_figures_over_a_stored_run_without_them_are_different_scores(
+    sqlite_url: str, tmp_path: Path, make_sample_run: Factory
+) -> None:
+    run, rows = make_sample_run()
+    with BridgeTable(sqlite_url) as table:
+        table.upsert_run(run, rows)
+        table.export_json(tmp_path / "plain.json")
+    with BridgeTable(f"sqlite:///{tmp_path / 'other.db'}") as other:
+        other.upsert_run(run, _with_figures(rows))
+        other.export_json(tmp_path / "figures.json")
+    with BridgeTable(sqlite_url) as table:
+        assert [d.action for d in table.import_file(tmp_path / "figures.json")] == ["kept"]
+        assert not any(r.has_confidence for r in table.scores(1))
+        assert [d.action for d in table.import_file(tmp_path / "figures.json", replace=True)] == [
+            "replaced"
+        ]
+        stored = table.scores(1)
+    assert stored == sorted(
+        normalized_rows(_with_figures(rows)),
+        key=lambda r: (r.layer is None, r.src, r.trg, r.bridge, r.layer or 0),
+    )
 
 
 def test_invalid_shipped_file_is_reported(tmp_path: Path) -> None:
