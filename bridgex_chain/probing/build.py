@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Unpack
 from bridgex_chain.paths import cache_dir as default_cache_dir
 from bridgex_chain.probing.bridges import Aggregation, layer_window, rank_bridges
 from bridgex_chain.probing.cache import RunCache, run_key
+from bridgex_chain.probing.confidence import BridgeConfidence
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.hooks import act_fn_modules
 from bridgex_chain.probing.options import BuildKwargs, BuildOptions, ProbeLayout, default_probe_set
@@ -216,10 +217,15 @@ def _stored_entries(
     aggregation: Aggregation = "own",
 ) -> tuple[EntryResult, ...]:
     per: dict[Pair, PerLayer] = {e: {} for e in entries}
+    confidence: dict[Pair, dict[str, BridgeConfidence]] = {}
     for row in table.scores(run_id):
         layers = per.setdefault((row.src, row.trg), {}).setdefault(row.bridge, {})
         if row.layer is not None:
             layers[row.layer] = row.score
+        elif row.win_rate is not None and row.resamples is not None:
+            confidence.setdefault((row.src, row.trg), {})[row.bridge] = BridgeConfidence(
+                row.bridge, row.low, row.high, row.win_rate, row.resamples
+            )
     return tuple(
         EntryResult(
             e[0],
@@ -227,6 +233,7 @@ def _stored_entries(
             counts.get(e, 0),
             layers,
             rank_bridges(layers, window, aggregation=aggregation),
+            confidence.get(e, {}),
         )
         for e, layers in per.items()
     )

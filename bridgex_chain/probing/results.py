@@ -87,7 +87,11 @@ class EntryResult:
         return self.ranking.best
 
     def rows(self) -> list[ScoreRow]:
-        """Per-layer rows of every bridge, then its aggregate (with the window's layer count)."""
+        """Per-layer rows of every bridge, then its aggregate and its figures.
+
+        The aggregate row carries the window's layer count and, when the bootstrap ran, the
+        interval, win rate and resamples.
+        """
         ranked = {r.bridge: r for r in self.ranking.ranked}
         rows: list[ScoreRow] = []
         for bridge, layers in self.per_layer.items():
@@ -96,7 +100,23 @@ class EntryResult:
             )
             if bridge in ranked:
                 r = ranked[bridge]
-                rows.append(ScoreRow(self.src, self.trg, bridge, None, r.score, r.layers_scored))
+                c = self.confidence.get(bridge)
+                if c is not None and c.resamples and c.low is not None and c.high is not None:
+                    row = ScoreRow(
+                        self.src,
+                        self.trg,
+                        bridge,
+                        None,
+                        r.score,
+                        r.layers_scored,
+                        low=c.low,
+                        high=c.high,
+                        win_rate=c.win_rate,
+                        resamples=c.resamples,
+                    )
+                else:
+                    row = ScoreRow(self.src, self.trg, bridge, None, r.score, r.layers_scored)
+                rows.append(row)
         return rows
 
 

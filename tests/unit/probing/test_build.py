@@ -141,6 +141,12 @@ def test_build_writes_ranked_rows(
         assert best.score == pytest.approx(ranked[0].score)
         aggregates = [r for r in entry.rows() if r.layer is None]
         assert all(r.layers_scored is not None and 1 <= r.layers_scored <= 3 for r in aggregates)
+        # the bootstrap's figures ride on the aggregates, and the table gives them back
+        assert all(r.resamples is not None and r.resamples >= 1 for r in aggregates)
+        assert all(r.low is not None and r.high is not None and r.low <= r.high for r in aggregates)
+        assert sum(r.win_rate or 0.0 for r in aggregates) == pytest.approx(1.0)
+        assert best.win_rate == pytest.approx(entry.confidence[best.bridge].win_rate)
+    assert run.params["bootstrap"]["resamples"] >= 1 and run.params["aggregation"] == "own"
     # the chat entry uses every direction involving the language: 2 per other language
     sw = result.entries[0]
     assert sw.prompts == 6 * 2 * (len(LANGS) - 1)
