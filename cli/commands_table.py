@@ -90,10 +90,50 @@ def _name(code: str) -> str:
         return str(safe(code))
 
 
-def _score(value: float | None) -> str:
-    from bridgex_chain.store.records import format_score
+#: What a cell shows when a figure is absent (no runner-up; a table without bootstrap figures).
+_ABSENT = "—"
 
-    return format_score(value)
+
+def _score(value: float | None) -> str:
+    """A score as people read it (``—`` when absent).
+
+    Below 1e-3 in magnitude (HSIC aggregates are often ~1e-8): scientific notation with 3
+    significant digits; else 4 decimals.
+    """
+    if value is None or value != value:  # None or NaN
+        return _ABSENT
+    if value == 0:
+        return "0"
+    return f"{value:.2e}" if abs(value) < 1e-3 else f"{value:.4f}"
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    """A bootstrap interval as ``[low, high]`` in the notation of :func:`_score`."""
+    if low is None or high is None:
+        return _ABSENT
+    return f"[{_score(low)}, {_score(high)}]"
+
+
+def _win_rate(value: float | None) -> str:
+    """A win rate (a share of resamples) as a percentage."""
+    return _ABSENT if value is None else f"{100 * value:.1f}%"
+
+
+def _add_score_columns(view: Table) -> None:
+    """The score columns of ``show``: the aggregate and its bootstrap figures.
+
+    In a narrow terminal the interval wraps after its comma and the headers at their spaces,
+    so the language columns keep their room.
+    """
+    view.add_column("score", justify="right", no_wrap=True)
+    view.add_column("95% interval", justify="right", min_width=10)
+    view.add_column("win rate", justify="right", min_width=6)
+
+
+_FIGURES_CAPTION = (
+    "95% interval: 2.5–97.5 % percentiles of the score over bootstrap resamples of the probe "
+    "prompts; win rate: share of resamples ranking the bridge first (— = not recorded)"
+)
 
 
 def _run_label(run_id: int | None) -> str:
@@ -101,11 +141,18 @@ def _run_label(run_id: int | None) -> str:
     return "shipped" if run_id is None or run_id < 0 else str(run_id)
 
 
-def _new_table(title: str, caption: str | None = None) -> Table:
+def _new_table(title: str, caption: str | None = None, *, compact: bool = False) -> Table:
+    """A table in the commands' style; ``compact`` puts two spaces between columns, not three."""
     from rich import box
     from rich.table import Table
 
-    return Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False)
+    return Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=compact,
+    )
 
 
 @table_app.command("show", cls=TidyCommand)
@@ -136,15 +183,16 @@ def show_command(
         key = _model_key(table, model)
         if src is None:
             _require_model(table, key)
-            view = _new_table(f"Best bridges for {safe(key)} (every entry)")
-            for column in ("source", "target", "bridge", "score", "margin", "run"):
-                numeric = column in {"score", "margin"}
-                view.add_column(
-                    column,
-                    justify="right" if numeric else "left",
-                    no_wrap=numeric or column == "run",
-                    overflow="fold",
-                )
+            view = _new_table(
+                f"Best bridges for {safe(key)} (every entry)",
+                caption=_FIGURES_CAPTION,
+                compact=True,  # eight columns: at 80 columns each language keeps 8 characters
+            )
+            for column in ("source", "target", "bridge"):
+                view.add_column(column, overflow="fold", min_width=8)
+            _add_score_columns(view)
+            view.add_column("margin", justify="right", no_wrap=True)
+            view.add_column("run", no_wrap=True)
             for s, t in table.pairs(key):
                 best = table.best(key, s, t)
                 view.add_row(
@@ -152,6 +200,8 @@ def show_command(
                     _name(t),
                     _name(best.bridge),
                     _score(best.score),
+                    _interval(best.low, best.high),
+                    _win_rate(best.win_rate),
                     _score(best.margin),
                     _run_label(best.run_id),
                 )
@@ -163,11 +213,11 @@ def show_command(
     view = _new_table(
         f"Bridges for {safe(key)}: {_name(best.src)} → {_name(best.trg)}",
         caption=f"run {_run_label(best.run_id)} · probe set {probe_set} · margin of the best "
-        f"over the runner-up: {_score(best.margin)}",
+        f"over the runner-up: {_score(best.margin)}\n{_FIGURES_CAPTION}",
     )
     view.add_column("rank", justify="right", no_wrap=True)
     view.add_column("bridge", overflow="fold")
-    view.add_column("score", justify="right", no_wrap=True)
+    _add_score_columns(view)
     view.add_column("gap to next", justify="right", no_wrap=True)
     view.add_column("layers", justify="right", no_wrap=True)
     for i, ranked in enumerate(ranking):
@@ -176,6 +226,8 @@ def show_command(
             str(ranked.rank),
             _name(ranked.bridge),
             _score(ranked.score),
+            _interval(ranked.low, ranked.high),
+            _win_rate(ranked.win_rate),
             _score(gap),
             str(ranked.layers_scored),
         )

@@ -29,7 +29,7 @@ from bridgex_chain.errors import (
     SchemaError,
 )
 from bridgex_chain.store.precomputed import read_table_file, shipped_tables, write_table_file
-from bridgex_chain.store.records import ScoreRow, format_score
+from bridgex_chain.store.records import ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
 Snapshot = Callable[[str], dict[str, list[tuple[Any, ...]]]]
@@ -60,7 +60,7 @@ def test_read_commands_see_the_shipped_tables_on_a_fresh_database(
         expected = memory.ranking(GEMMA, "swh_Latn")
     out = _cli("table", "show", "--model", "gemma", "--src", "sw", "--database-url", sqlite_url)
     assert out.exit_code == 0, out.output
-    assert expected[0].bridge in out.output and format_score(expected[0].score) in out.output
+    assert expected[0].bridge in out.output and f"{expected[0].score:.2e}" in out.output
     assert "run shipped" in out.output and "build-table" not in out.output
 
     out = _cli("table", "show", "--model", "gemma", "--database-url", sqlite_url)
@@ -267,8 +267,10 @@ def test_table_list_and_show_are_readable_at_80_columns(
     listing = outputs[0].output
     assert re.search(rf"–\s+{re.escape(GEMMA)}\s+shipped\s+cldr-starter-v1\s", listing)
     assert "meta-llama/" in listing and "starter" in listing
-    assert format_score(best.score) in outputs[1].output  # 4.050e-08, not 0.000000
-    assert format_score(best.score) in outputs[2].output
+    assert f"{best.score:.2e}" in outputs[1].output  # 4.05e-08, not 0.000000
+    # Every column of the eight fits (interval, win rate, margin, run), "shipped" included.
+    assert re.search(r"—\s+—\s+\S+\s+shipped\s*\n", outputs[1].output)
+    assert f"{best.score:.2e}" in outputs[2].output
     wide = _cli("table", "list", "--wide", "--database-url", sqlite_url, columns=200)
     assert wide.exit_code == 0 and "eng_Latn, fra_Latn" in wide.output
 

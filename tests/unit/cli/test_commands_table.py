@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 
 from bridgex_chain.cli.main import app
 from bridgex_chain.errors import NoBridgeFound, SchemaError
-from bridgex_chain.store.records import RunRecord, ScoreRow, format_score
+from bridgex_chain.store.records import RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
 Factory = Callable[..., tuple[RunRecord, list[ScoreRow]]]
@@ -50,7 +50,8 @@ def test_table_import_list_show_export(
     assert out.exit_code == 0, out.output
     lines = [_cells(line) for line in out.output.splitlines() if re.match(r"\s*\d+\s+\w", line)]
     assert [cells[1].split()[0] for cells in lines] == [r.bridge for r in expected]
-    assert format_score(expected[0].score) in out.output
+    assert [cells[2] for cells in lines] == [f"{r.score:.4f}" for r in expected]
+    assert {cells[3] for cells in lines} == {cells[4] for cells in lines} == {"—"}  # no bootstrap
     assert "Yoruba" in out.output and "margin" in out.output
 
     out = _cli("table", "show", "--model", "google/gemma-3-270m", "--database-url", store_url)
@@ -66,6 +67,53 @@ def test_table_import_list_show_export(
     # The shipped gemma run is exported too (read commands see the shipped tables).
     assert first["runs"][0] in second["runs"]
     assert len(second["runs"]) == 2
+
+
+def _small_table(url: str, make_sample_run: Factory) -> None:
+    """demo/model: sw->sw with HSIC-sized scores and bootstrap figures (the interval of fr
+    excludes its score; es has none), yo->yo from an older build without any figures."""
+    run, _ = make_sample_run("demo/model")
+    rows = [
+        ScoreRow("sw", "sw", "fr", None, 4.0498e-08, 6, 4.1234e-08, 6.0e-08, 0.875, 200),
+        ScoreRow("sw", "sw", "en", None, 3.0e-08, 6, 1.0e-08, 4.4567e-08, 0.125, 200),
+        ScoreRow("sw", "sw", "es", None, 1.0e-08, 6),
+        ScoreRow("yo", "yo", "fr", None, 0.25, 3),
+        ScoreRow("yo", "yo", "en", None, 0.125, 3),
+    ]
+    with BridgeTable(url) as table:
+        table.upsert_run(run, rows)
+
+
+def test_table_show_renders_small_scores_intervals_and_win_rates(
+    sqlite_url: str, make_sample_run: Factory
+) -> None:
+    _small_table(sqlite_url, make_sample_run)
+    url = ("--database-url", sqlite_url)
+    out = _cli("table", "show", "--model", "demo/model", "--src", "sw", *url)
+    assert out.exit_code == 0, out.output
+    header = next(_cells(line) for line in out.output.splitlines() if "rank" in line)
+    assert header == [
+        "rank", "bridge", "score", "95% interval", "win rate", "gap to next", "layers"
+    ]  # fmt: skip
+    rows = [_cells(line) for line in out.output.splitlines() if re.match(r"\s*\d+\s+\w", line)]
+    assert rows == [
+        ["1", "fra_Latn (French)", "4.05e-08", "[4.12e-08, 6.00e-08]", "87.5%", "1.05e-08", "6"],
+        ["2", "eng_Latn (English)", "3.00e-08", "[1.00e-08, 4.46e-08]", "12.5%", "2.00e-08", "6"],
+        ["3", "spa_Latn (Spanish)", "1.00e-08", "—", "—", "—", "6"],
+    ]
+    assert "runner-up: 1.05e-08" in out.output
+    assert "95% interval: 2.5–97.5 %" in out.output  # the caption explains the figures
+
+    # Every entry: the best bridge's figures, and dashes for the entry built without them.
+    out = _cli("table", "show", "--model", "demo/model", *url)
+    assert out.exit_code == 0, out.output
+    rows = [_cells(line) for line in out.output.splitlines() if "_Latn (" in line]
+    assert rows == [
+        ["swh_Latn (Swahili)", "swh_Latn (Swahili)", "fra_Latn (French)", "4.05e-08",
+         "[4.12e-08, 6.00e-08]", "87.5%", "1.05e-08", "1"],
+        ["yor_Latn (Yoruba)", "yor_Latn (Yoruba)", "fra_Latn (French)", "0.2500", "—", "—",
+         "0.1250", "1"],
+    ]  # fmt: skip
 
 
 def test_errors_surface_as_bridgex_errors(sqlite_url: str, tmp_path: Path) -> None:
