@@ -152,6 +152,9 @@ class Route:
     def metadata(self, names: Mapping[str, str]) -> dict[str, Any]:
         """The routing as plain JSON-ready values (``names`` maps codes to English names).
 
+        ``score_low`` / ``score_high`` (the bridge's bootstrap interval) and ``win_rate`` are
+        None when the table recorded no bootstrap.
+
         Example:
             >>> from bridgex_chain.detect import Detection
             >>> Route(Detection("unknown", 0.1, reason="too-short"),
@@ -181,6 +184,9 @@ class Route:
             "bridge_via": via if bridge and (via := bridge.src) != bridging_code(d.lang) else None,
             "score": bridge.score if bridge else None,
             "margin": bridge.margin if bridge else None,
+            "score_low": bridge.low if bridge else None,
+            "score_high": bridge.high if bridge else None,
+            "win_rate": bridge.win_rate if bridge else None,
             "run_id": bridge.run_id if bridge else None,
             "route_rule": str(self.rule),
             "fallback": str(self.fallback) if self.fallback is not None else None,

@@ -162,6 +162,40 @@ def test_cantonese_label_looks_up_chinese() -> None:
     assert found.metadata({})["bridge_via"] is None  # Chinese's own entry, not a borrowed one
 
 
+def test_metadata_carries_the_bridges_bootstrap_figures() -> None:
+    row = Bridge(KEY, "swh_Latn", "swh_Latn", "fra_Latn", 4.1e-08, 1e-09, 3,
+                 low=3.2e-08, high=5.0e-08, win_rate=0.875, resamples=200)  # fmt: skip
+    meta = Route(Detection("swh_Latn", 0.9), bridge=row, rule=RouteRule.TABLE).metadata({})
+    assert (meta["score"], meta["margin"], meta["run_id"]) == (4.1e-08, 1e-09, 3)
+    assert (meta["score_low"], meta["score_high"], meta["win_rate"]) == (3.2e-08, 5.0e-08, 0.875)
+    # A table without a bootstrap, and a bridge found but not taken: None.
+    found, _ = route("swh_Latn", {("swh_Latn", "swh_Latn"): "fra_Latn"})
+    assert [found.metadata({})[k] for k in ("score_low", "score_high", "win_rate")] == [None] * 3
+    tried = Route(Detection("fra_Latn", 0.9), bridge=row, fallback=Fallback.EMPTY_RENDERING)
+    meta = tried.metadata({})
+    assert (meta["bridge_tried"], meta["score_low"], meta["win_rate"]) == ("fra_Latn", None, None)
+
+
+def test_metadata_figures_come_from_the_bridge_table() -> None:
+    from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+
+    table = BridgeTable("sqlite://")
+    run = RunRecord(ModelProfile(KEY, "r", "gemma3_text", 18, 2048), "starter", "h",
+                    ["swh_Latn"], ["fra_Latn", "eng_Latn"], {}, status="complete")  # fmt: skip
+    table.upsert_run(
+        run,
+        [
+            ScoreRow("sw", "sw", "fr", None, 4.1e-08, 6, 3.2e-08, 5.0e-08, 0.875, 200),
+            ScoreRow("sw", "sw", "en", None, 3.0e-08, 6, 1.0e-08, 4.4e-08, 0.125, 200),
+        ],
+    )
+    found = lookup_route(Detection("swh_Latn", 0.9), None, open_table=lambda: table, model_key=KEY)
+    meta = found.metadata({})
+    assert (meta["bridge"], meta["score_low"], meta["score_high"], meta["win_rate"]) == (
+        "fra_Latn", 3.2e-08, 5.0e-08, 0.875
+    )  # fmt: skip
+
+
 def test_metadata_is_plain_json() -> None:
     found, _ = route("swh_Latn", {})
     meta = found.metadata({"swh_Latn": "Swahili"})

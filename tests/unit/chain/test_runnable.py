@@ -147,6 +147,9 @@ def test_bridged_chat_completion_prompts_output_and_metadata(table: BridgeTable)
         "bridge_via": None,
         "score": pytest.approx(0.412),
         "margin": pytest.approx(0.035),
+        "score_low": None,  # the fixture's table has no bootstrap figures
+        "score_high": None,
+        "win_rate": None,
         "run_id": 1,
         "route_rule": "table",
         "fallback": None,
