@@ -68,6 +68,7 @@ class _Chosen:
         bridge = self._bridge(model, src, trg)
         score, margin, run_id = 0.0, None, 0
         provenance: dict[str, Any] = {"policy": self.policy}
+        found = None
         if self.table is not None:
             try:
                 ranking = self.table.ranking(model, src, trg)
@@ -76,7 +77,22 @@ class _Chosen:
             found = next((r for r in ranking if r.bridge == bridge), None)
             if found is not None:
                 score, margin = found.score, found.score - ranking[0].score
-        return Bridge(model, src, trg, bridge, score, margin, run_id, provenance)
+        if found is None or found.win_rate is None:
+            return Bridge(model, src, trg, bridge, score, margin, run_id, provenance)
+        return Bridge(
+            model,
+            src,
+            trg,
+            bridge,
+            score,
+            margin,
+            run_id,
+            provenance,
+            low=found.low,
+            high=found.high,
+            win_rate=found.win_rate,
+            resamples=found.resamples,
+        )
 
 
 class FixedBridge(_Chosen):

@@ -12,6 +12,7 @@ from bridgex_chain.chain.policies import FixedBridge, NoBridge, RandomBridge
 from bridgex_chain.chain.route import BridgeLookup
 from bridgex_chain.detect import Detection
 from bridgex_chain.errors import InvalidOption, NoBridgeFound
+from bridgex_chain.store.records import Bridge, RankedBridge
 from bridgex_chain.store.table import BridgeTable
 
 GEMMA = "google/gemma-3-270m"
@@ -83,3 +84,29 @@ def test_a_chain_runs_under_a_policy() -> None:
     assert (meta["bridge"], meta["fallback"], meta["rendering"]) == ("fra_Latn", None, "Comment ?")
     direct = chain(NoBridge()).invoke("Habari yako?").response_metadata["bridgex"]
     assert (direct["bridge"], direct["fallback"]) == (None, "no_bridge")
+
+
+class _RankedTable:
+    """A lookup whose ranking carries bootstrap figures."""
+
+    def best(self, model: str, src: str, trg: str | None = None) -> Bridge:
+        raise NotImplementedError
+
+    def ranking(self, model: str, src: str, trg: str | None = None) -> list[RankedBridge]:
+        return [
+            RankedBridge("fra_Latn", 4e-8, 1, 6, low=3e-8, high=5e-8, win_rate=0.8, resamples=200),
+            RankedBridge("eng_Latn", 2e-8, 2, 6, low=1e-8, high=4e-8, win_rate=0.2, resamples=200),
+        ]
+
+
+def test_fixed_bridge_carries_the_tables_bootstrap_figures() -> None:
+    english = FixedBridge("eng_Latn", table=_RankedTable()).best(GEMMA, "swh_Latn")
+    assert (english.low, english.high, english.win_rate, english.resamples) == (
+        1e-8,
+        4e-8,
+        0.2,
+        200,
+    )
+    assert english.margin == pytest.approx(-2e-8)
+    plain = FixedBridge("eng_Latn").best(GEMMA, "swh_Latn")
+    assert (plain.low, plain.high, plain.win_rate, plain.resamples) == (None, None, None, None)
