@@ -116,6 +116,14 @@ def test_empty_inputs_and_errors(make_tiny_lm: Any) -> None:
     assert scorer._prefix is None
 
 
+def _rescored(core: HFCore, prompt: str, free: str, choices: list[str]) -> list[float]:
+    """Calibrated scores the slow way: every whole sequence rescored on its own."""
+    conts = [" " + c for c in choices]
+    raw = core.logprobs(prompt, "", conts, reuse_prefix=False)
+    base = core.logprobs(free, "", conts, reuse_prefix=False)
+    return [s - f for s, f in zip(raw, base, strict=True)]
+
+
 def test_choice_scores_calibrate_in_one_scoring_pass_and_remember(make_tiny_lm: Any) -> None:
     model, tokenizer, _ = make_tiny_lm("llama")
     counting = CountingModel(model)
@@ -124,15 +132,7 @@ def test_choice_scores_calibrate_in_one_scoring_pass_and_remember(make_tiny_lm: 
     choices = ["sports", "travel", "science/technology"]
     got = core.choice_scores(prompt, choices, free)
     assert len(counting.passes) == 2  # the prefix, then both queries together
-    slow = [
-        s - f
-        for s, f in zip(
-            core.logprobs(prompt, "", [" " + c for c in choices], reuse_prefix=False),
-            core.logprobs(free, "", [" " + c for c in choices], reuse_prefix=False),
-            strict=True,
-        )
-    ]
-    assert got == pytest.approx(slow, abs=1e-4)
+    assert got == pytest.approx(_rescored(core, prompt, free, choices), abs=1e-4)
     counting.passes.clear()
     assert core.choice_scores(prompt, choices, free) == got  # remembered: no pass at all
     assert counting.passes == []
@@ -143,14 +143,7 @@ def test_choice_scores_calibrate_in_one_scoring_pass_and_remember(make_tiny_lm: 
     assert counting.passes
     # a content-free prompt with another prefix is scored on its own
     other = "Another instruction.\n\nText: N/A\nLabel:"
-    want = [
-        s - f
-        for s, f in zip(
-            core.logprobs(prompt, "", [" " + c for c in choices], reuse_prefix=False),
-            core.logprobs(other, "", [" " + c for c in choices], reuse_prefix=False),
-            strict=True,
-        )
-    ]
+    want = _rescored(core, prompt, other, choices)
     assert core.choice_scores(prompt, choices, other) == pytest.approx(want, abs=1e-4)
     off = HFCore(model, tokenizer, "tiny", score_memo=0)
     off.choice_scores(prompt, choices, free)
