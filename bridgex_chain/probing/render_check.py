@@ -1,0 +1,166 @@
+r"""Can this model carry a sentence from language L into bridge B? And how well does it read L?
+
+HSIC says which bridge the model treats as close to L. It does not say whether the model can
+*render* L text in that bridge, and the chain's bridged route depends on that rendering. The two
+measures here each take one forward pass per sentence
+(:meth:`~bridgex_chain.models.hf.HFCore.logprobs`). They read parallel sentences from a corpus
+the user gives (FLORES / SIB-200 rows; build from train rows, never from the test split you
+evaluate on):
+
+* :func:`render_check` — the **render gain** of (L, B): per pair of parallel sentences (s in L,
+  b in B), the teacher-forced log-likelihood of the gold bridge sentence given the source,
+  minus its likelihood without the source, per token of b::
+
+      gain = [log P(" " + b | "<L name>: s\n<B name>:") - log P(" " + b | "<B name>:")] / |b|
+
+  The second term removes how likely b is anyway (a common bridge such as English is likely
+  whatever the source), so the gain is what the source *tells* the model about b. It is near 0
+  when the model cannot read s, and larger the better s carries into B. The mean over the
+  pairs comes with a 95 % t-interval (scipy).
+* :func:`competence` — the model's own **competence** in L: the mean per-token log-likelihood
+  of L sentences, ``log P(" " + s | "<L name>:") / |s|``. A language the model reads well
+  (high competence) has less to gain from a bridge. Whether to bridge depends on that, not only
+  on which bridge is closest.
+
+Example:
+    >>> class Flat:  # a model that gives every token log-probability -1 after any prompt
+    ...     tokenizer = staticmethod(lambda text, add_special_tokens=False: {
+    ...         "input_ids": text.split()})
+    ...     def logprobs(self, prefix, query, continuations):
+    ...         return [-1.0 * len(c.split()) for c in continuations]
+    >>> check = render_check(Flat(), "swh_Latn", "eng_Latn", [("maji safi", "clean water")])
+    >>> check.gain, check.pairs
+    (0.0, 1)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bridgex_chain.errors import ProbeDataError
+from bridgex_chain.languages import language_name, normalize
+
+__all__ = ["Competence", "LogprobModel", "RenderCheck", "competence", "render_check"]
+
+
+class LogprobModel(Protocol):
+    """What the checks need of a model: :class:`~bridgex_chain.models.hf.HFCore` has it."""
+
+    tokenizer: Any
+
+    def logprobs(self, prefix: str, query: str, continuations: Sequence[str]) -> list[float]:
+        """``log P(continuation | prefix + query)`` summed over its tokens, per continuation."""
+
+
+@dataclass(frozen=True)
+class RenderCheck:
+    """The render gain of (``src``, ``bridge``) over ``pairs`` parallel sentences.
+
+    Attributes:
+        src: The language L.
+        bridge: The bridge B.
+        pairs: Sentence pairs measured.
+        gain: Mean per-token log-likelihood gain of the gold bridge sentence from its source.
+        low: Lower end of the 95 % t-interval of the mean (None for one pair).
+        high: Upper end (None for one pair).
+    """
+
+    src: str
+    bridge: str
+    pairs: int
+    gain: float
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class Competence:
+    """The model's mean per-token log-likelihood of ``texts`` sentences in ``lang``."""
+
+    lang: str
+    texts: int
+    logprob_per_token: float
+
+
+def _tokens(model: LogprobModel, text: str) -> int:
+    return len(model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _mean_interval(values: Sequence[float]) -> tuple[float, float | None, float | None]:
+    mean = math.fsum(values) / len(values)
+    if len(values) < 2:
+        return mean, None, None
+    from scipy.stats import t
+
+    var = math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    half = float(t.ppf(0.975, len(values) - 1)) * math.sqrt(var / len(values))
+    return mean, mean - half, mean + half
+
+
+def render_check(
+    model: LogprobModel, src: str, bridge: str, pairs: Sequence[tuple[str, str]]
+) -> RenderCheck:
+    """Measure the render gain of (``src``, ``bridge``) (see the module docstring).
+
+    Args:
+        model: The model (an ``HFCore``).
+        src: The language L of the first sentence of each pair.
+        bridge: The bridge B of the second.
+        pairs: ``(sentence in L, the same sentence in B)``, e.g. SIB-200 train rows.
+
+    Returns:
+        The :class:`RenderCheck`.
+
+    Raises:
+        ProbeDataError: No pair with text on both sides.
+    """
+    s, b = normalize(src), normalize(bridge)
+    s_name, b_name = language_name(s), language_name(b)
+    gains: list[float] = []
+    for source, target in pairs:
+        if not source.strip() or not target.strip():
+            continue
+        cont = " " + target.strip()
+        given = model.logprobs("", f"{s_name}: {source.strip()}\n{b_name}:", [cont])[0]
+        alone = model.logprobs("", f"{b_name}:", [cont])[0]
+        gains.append((given - alone) / max(1, _tokens(model, cont)))
+    if not gains:
+        raise ProbeDataError(
+            f"No parallel sentence pair for {s}→{b} has text on both sides: point the check at "
+            "a corpus with both languages (FLORES / SIB-200 rows)."
+        )
+    mean, low, high = _mean_interval(gains)
+    return RenderCheck(s, b, len(gains), mean, low, high)
+
+
+def competence(model: LogprobModel, lang: str, texts: Sequence[str]) -> Competence:
+    """Measure the model's mean per-token log-likelihood of ``texts`` in ``lang``.
+
+    Raises:
+        ProbeDataError: No non-empty text.
+
+    Example:
+        >>> class Flat:
+        ...     tokenizer = staticmethod(lambda text, add_special_tokens=False: {
+        ...         "input_ids": text.split()})
+        ...     def logprobs(self, prefix, query, continuations):
+        ...         return [-2.0 * len(c.split()) for c in continuations]
+        >>> competence(Flat(), "sw", ["maji safi", "habari"]).logprob_per_token
+        -2.0
+    """
+    code = normalize(lang)
+    name = language_name(code)
+    total, tokens, count = 0.0, 0, 0
+    for text in texts:
+        if not text.strip():
+            continue
+        cont = " " + text.strip()
+        total += model.logprobs("", f"{name}:", [cont])[0]
+        tokens += max(1, _tokens(model, cont))
+        count += 1
+    if not count:
+        raise ProbeDataError(f"No {code} text to measure the model's competence on.")
+    return Competence(code, count, total / tokens)
