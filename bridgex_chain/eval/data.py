@@ -167,20 +167,10 @@ def load_parallel(root: str | Path, split: str) -> ParallelData:
         ProbeDataError: Nothing for this split under ``root``.
     """
     base = Path(root).expanduser()
-    if any(base.glob(f"*/{split}.tsv")):
-        return ParallelData(DemoPool.from_dir(base, split=split), f"{base} ({split})")
-    files = sorted((base / split).glob(f"*.{split}")) or sorted(base.glob(f"*.{split}"))
-    if not files:
-        raise ProbeDataError(
-            f"No evaluation data for split {split!r} under {base}: expected SIB-200 "
-            f"'<lang>/{split}.tsv' files or FLORES '<lang>.{split}' files."
-        )
-    demos: dict[str, dict[str, str]] = {}
-    for path in files:
-        code = normalize(path.name[: -len(split) - 1])
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-            demos.setdefault(str(number), {})[code] = line.strip()
-    pool = DemoPool([Demo(i, texts) for i, texts in demos.items()])
+    try:
+        pool = DemoPool.from_parallel(base, split)
+    except ProbeDataError as err:
+        raise ProbeDataError(f"No evaluation data: {err}") from err
     return ParallelData(pool, f"{base} ({split})")
 
 

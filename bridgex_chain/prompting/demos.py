@@ -287,6 +287,47 @@ class DemoPool:
 
         return cls(embedder=embedder, loader=load, lazy_languages=dirs)
 
+    @classmethod
+    def from_parallel(cls, root: str | Path, split: str, *, embedder: Any = None) -> DemoPool:
+        r"""Open a parallel corpus for one split: SIB-200 or FLORES layout.
+
+        SIB-200: ``<root>/<lang>/<split>.tsv`` (see :meth:`from_dir`). FLORES: one sentence a
+        line in ``<root>/<split>/<lang>.<split>`` or ``<root>/<lang>.<split>``, aligned by line
+        number (the ids are the line numbers).
+
+        Args:
+            root: The corpus root.
+            split: ``train``, ``dev`` or ``test`` (SIB-200); ``dev`` or ``devtest`` (FLORES).
+            embedder: See :func:`~bridgex_chain.prompting.embedders.make_embedder`.
+
+        Raises:
+            ProbeDataError: Nothing for this split under ``root``.
+
+        Example:
+            >>> import pathlib, tempfile
+            >>> root = pathlib.Path(tempfile.mkdtemp())
+            >>> _ = (root / "swh_Latn.dev").write_text("Habari\nMaji\n", encoding="utf-8")
+            >>> DemoPool.from_parallel(root, "dev").column("swh_Latn")
+            {'0': 'Habari', '1': 'Maji'}
+        """
+        from bridgex_chain.languages import normalize
+
+        base = Path(root).expanduser()
+        if any(base.glob(f"*/{split}.tsv")):
+            return cls.from_dir(base, split=split, embedder=embedder)
+        files = sorted((base / split).glob(f"*.{split}")) or sorted(base.glob(f"*.{split}"))
+        if not files:
+            raise ProbeDataError(
+                f"No parallel data for split {split!r} under {base}: expected SIB-200 "
+                f"'<lang>/{split}.tsv' files or FLORES '<lang>.{split}' files."
+            )
+        texts: dict[str, dict[str, str]] = {}
+        for path in files:
+            code = normalize(path.name[: -len(split) - 1])
+            for number, line in enumerate(_read_lines(path)):
+                texts.setdefault(str(number), {})[code] = line.strip()
+        return cls([Demo(i, t) for i, t in texts.items()], embedder=embedder)
+
 
 def _read_lines(path: str | Path) -> list[str]:
     try:

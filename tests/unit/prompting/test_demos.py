@@ -237,3 +237,23 @@ def test_sib200_selection_returns_labelled_french_demos_for_swahili() -> None:
     swahili = pool.column("swh_Latn")
     scores = CharNgramTfidf().index([swahili[d.id] for d in chosen]).scores(query)
     assert scores[-1] == max(scores)  # the most similar demonstration comes last
+
+
+def test_from_parallel_reads_sib200_and_flores_layouts(tmp_path: Path) -> None:
+    sib = tmp_path / "sib"
+    for lang, text in (("swh_Latn", "Habari"), ("eng_Latn", "Hello")):
+        (sib / lang).mkdir(parents=True)
+        (sib / lang / "train.tsv").write_text(
+            f"index_id\tcategory\ttext\n7\ttravel\t{text}\n", encoding="utf-8"
+        )
+    pool = DemoPool.from_parallel(sib, "train")
+    assert pool.column("eng_Latn") == {"7": "Hello"}
+    flores = tmp_path / "flores"
+    (flores / "dev").mkdir(parents=True)
+    (flores / "dev" / "swh_Latn.dev").write_text("Habari\nMaji\n", encoding="utf-8")
+    (flores / "dev" / "eng_Latn.dev").write_text("Hello\nWater\n", encoding="utf-8")
+    aligned = DemoPool.from_parallel(flores, "dev")
+    assert aligned.column("swh_Latn") == {"0": "Habari", "1": "Maji"}
+    assert aligned.column("eng_Latn")["1"] == "Water"
+    with pytest.raises(ProbeDataError, match="No parallel data for split 'test'"):
+        DemoPool.from_parallel(flores, "test")
