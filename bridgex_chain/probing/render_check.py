@@ -36,7 +36,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -101,7 +101,12 @@ def _mean_interval(values: Sequence[float]) -> tuple[float, float | None, float 
 
 
 def render_check(
-    model: LogprobModel, src: str, bridge: str, pairs: Sequence[tuple[str, str]]
+    model: LogprobModel,
+    src: str,
+    bridge: str,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    baseline: MutableMapping[str, float] | None = None,
 ) -> RenderCheck:
     """Measure the render gain of (``src``, ``bridge``) (see the module docstring).
 
@@ -110,6 +115,9 @@ def render_check(
         src: The language L of the first sentence of each pair.
         bridge: The bridge B of the second.
         pairs: ``(sentence in L, the same sentence in B)``, e.g. SIB-200 train rows.
+        baseline: A memo of ``log P(" " + b | "<B name>:")`` by ``" " + b``: the baseline does
+            not depend on L, so checks of several languages against one bridge on the same rows
+            of a parallel corpus can share it (one pass per sentence instead of two).
 
     Returns:
         The :class:`RenderCheck`.
@@ -125,7 +133,10 @@ def render_check(
             continue
         cont = " " + target.strip()
         given = model.logprobs("", f"{s_name}: {source.strip()}\n{b_name}:", [cont])[0]
-        alone = model.logprobs("", f"{b_name}:", [cont])[0]
+        memo = baseline if baseline is not None else {}
+        if cont not in memo:
+            memo[cont] = model.logprobs("", f"{b_name}:", [cont])[0]
+        alone = memo[cont]
         gains.append((given - alone) / max(1, _tokens(model, cont)))
     if not gains:
         raise ProbeDataError(

@@ -72,3 +72,14 @@ def test_on_a_tiny_model(make_tiny_lm: Any) -> None:
     assert render_check(core, "sw", "en", pairs) == check  # deterministic
     level = competence(core, "sw", [p[0] for p in pairs])
     assert level.texts == 2 and level.logprob_per_token < 0
+
+
+def test_a_shared_baseline_scores_each_bridge_sentence_once() -> None:
+    model, memo = Reader(), dict[str, float]()
+    pairs_sw = [("Kenya ni nchi", "Kenya is a country")]
+    pairs_id = [("Kenya adalah negara", "Kenya is a country")]
+    first = render_check(model, "sw", "en", pairs_sw, baseline=memo)
+    second = render_check(model, "id", "en", pairs_id, baseline=memo)
+    baselines = [c for c in model.calls if c[1] == "English:"]
+    assert len(baselines) == 1 and list(memo) == [" Kenya is a country"]
+    assert first.gain == pytest.approx(second.gain)  # 'Kenya' is given away by both sources
