@@ -36,6 +36,7 @@ _STAGE_NAMES = {
     "understood": "Filtering understood probes",
     "probes": "Probe activations",
     "scores": "HSIC scores",
+    "render": "Render checks",
     "write": "Writing the table",
 }
 
@@ -322,6 +323,18 @@ def build_table_command(
         _opt("Bootstrap resamples over the probe prompts per entry (score intervals and win "
              "rates); 0 skips them.", "N", _PROBING, min=0),
     ] = 200,
+    parallel: Annotated[
+        Path | None,
+        _opt("Parallel corpus (FLORES / SIB-200 layout) for render checks and each language's "
+             "competence; use rows you do not evaluate on.", "DIR", _PROBING,
+             show_default=False),
+    ] = None,
+    parallel_split: Annotated[
+        str, _opt("The split of --parallel the checks read.", "SPLIT", _PROBING)
+    ] = "train",
+    render_pairs: Annotated[
+        int, _opt("Sentences per (language, bridge) render check.", "N", _PROBING, min=1)
+    ] = 32,
     seed: Annotated[int, _opt("Seed of the prompt subsets and the bootstrap.", "N", _PROBING)] = 0,
     filter_understood: Annotated[
         bool,
@@ -376,6 +389,9 @@ def build_table_command(
         hsic_mode=hsic_mode,
         aggregation=aggregation,
         resamples=resamples,
+        parallel=parallel,
+        parallel_split=parallel_split,
+        render_pairs=render_pairs,
         seed=seed,
         threads=threads,
     )

@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Unpack
@@ -52,6 +52,7 @@ from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.hooks import act_fn_modules
 from bridgex_chain.probing.options import BuildKwargs, BuildOptions, ProbeLayout, default_probe_set
 from bridgex_chain.probing.probe_set import Pair
+from bridgex_chain.probing.render_check import LanguageChecks
 from bridgex_chain.probing.results import (
     BuildResult,
     BuildStatus,
@@ -193,6 +194,13 @@ def _params(
         },
         "hsic_mode": opts.hsic_mode,
         "aggregation": opts.aggregation,
+        "render_check": None
+        if opts.parallel is None
+        else {
+            "parallel": opts.parallel.name,
+            "split": opts.parallel_split,
+            "pairs": opts.render_pairs,
+        },
         "bootstrap": {"resamples": opts.resamples, "seed": opts.seed},
         "dtype": _model_dtype(lm),
     }
@@ -340,6 +348,7 @@ def build_table(
         rows_written=0 if status == "unchanged" else sum(len(e.rows()) for e in entries),
         timings=clock.total(),
         export_path=exported,
+        checks=job.checks,
     )
 
 
@@ -355,6 +364,7 @@ class _Job:
     record: RunRecord
     cache: RunCache
     resumed: bool
+    checks: dict[str, LanguageChecks] = field(default_factory=dict)
 
     @classmethod
     def prepare(
@@ -486,6 +496,9 @@ class _Job:
             )
             for e, scores in scored.items()
         )
+        if self.opts.parallel is not None:
+            with clock.stage("render"):
+                self.checks = steps.render_checks()
         with clock.stage("write"):
             clock.emit("write", 0, 1, store.url)
             rows = [row for entry in entries for row in entry.rows()]

@@ -218,6 +218,9 @@ class BuildKwargs(TypedDict, total=False):
     hsic_mode: HSICMode
     aggregation: Aggregation
     resamples: int
+    parallel: str | os.PathLike[str] | None
+    parallel_split: str
+    render_pairs: int
     seed: int
     threads: int | None
 
@@ -250,6 +253,11 @@ class BuildOptions:
             (:data:`~bridgex_chain.probing.bridges.Aggregation`).
         resamples: Bootstrap resamples over the probe prompts per entry, for each candidate's
             interval and win rate (:mod:`~bridgex_chain.probing.confidence`); 0 skips it.
+        parallel: A parallel corpus (FLORES / SIB-200 layout) for the render checks and the
+            competence of each chat language (:mod:`~bridgex_chain.probing.render_check`);
+            None skips them. Point it at rows you do not evaluate on (SIB-200 train).
+        parallel_split: The corpus split the checks read (``train``; FLORES: ``dev``).
+        render_pairs: Sentences per (language, bridge) render check.
         seed: Seed of the prompt subsets and of the bootstrap.
         threads: Torch CPU threads during the build (None: torch's default). On a CPU shared
             with other jobs, 1 thread is often much faster than oversubscribed OpenMP threads.
@@ -273,6 +281,9 @@ class BuildOptions:
     hsic_mode: HSICMode = "standard"
     aggregation: Aggregation = "own"
     resamples: int = DEFAULT_RESAMPLES
+    parallel: Path | None = None
+    parallel_split: str = "train"
+    render_pairs: int = 32
     seed: int = 0
     threads: int | None = None
 
@@ -294,6 +305,7 @@ class BuildOptions:
         if isinstance(langs, str):
             langs = _split(langs)
         corpus = kwargs.get("corpus_dir")
+        parallel = kwargs.get("parallel")
         opts = cls(
             languages=None if langs is None else tuple(dict.fromkeys(map(_lang, langs))),
             bridges=tuple(dict.fromkeys(map(_lang, kwargs.get("bridges", d.bridges)))),
@@ -313,6 +325,9 @@ class BuildOptions:
             hsic_mode=kwargs.get("hsic_mode", d.hsic_mode),
             aggregation=kwargs.get("aggregation", d.aggregation),
             resamples=kwargs.get("resamples", d.resamples),
+            parallel=None if parallel is None else Path(parallel).expanduser(),
+            parallel_split=kwargs.get("parallel_split", d.parallel_split),
+            render_pairs=kwargs.get("render_pairs", d.render_pairs),
             seed=kwargs.get("seed", d.seed),
             threads=kwargs.get("threads", d.threads),
         )
@@ -348,6 +363,13 @@ class BuildOptions:
         if self.aggregation not in AGGREGATIONS:
             raise InvalidOption(
                 f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {self.aggregation!r}."
+            )
+        if self.render_pairs < 1:
+            raise InvalidOption(f"render_pairs must be >= 1, got {self.render_pairs}.")
+        if self.parallel is not None and not self.parallel.is_dir():
+            raise InvalidOption(
+                f"The parallel corpus {self.parallel} is not a directory: point parallel at a "
+                "FLORES / SIB-200 root."
             )
         if self.resamples < 0:
             raise InvalidOption(

@@ -36,14 +36,23 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import MutableMapping, Sequence
-from dataclasses import dataclass
+import random
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.languages import language_name, normalize
 
-__all__ = ["Competence", "LogprobModel", "RenderCheck", "competence", "render_check"]
+__all__ = [
+    "Competence",
+    "LanguageChecks",
+    "LogprobModel",
+    "RenderCheck",
+    "check_language",
+    "competence",
+    "render_check",
+]
 
 
 class LogprobModel(Protocol):
@@ -175,3 +184,95 @@ def competence(model: LogprobModel, lang: str, texts: Sequence[str]) -> Competen
     if not count:
         raise ProbeDataError(f"No {code} text to measure the model's competence on.")
     return Competence(code, count, total / tokens)
+
+
+@dataclass(frozen=True)
+class LanguageChecks:
+    """Everything measured for one language: its competence and a render check per bridge.
+
+    Example:
+        >>> checks = LanguageChecks(Competence("swh_Latn", 2, -3.5), ())
+        >>> LanguageChecks.from_json(checks.to_json()) == checks
+        True
+    """
+
+    competence: Competence
+    renders: tuple[RenderCheck, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (the build caches it per language)."""
+        return {
+            "competence": asdict(self.competence),
+            "renders": [asdict(r) for r in self.renders],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LanguageChecks:
+        """Read :meth:`to_json` output."""
+        renders = tuple(RenderCheck(**r) for r in data["renders"])
+        return cls(Competence(**data["competence"]), renders)
+
+
+def check_language(
+    model: LogprobModel,
+    lang: str,
+    bridges: Sequence[str],
+    rows: Mapping[str, Mapping[str, str]],
+    *,
+    pairs: int = 32,
+    seed: int = 0,
+    baselines: MutableMapping[str, MutableMapping[str, float]] | None = None,
+) -> LanguageChecks:
+    """Measure ``lang``'s competence and its render gain into every bridge on the same rows.
+
+    The rows are a seeded sample of ``pairs`` ids that have a text in ``lang`` and in every
+    bridge (``random.Random(f"{seed}/{lang}")``), so every bridge is measured on the same
+    sentences and the competence on their ``lang`` side.
+
+    Args:
+        model: The model (an ``HFCore``).
+        lang: The language L.
+        bridges: The candidate bridges (L itself is skipped).
+        rows: ``{language: {row id: text}}`` of a parallel corpus (train rows).
+        pairs: How many rows to measure on.
+        seed: Seed of the sample.
+        baselines: Per bridge, a memo shared across languages (see :func:`render_check`).
+
+    Raises:
+        ProbeDataError: ``lang`` or a bridge has no text in the corpus.
+
+    Example:
+        >>> class Flat:
+        ...     tokenizer = staticmethod(lambda text, add_special_tokens=False: {
+        ...         "input_ids": text.split()})
+        ...     def logprobs(self, prefix, query, continuations):
+        ...         return [-1.0 * len(c.split()) for c in continuations]
+        >>> rows = {"swh_Latn": {"1": "maji"}, "eng_Latn": {"1": "water"}}
+        >>> checks = check_language(Flat(), "sw", ["en"], rows)
+        >>> checks.competence.texts, [r.bridge for r in checks.renders]
+        (1, ['eng_Latn'])
+    """
+    code = normalize(lang)
+    targets = [b for b in dict.fromkeys(normalize(b) for b in bridges) if b != code]
+    missing = [c for c in (code, *targets) if not rows.get(c)]
+    if missing:
+        raise ProbeDataError(
+            f"The parallel corpus has no text in {', '.join(missing)}: point --parallel at a "
+            "corpus with every language and bridge (FLORES / SIB-200 layout)."
+        )
+    ids = sorted(i for i in rows[code] if all(i in rows[b] for b in targets))
+    if not ids:
+        raise ProbeDataError(f"No row of the parallel corpus has {code} and every bridge.")
+    sample = sorted(random.Random(f"{seed}/{code}").sample(ids, min(pairs, len(ids))))
+    memos = baselines if baselines is not None else {}
+    renders = tuple(
+        render_check(
+            model,
+            code,
+            bridge,
+            [(rows[code][i], rows[bridge][i]) for i in sample],
+            baseline=memos.setdefault(bridge, {}),
+        )
+        for bridge in targets
+    )
+    return LanguageChecks(competence(model, code, [rows[code][i] for i in sample]), renders)

@@ -16,6 +16,7 @@ from typing import Literal
 
 from bridgex_chain.probing.bridges import Ranking
 from bridgex_chain.probing.confidence import BridgeConfidence
+from bridgex_chain.probing.render_check import LanguageChecks
 from bridgex_chain.store.records import RankedBridge, ScoreRow
 
 __all__ = [
@@ -31,8 +32,17 @@ __all__ = [
 #: How a build ended: from scratch, reusing cached steps, or nothing to do.
 BuildStatus = Literal["built", "resumed", "unchanged"]
 
-#: Progress stages, in order (``understood`` only with ``filter_understood``).
-STAGES: tuple[str, ...] = ("load", "neurons", "understood", "probes", "scores", "write")
+#: Progress stages, in order (``understood`` only with ``filter_understood``, ``render`` only
+#: with a parallel corpus).
+STAGES: tuple[str, ...] = (
+    "load",
+    "neurons",
+    "understood",
+    "probes",
+    "scores",
+    "render",
+    "write",
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,8 @@ class BuildResult:
         rows_written: Score rows stored (per-layer and aggregate).
         timings: Seconds per stage (and ``total``).
         export_path: Where the run was exported as JSON, if asked.
+        checks: Per chat language, its competence and render checks (empty without a
+            parallel corpus, or for an unchanged run).
     """
 
     run_id: int
@@ -152,6 +164,7 @@ class BuildResult:
     rows_written: int
     timings: Mapping[str, float] = field(default_factory=dict)
     export_path: Path | None = None
+    checks: Mapping[str, LanguageChecks] = field(default_factory=dict)
 
     def rows(self) -> list[ScoreRow]:
         """Every score row of the run."""

@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -45,6 +45,7 @@ from bridgex_chain.probing.options import BuildOptions, ProbeLayout
 from bridgex_chain.probing.probe_set import Pair
 from bridgex_chain.probing.prompts import understood_pairs
 from bridgex_chain.probing.record import count_language_neurons, record_prompt_means
+from bridgex_chain.probing.render_check import LanguageChecks, check_language
 
 __all__ = ["MIN_PROMPTS", "TEXT_TOKENS", "BuildSteps", "EntryScores", "PerLayer", "torch_threads"]
 
@@ -346,6 +347,50 @@ class BuildSteps:
                 mode=self.opts.hsic_mode,
             )
         return EntryScores(prompts, scores.per_layer, confidence)
+
+    # -- render checks: can the model carry each chat language into each bridge? ------------
+    def render_checks(self) -> dict[str, LanguageChecks]:
+        """Per chat language: competence and render gain into every bridge (cached per language).
+
+        Reads ``opts.parallel`` (its ``opts.parallel_split`` rows); empty without a corpus.
+
+        Raises:
+            ProbeDataError: The corpus lacks a language or a bridge.
+        """
+        if self.opts.parallel is None:
+            return {}
+        from bridgex_chain.models.hf import HFCore
+        from bridgex_chain.prompting.demos import DemoPool
+
+        langs = list(dict.fromkeys(s for s, t in self.layout.entries if s == t))
+        pool = DemoPool.from_parallel(self.opts.parallel, self.opts.parallel_split)
+        core: HFCore | None = None
+        baselines: dict[str, MutableMapping[str, float]] = {}
+        out: dict[str, LanguageChecks] = {}
+        for done, lang in enumerate(langs):
+            self.emit("render", done, len(langs), lang)
+            name = f"render/{lang}"
+            cached = self.cache.load_json(name)
+            if cached is None:
+                core = core or HFCore(self.model, self.tokenizer, "build")
+                rows = {
+                    c: pool.column(c) for c in (lang, *self.opts.bridges) if c in pool.languages
+                }
+                checks = check_language(
+                    core,
+                    lang,
+                    self.opts.bridges,
+                    rows,
+                    pairs=self.opts.render_pairs,
+                    seed=self.opts.seed,
+                    baselines=baselines,
+                )
+                self.cache.save_json(name, checks.to_json())
+            else:
+                checks = LanguageChecks.from_json(cached)
+            out[lang] = checks
+        self.emit("render", len(langs), len(langs), "")
+        return out
 
 
 @contextmanager

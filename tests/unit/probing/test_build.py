@@ -430,3 +430,54 @@ def test_a_failing_build_marks_the_run_failed_in_the_store(
     (record,) = store.records.values()
     assert record.status == "failed" and record.error == "RuntimeError: no more room"
     assert "complete_run" not in store.calls
+
+
+def _write_parallel(root: Path) -> Path:
+    """A SIB-200-layout train split for the build's languages and bridges (4 rows)."""
+    rows = {
+        "swh_Latn": ["maji safi", "habari yako", "timu ilishinda", "mvua kubwa"],
+        "ind_Latn": ["air bersih", "apa kabar", "tim menang", "hujan deras"],
+        "eng_Latn": ["clean water", "how are you", "the team won", "heavy rain"],
+        "fra_Latn": ["eau propre", "comment vas-tu", "l'équipe a gagné", "forte pluie"],
+    }
+    for lang, texts in rows.items():
+        (root / lang).mkdir(parents=True)
+        lines = ["index_id\tcategory\ttext", *(f"{i}\tx\t{t}" for i, t in enumerate(texts))]
+        (root / lang / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def test_a_parallel_corpus_adds_render_checks_per_chat_language(
+    tiny: Any,
+    probe_set: ProbeSet,
+    where: dict[str, Any],
+    fast_options: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parallel = _write_parallel(tmp_path / "sib")
+    events: list[ProgressEvent] = []
+    options = {**fast_options, "parallel": parallel, "render_pairs": 3}
+    result = build_table(tiny, probe_set=probe_set, on_progress=events.append, **options, **where)
+    assert set(result.checks) == {"swh_Latn", "ind_Latn"}  # the chat entries' languages
+    sw = result.checks["swh_Latn"]
+    assert sw.competence.texts == 3 and sw.competence.logprob_per_token < 0
+    assert [r.bridge for r in sw.renders] == ["eng_Latn", "fra_Latn"]
+    assert all(r.pairs == 3 and r.low is not None for r in sw.renders)
+    assert "render" in result.timings and any(e.stage == "render" for e in events)
+    (run,) = where["table"].runs()
+    assert run.params["render_check"] == {"parallel": "sib", "split": "train", "pairs": 3}
+    # cached per language: a resumed build of the same run reads the checks back
+    cache = Path(result.cache_path)
+    assert sorted(p.name for p in (cache / "render").glob("*.json")) == [
+        "ind_Latn.json",
+        "swh_Latn.json",
+    ]
+    # a new database over the same cache: the checks are read back, not measured again
+    checked = Counter(monkeypatch, "check_language")
+    again = build_table(
+        tiny, probe_set=probe_set, database_url=f"sqlite:///{tmp_path / 'b.db'}",
+        cache_dir=where["cache_dir"], **options,
+    )  # fmt: skip
+    assert again.status == "resumed" and checked.calls == 0
+    assert again.checks == result.checks

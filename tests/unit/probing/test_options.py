@@ -60,6 +60,10 @@ def test_options_entries_and_parsing() -> None:
         ("corpus_max_tokens", 0, "read the whole corpus"),
         ("hsic_mode", "fast", "'standard' or 'reference'"),
         ("threads", 0, "torch's default"),
+        ("aggregation", "median", "aggregation must be one of own, shared, zero"),
+        ("resamples", -1, "0 skips the bootstrap"),
+        ("render_pairs", 0, "render_pairs must be >= 1"),
+        ("parallel", "/nonexistent/sib200", "not a directory"),
     ],
 )
 def test_out_of_range_options_raise_invalid_option(option: str, value: Any, hint: str) -> None:
