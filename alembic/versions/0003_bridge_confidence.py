@@ -1,4 +1,4 @@
-"""Bootstrap figures on aggregate scores: interval, win rate and resample count.
+"""Bootstrap figures on aggregate scores; render checks and language competence of a run.
 
 The probing layer now resamples an entry's probe prompts (a seeded bootstrap) and records, per
 candidate bridge, the 2.5 % and 97.5 % percentiles of its aggregate score over the resamples and
@@ -12,7 +12,17 @@ nullable columns for them:
 
 all NULL (rows of runs without a bootstrap, every row before this revision) or all set.
 
-Every row survives both ways: upgrade leaves the new columns NULL, downgrade drops them.
+Two new tables hold the build's render stage (what ``probing/render_check.py`` measures):
+
+- ``render_checks`` — per (run, src, bridge): ``pairs`` (integer, at least 1) parallel pairs,
+  ``gain`` (double: the per-token log-likelihood gain of the gold bridge sentence given the
+  source) and its 95 % interval ``gain_low`` / ``gain_high`` (NULL with one pair; both or
+  neither, ``gain_low <= gain_high``);
+- ``language_competence`` — per (run, lang): ``texts`` (integer, at least 1) and
+  ``logprob_per_token`` (double).
+
+Both cascade with their run. Every row survives both ways: upgrade leaves the new columns NULL
+and the new tables empty, downgrade drops them.
 
 Revision ID: 0003
 Revises: 0002
@@ -47,7 +57,45 @@ _CHECKS = [
 ]
 
 
+def _run_fk(table: str) -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        ["run_id"],
+        ["probe_runs.id"],
+        name=op.f(f"fk_{table}_run_id_probe_runs"),
+        ondelete="CASCADE",
+    )
+
+
 def upgrade() -> None:
+    op.create_table(
+        "render_checks",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("src", sa.String(length=32), nullable=False),
+        sa.Column("bridge", sa.String(length=32), nullable=False),
+        sa.Column("pairs", sa.Integer(), nullable=False),
+        sa.Column("gain", sa.Double(), nullable=False),
+        sa.Column("gain_low", sa.Double(), nullable=True),
+        sa.Column("gain_high", sa.Double(), nullable=True),
+        sa.CheckConstraint("pairs >= 1", name=op.f("ck_render_checks_pairs_positive")),
+        sa.CheckConstraint("gain_low <= gain_high", name=op.f("ck_render_checks_interval_ordered")),
+        sa.CheckConstraint(
+            "(gain_low IS NULL AND gain_high IS NULL) OR "
+            "(gain_low IS NOT NULL AND gain_high IS NOT NULL)",
+            name=op.f("ck_render_checks_interval_together"),
+        ),
+        _run_fk("render_checks"),
+        sa.PrimaryKeyConstraint("run_id", "src", "bridge", name=op.f("pk_render_checks")),
+    )
+    op.create_table(
+        "language_competence",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("lang", sa.String(length=32), nullable=False),
+        sa.Column("texts", sa.Integer(), nullable=False),
+        sa.Column("logprob_per_token", sa.Double(), nullable=False),
+        sa.CheckConstraint("texts >= 1", name=op.f("ck_language_competence_texts_positive")),
+        _run_fk("language_competence"),
+        sa.PrimaryKeyConstraint("run_id", "lang", name=op.f("pk_language_competence")),
+    )
     with op.batch_alter_table(_TABLE) as batch:
         batch.add_column(sa.Column("score_low", sa.Double(), nullable=True))
         batch.add_column(sa.Column("score_high", sa.Double(), nullable=True))
@@ -65,3 +113,5 @@ def downgrade() -> None:
         batch.drop_column("win_rate")
         batch.drop_column("score_high")
         batch.drop_column("score_low")
+    op.drop_table("language_competence")
+    op.drop_table("render_checks")

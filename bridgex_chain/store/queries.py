@@ -23,8 +23,10 @@ from sqlalchemy import Connection, select
 
 from bridgex_chain.store.records import (
     Bridge,
+    CompetenceRow,
     ModelProfile,
     RankedBridge,
+    RenderCheckRow,
     RunRecord,
     ScoreRow,
     parse_time,
@@ -32,9 +34,11 @@ from bridgex_chain.store.records import (
 from bridgex_chain.store.schema import (
     STATUS_COMPLETE,
     AggregateScoreRow,
+    CompetenceTableRow,
     LayerScoreRow,
     ModelProfileRow,
     ProbeRunRow,
+    RenderCheckTableRow,
 )
 
 __all__ = [
@@ -46,7 +50,9 @@ __all__ = [
     "no_model_message",
     "provenance",
     "rank",
+    "run_competence",
     "run_records",
+    "run_render_checks",
     "run_scores",
     "stored_identities",
 ]
@@ -322,6 +328,45 @@ def run_scores(conn: Connection, run_id: int) -> list[ScoreRow]:
     result = [ScoreRow(s, t, b, ell, v) for s, t, b, ell, v in layer_rows]
     result.extend(_aggregate_row(values) for values in aggregate_rows)
     return result
+
+
+def run_render_checks(conn: Connection, run_id: int) -> list[RenderCheckRow]:
+    """Return a run's render checks, sorted by source language, then bridge."""
+    rows = conn.execute(
+        select(
+            RenderCheckTableRow.src,
+            RenderCheckTableRow.bridge,
+            RenderCheckTableRow.pairs,
+            RenderCheckTableRow.gain,
+            RenderCheckTableRow.gain_low,
+            RenderCheckTableRow.gain_high,
+        )
+        .where(RenderCheckTableRow.run_id == run_id)
+        .order_by(RenderCheckTableRow.src, RenderCheckTableRow.bridge)
+    ).all()
+    return [
+        RenderCheckRow(
+            str(src),
+            str(bridge),
+            int(pairs),
+            float(gain),
+            None if low is None else float(low),
+            None if high is None else float(high),
+        )
+        for src, bridge, pairs, gain, low, high in rows
+    ]
+
+
+def run_competence(conn: Connection, run_id: int) -> list[CompetenceRow]:
+    """Return a run's language competence rows, sorted by language."""
+    rows = conn.execute(
+        select(
+            CompetenceTableRow.lang, CompetenceTableRow.texts, CompetenceTableRow.logprob_per_token
+        )
+        .where(CompetenceTableRow.run_id == run_id)
+        .order_by(CompetenceTableRow.lang)
+    ).all()
+    return [CompetenceRow(str(lang), int(n), float(lp)) for lang, n, lp in rows]
 
 
 def no_model_message(where: str, model: str, models: Sequence[str]) -> str:

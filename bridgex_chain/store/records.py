@@ -21,9 +21,11 @@ from bridgex_chain.errors import SchemaError
 __all__ = [
     "IMPORT_ACTIONS",
     "Bridge",
+    "CompetenceRow",
     "ImportedRun",
     "ModelProfile",
     "RankedBridge",
+    "RenderCheckRow",
     "RunRecord",
     "ScoreRow",
     "format_score",
@@ -160,6 +162,55 @@ class ScoreRow:
     def has_confidence(self) -> bool:
         """True when any bootstrap figure (low, high, win_rate, resamples) is set."""
         return any(v is not None for v in (self.low, self.high, self.win_rate, self.resamples))
+
+
+@dataclass(frozen=True, slots=True)
+class RenderCheckRow:
+    """The render gain of one (source language, bridge) pair of a run.
+
+    The render gain is the per-token log-likelihood gain of the gold bridge sentence given the
+    source sentence (teacher-forced, against without it), averaged over parallel pairs.
+
+    Attributes:
+        src: FLORES-200 code of the source (user's) language.
+        bridge: FLORES-200 code of the bridge language rendered into.
+        pairs: How many parallel sentence pairs the gain is averaged over (at least 1).
+        gain: The mean render gain (nats per token).
+        low: Lower end of its 95 % interval (None with one pair: no interval).
+        high: Upper end (None as ``low``); ``low <= high``, both or neither.
+
+    Example:
+        >>> RenderCheckRow("swh_Latn", "eng_Latn", 32, 0.41, 0.30, 0.52).high
+        0.52
+        >>> RenderCheckRow("swh_Latn", "eng_Latn", 1, 0.41).low is None
+        True
+    """
+
+    src: str
+    bridge: str
+    pairs: int
+    gain: float
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompetenceRow:
+    """How well the model reads one language of a run: mean log-probability per token.
+
+    Attributes:
+        lang: FLORES-200 code of the language.
+        texts: How many texts the figure is averaged over (at least 1).
+        logprob_per_token: Mean log-probability per token of those texts (nats, <= 0 usually).
+
+    Example:
+        >>> CompetenceRow("swh_Latn", 32, -2.7).logprob_per_token
+        -2.7
+    """
+
+    lang: str
+    texts: int
+    logprob_per_token: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,15 +30,24 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bridgex_chain.errors import DatabaseError, SchemaError
 from bridgex_chain.languages import normalize
 from bridgex_chain.store.queries import run_scores
-from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow, parse_time
+from bridgex_chain.store.records import (
+    CompetenceRow,
+    ModelProfile,
+    RenderCheckRow,
+    RunRecord,
+    ScoreRow,
+    parse_time,
+)
 from bridgex_chain.store.schema import (
     RUN_STATUSES,
     STATUS_COMPLETE,
     STATUS_RUNNING,
     AggregateScoreRow,
+    CompetenceTableRow,
     LayerScoreRow,
     ModelProfileRow,
     ProbeRunRow,
+    RenderCheckTableRow,
 )
 
 __all__ = [
@@ -47,6 +56,8 @@ __all__ = [
     "find_run",
     "import_run",
     "insert_run",
+    "normalized_competence",
+    "normalized_render_checks",
     "normalized_rows",
     "prepare_run",
     "replace_run",
@@ -55,6 +66,7 @@ __all__ = [
     "set_status",
     "store_run",
     "utc_now",
+    "write_render_checks",
     "write_score_rows",
 ]
 
@@ -310,6 +322,8 @@ def replace_run(
     )
     conn.execute(delete(LayerScoreRow).where(LayerScoreRow.run_id == run_id))
     conn.execute(delete(AggregateScoreRow).where(AggregateScoreRow.run_id == run_id))
+    conn.execute(delete(RenderCheckTableRow).where(RenderCheckTableRow.run_id == run_id))
+    conn.execute(delete(CompetenceTableRow).where(CompetenceTableRow.run_id == run_id))
 
 
 def store_run(
@@ -506,3 +520,124 @@ def _upsert(conn: Connection, table: Any, values: list[dict[str, Any]], key: lis
         stmt = _insert(conn, table).values(chunk)
         updates = {c: stmt.excluded[c] for c in chunk[0] if c not in key}
         conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates))
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def normalized_render_checks(checks: Sequence[RenderCheckRow]) -> list[RenderCheckRow]:
+    """Check render checks and normalise their language codes.
+
+    Raises:
+        SchemaError: A pair count below 1, a number that is not finite, only one end of the
+            interval, ``low > high``, or a (src, bridge) given twice.
+        UnknownLanguage: A language code cannot be normalised.
+
+    Example:
+        >>> normalized_render_checks([RenderCheckRow("sw", "en", 8, 0.4, 0.3, 0.5)])[0].src
+        'swh_Latn'
+    """
+    clean: list[RenderCheckRow] = []
+    seen: set[tuple[str, str]] = set()
+    for check in checks:
+        row = replace(check, src=normalize(check.src), bridge=normalize(check.bridge))
+        key = f"render check {row.src} -> {row.bridge}"
+        if not _count(row.pairs):
+            raise SchemaError(
+                f"The {key} has pairs {row.pairs!r}; give the number of parallel pairs the gain "
+                "is averaged over, a whole number of at least 1."
+            )
+        if not _finite(row.gain):
+            raise SchemaError(f"The {key} has gain {row.gain!r}, which is not a finite number.")
+        if (row.low is None) != (row.high is None):
+            raise SchemaError(
+                f"The {key} gives only one end of its interval (low={row.low!r}, "
+                f"high={row.high!r}); give both, or neither (one pair has no interval)."
+            )
+        if row.low is not None and row.high is not None:
+            if not (_finite(row.low) and _finite(row.high)):
+                raise SchemaError(
+                    f"The {key} has the interval [{row.low!r}, {row.high!r}], which is not "
+                    "finite; give finite numbers, or neither end."
+                )
+            if float(row.low) > float(row.high):
+                raise SchemaError(
+                    f"The {key} has the interval [{row.low!r}, {row.high!r}], whose low end is "
+                    "above its high end; give the lower end as low."
+                )
+        if (row.src, row.bridge) in seen:
+            raise SchemaError(f"The {key} is given twice; give each (src, bridge) once.")
+        seen.add((row.src, row.bridge))
+        clean.append(row)
+    return clean
+
+
+def normalized_competence(rows: Sequence[CompetenceRow]) -> list[CompetenceRow]:
+    """Check competence rows and normalise their language codes.
+
+    Raises:
+        SchemaError: A text count below 1, a figure that is not finite, or a language twice.
+        UnknownLanguage: A language code cannot be normalised.
+
+    Example:
+        >>> normalized_competence([CompetenceRow("sw", 16, -2.5)])[0].lang
+        'swh_Latn'
+    """
+    clean: list[CompetenceRow] = []
+    seen: set[str] = set()
+    for given in rows:
+        row = replace(given, lang=normalize(given.lang))
+        if not _count(row.texts):
+            raise SchemaError(
+                f"The competence of {row.lang} has texts {row.texts!r}; give the number of texts "
+                "it is averaged over, a whole number of at least 1."
+            )
+        if not _finite(row.logprob_per_token):
+            raise SchemaError(
+                f"The competence of {row.lang} has logprob_per_token {row.logprob_per_token!r}, "
+                "which is not a finite number."
+            )
+        if row.lang in seen:
+            raise SchemaError(f"The competence of {row.lang} is given twice; give it once.")
+        seen.add(row.lang)
+        clean.append(row)
+    return clean
+
+
+def write_render_checks(
+    conn: Connection,
+    run_id: int,
+    checks: Sequence[RenderCheckRow],
+    competence: Sequence[CompetenceRow],
+) -> None:
+    """Replace a run's render checks and competence rows with these (already normalised) ones."""
+    conn.execute(delete(RenderCheckTableRow).where(RenderCheckTableRow.run_id == run_id))
+    conn.execute(delete(CompetenceTableRow).where(CompetenceTableRow.run_id == run_id))
+    check_values = [
+        {
+            "run_id": run_id,
+            "src": c.src,
+            "bridge": c.bridge,
+            "pairs": int(c.pairs),
+            "gain": float(c.gain),
+            "gain_low": None if c.low is None else float(c.low),
+            "gain_high": None if c.high is None else float(c.high),
+        }
+        for c in checks
+    ]
+    competence_values = [
+        {
+            "run_id": run_id,
+            "lang": c.lang,
+            "texts": int(c.texts),
+            "logprob_per_token": float(c.logprob_per_token),
+        }
+        for c in competence
+    ]
+    for table, values in (
+        (RenderCheckTableRow, check_values),
+        (CompetenceTableRow, competence_values),
+    ):
+        for chunk in _chunks(values):
+            conn.execute(_insert(conn, table).values(chunk))

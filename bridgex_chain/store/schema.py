@@ -1,6 +1,6 @@
 """The bridge-table schema: SQLAlchemy 2 typed ORM classes (the alembic migrations mirror them).
 
-Four tables:
+Six tables:
 
 - ``model_profiles`` — one row per (model key, revision): architecture and shape.
 - ``probe_runs`` — one row per probe run (the unit of provenance and resumption): probe set and
@@ -15,6 +15,12 @@ Four tables:
   ``resamples`` (how many). The four are NULL together (rows of older runs) or set together,
   with ``score_low <= score_high``, ``0 <= win_rate <= 1`` and ``resamples >= 1``; the interval
   may exclude ``score`` (revision 0003).
+- ``render_checks`` — the build's render stage, keyed (run, src, bridge): ``pairs`` parallel
+  pairs (>= 1), ``gain`` (per-token log-likelihood gain of the gold bridge sentence given the
+  source) and its 95 % interval ``gain_low`` / ``gain_high`` (NULL together with one pair,
+  ``gain_low <= gain_high``) (revision 0003).
+- ``language_competence`` — keyed (run, lang): ``texts`` (>= 1) and ``logprob_per_token``, the
+  model's mean log-probability per token of texts in the language (revision 0003).
 
 Why aggregates have their own table: the original data model stored the aggregate as a
 ``bridge_scores`` row with ``layer IS NULL``. SQL treats NULLs as distinct, so a unique key
@@ -27,7 +33,8 @@ moved existing aggregate rows over.
 Example:
     >>> from bridgex_chain.store.schema import Base
     >>> sorted(Base.metadata.tables)
-    ['bridge_aggregates', 'bridge_scores', 'model_profiles', 'probe_runs']
+    ['bridge_aggregates', 'bridge_scores', 'language_competence', 'model_profiles', 'probe_runs',
+     'render_checks']
 """
 
 from __future__ import annotations
@@ -57,9 +64,11 @@ __all__ = [
     "STATUS_RUNNING",
     "AggregateScoreRow",
     "Base",
+    "CompetenceTableRow",
     "LayerScoreRow",
     "ModelProfileRow",
     "ProbeRunRow",
+    "RenderCheckTableRow",
 ]
 
 STATUS_RUNNING = "running"
@@ -184,3 +193,42 @@ class AggregateScoreRow(Base):
     score_high: Mapped[float | None] = mapped_column(Double)
     win_rate: Mapped[float | None] = mapped_column(Double)
     resamples: Mapped[int | None] = mapped_column(Integer)
+
+
+class RenderCheckTableRow(Base):
+    """The render gain of one (src, bridge) pair of a run, with its 95 % interval."""
+
+    __tablename__ = "render_checks"
+    __table_args__ = (
+        CheckConstraint("pairs >= 1", name="pairs_positive"),
+        CheckConstraint("gain_low <= gain_high", name="interval_ordered"),
+        CheckConstraint(
+            "(gain_low IS NULL AND gain_high IS NULL) OR "
+            "(gain_low IS NOT NULL AND gain_high IS NOT NULL)",
+            name="interval_together",
+        ),
+    )
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("probe_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    src: Mapped[str] = mapped_column(String(_LANG_LEN), primary_key=True)
+    bridge: Mapped[str] = mapped_column(String(_LANG_LEN), primary_key=True)
+    pairs: Mapped[int] = mapped_column(Integer)
+    gain: Mapped[float] = mapped_column(Double)
+    gain_low: Mapped[float | None] = mapped_column(Double)
+    gain_high: Mapped[float | None] = mapped_column(Double)
+
+
+class CompetenceTableRow(Base):
+    """The model's competence in one language of a run: mean log-probability per token."""
+
+    __tablename__ = "language_competence"
+    __table_args__ = (CheckConstraint("texts >= 1", name="texts_positive"),)
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("probe_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    lang: Mapped[str] = mapped_column(String(_LANG_LEN), primary_key=True)
+    texts: Mapped[int] = mapped_column(Integer)
+    logprob_per_token: Mapped[float] = mapped_column(Double)

@@ -45,7 +45,15 @@ from bridgex_chain.store.engine import (
     guarded_read,
 )
 from bridgex_chain.store.migrate import check_current, upgrade
-from bridgex_chain.store.records import Bridge, ImportedRun, RankedBridge, RunRecord, ScoreRow
+from bridgex_chain.store.records import (
+    Bridge,
+    CompetenceRow,
+    ImportedRun,
+    RankedBridge,
+    RenderCheckRow,
+    RunRecord,
+    ScoreRow,
+)
 from bridgex_chain.store.table_runs import TableRuns
 from bridgex_chain.store.text import printable
 
@@ -252,6 +260,54 @@ class BridgeTable:
             []
         """
         return self._runs.scores(run_id)
+
+    def render_checks(self, run_id: int) -> list[RenderCheckRow]:
+        """Return a run's render checks (render gain per (src, bridge)), sorted by language.
+
+        Example:
+            >>> BridgeTable("sqlite://").render_checks(1)
+            []
+        """
+        return self._runs.render_checks(run_id)
+
+    def competence(self, run_id: int) -> list[CompetenceRow]:
+        """Return a run's language competence rows, sorted by language.
+
+        Example:
+            >>> BridgeTable("sqlite://").competence(1)
+            []
+        """
+        return self._runs.competence(run_id)
+
+    def store_render_checks(
+        self,
+        run_id: int,
+        checks: Sequence[RenderCheckRow],
+        competence: Sequence[CompetenceRow] = (),
+    ) -> None:
+        """Replace a running run's render checks and language competence, in one transaction.
+
+        Write them before :meth:`complete_run` (complete runs are immutable). Language codes are
+        normalised like every other code of the table.
+
+        Raises:
+            DatabaseError: The run does not exist or is not running.
+            SchemaError: A count below 1, a number that is not finite, only one end of an
+                interval, ``low > high``, or a key given twice.
+            UnknownLanguage: A language code cannot be normalised.
+
+        Example:
+            >>> from bridgex_chain.store.records import (CompetenceRow, ModelProfile,
+            ...                                          RenderCheckRow, RunRecord)
+            >>> table = BridgeTable("sqlite://")
+            >>> run_id = table.begin_run(RunRecord(ModelProfile("m/x", "r", "llama", 2, 8),
+            ...                                    "starter", "h", ["swh_Latn"], ["eng_Latn"], {}))
+            >>> table.store_render_checks(run_id, [RenderCheckRow("sw", "en", 8, 0.4, 0.3, 0.5)],
+            ...                           [CompetenceRow("sw", 8, -2.5)])
+            >>> table.render_checks(run_id)[0].bridge, table.competence(run_id)[0].lang
+            ('eng_Latn', 'swh_Latn')
+        """
+        self._runs.store_render_checks(run_id, checks, competence)
 
     def begin_run(self, run: RunRecord) -> int:
         """Record a run as ``running`` and return its id (also set on ``run.run_id``).

@@ -40,7 +40,14 @@ from bridgex_chain._version import __version__
 from bridgex_chain.errors import DatabaseReadOnly
 from bridgex_chain.store import precomputed, queries, runs
 from bridgex_chain.store.engine import describe_url, guarded_read, guarded_write
-from bridgex_chain.store.records import ImportedRun, RunRecord, ScoreRow, parse_time
+from bridgex_chain.store.records import (
+    CompetenceRow,
+    ImportedRun,
+    RenderCheckRow,
+    RunRecord,
+    ScoreRow,
+    parse_time,
+)
 from bridgex_chain.store.schema import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
 
 __all__ = ["TableRuns"]
@@ -135,7 +142,34 @@ class TableRuns:
         with guarded_read(self._engine) as conn:
             return queries.run_scores(conn, run_id)
 
+    def render_checks(self, run_id: int) -> list[RenderCheckRow]:
+        """Return a run's render checks, sorted by source language, then bridge."""
+        if run_id < 0:
+            return []
+        with guarded_read(self._engine) as conn:
+            return queries.run_render_checks(conn, run_id)
+
+    def competence(self, run_id: int) -> list[CompetenceRow]:
+        """Return a run's language competence rows, sorted by language."""
+        if run_id < 0:
+            return []
+        with guarded_read(self._engine) as conn:
+            return queries.run_competence(conn, run_id)
+
     # ------------------------------------------------------------------ writes
+    def store_render_checks(
+        self,
+        run_id: int,
+        checks: Sequence[RenderCheckRow],
+        competence: Sequence[CompetenceRow] = (),
+    ) -> None:
+        """Replace a running run's render checks and competence rows (one transaction)."""
+        clean_checks = runs.normalized_render_checks(checks)
+        clean_competence = runs.normalized_competence(competence)
+        with self._write() as conn:
+            runs.require_status(conn, run_id, (STATUS_RUNNING,))
+            runs.write_render_checks(conn, run_id, clean_checks, clean_competence)
+
     def begin_run(self, run: RunRecord) -> int:
         """Record a run as running (or resume the stored run of the same identity)."""
         run.status = STATUS_RUNNING

@@ -216,6 +216,17 @@ def _v2_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
     }
 
 
+_RENDER_TABLES = {"render_checks", "language_competence"}
+
+
+def _table_names(url: str) -> list[str]:
+    engine = create_store_engine(url)
+    try:
+        return list(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
 def _aggregate_columns(url: str) -> list[str]:
     engine = create_store_engine(url)
     try:
@@ -233,6 +244,9 @@ def test_revision_0002_upgrades_with_rows_intact_and_no_figures(store_url: str) 
 
     assert _v2_rows(store_url) == before
     assert _dump(store_url, _FIGURES) == [(None, None, None, None)] * len(_V2_AGGREGATES)
+    assert set(_table_names(store_url)) >= _RENDER_TABLES
+    assert _dump(store_url, "SELECT * FROM render_checks") == []
+    assert _dump(store_url, "SELECT * FROM language_competence") == []
     with BridgeTable(store_url) as table:  # old rows read as "no bootstrap"
         best = table.best("demo/model", "sw")
         assert (best.bridge, best.score, best.low, best.high, best.win_rate) == (
@@ -256,11 +270,24 @@ def test_downgrade_to_0002_keeps_every_row(store_url: str) -> None:
                 "win_rate = 0.75, resamples = 200 WHERE bridge = 'fra_Latn' AND trg = 'swh_Latn'"
             )
         )
+        conn.execute(
+            text(
+                "INSERT INTO render_checks (run_id, src, bridge, pairs, gain, gain_low, "
+                "gain_high) VALUES (1, 'swh_Latn', 'fra_Latn', 8, 0.5, 0.25, 0.75)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO language_competence (run_id, lang, texts, logprob_per_token) "
+                "VALUES (1, 'swh_Latn', 8, -2.5)"
+            )
+        )
     with write_connection(engine) as conn:
         command.downgrade(alembic_config(conn), "0002")
     engine.dispose()
 
     assert current_revision(store_url) == "0002"
+    assert not _RENDER_TABLES & set(_table_names(store_url))
     assert _v2_rows(store_url) == before
     assert _aggregate_columns(store_url) == [
         "run_id", "src", "trg", "bridge", "score", "layers_scored"
@@ -278,6 +305,7 @@ def test_downgrade_to_0002_keeps_every_row(store_url: str) -> None:
     assert upgrade(store_url) == "0003"
     assert _v2_rows(store_url) == before
     assert _dump(store_url, _FIGURES) == [(None, None, None, None)] * len(_V2_AGGREGATES)
+    assert _dump(store_url, "SELECT * FROM render_checks") == []
 
 
 def _stamp(url: str, revision: str) -> None:

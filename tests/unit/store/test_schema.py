@@ -59,10 +59,24 @@ def _seed(engine: Engine) -> None:
 
 def test_tables_and_naming_convention() -> None:
     tables = Base.metadata.tables
-    assert sorted(tables) == ["bridge_aggregates", "bridge_scores", "model_profiles", "probe_runs"]
+    assert sorted(tables) == [
+        "bridge_aggregates",
+        "bridge_scores",
+        "language_competence",
+        "model_profiles",
+        "probe_runs",
+        "render_checks",
+    ]
     names = {c.name for t in tables.values() for c in t.constraints if c.name}
     assert {
         "pk_model_profiles",
+        "pk_render_checks",
+        "ck_render_checks_pairs_positive",
+        "ck_render_checks_interval_ordered",
+        "fk_render_checks_run_id_probe_runs",
+        "pk_language_competence",
+        "ck_language_competence_texts_positive",
+        "fk_language_competence_run_id_probe_runs",
         "uq_model_profiles_model_revision",
         "ck_probe_runs_status",
         "fk_probe_runs_profile_id_model_profiles",
