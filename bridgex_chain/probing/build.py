@@ -52,7 +52,7 @@ from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.hooks import act_fn_modules
 from bridgex_chain.probing.options import BuildKwargs, BuildOptions, ProbeLayout, default_probe_set
 from bridgex_chain.probing.probe_set import Pair
-from bridgex_chain.probing.render_check import LanguageChecks
+from bridgex_chain.probing.render_check import Competence, LanguageChecks, RenderCheck
 from bridgex_chain.probing.results import (
     BuildResult,
     BuildStatus,
@@ -61,7 +61,13 @@ from bridgex_chain.probing.results import (
     StageClock,
 )
 from bridgex_chain.probing.steps import TEXT_TOKENS, BuildSteps, PerLayer, torch_threads
-from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow
+from bridgex_chain.store.records import (
+    CompetenceRow,
+    ModelProfile,
+    RenderCheckRow,
+    RunRecord,
+    ScoreRow,
+)
 
 if TYPE_CHECKING:
     from bridgex_chain.models import LoadedModel
@@ -107,6 +113,23 @@ class RunStore(Protocol):
 
     def complete_run(self, run_id: int, rows: Sequence[ScoreRow] = ()) -> None:
         """Write the run's rows and mark it complete, all at once."""
+        ...
+
+    def store_render_checks(
+        self,
+        run_id: int,
+        checks: Sequence[RenderCheckRow],
+        competence: Sequence[CompetenceRow] = (),
+    ) -> None:
+        """Replace a running run's render checks and language competence."""
+        ...
+
+    def render_checks(self, run_id: int) -> list[RenderCheckRow]:
+        """A run's render checks."""
+        ...
+
+    def competence(self, run_id: int) -> list[CompetenceRow]:
+        """A run's language competence rows."""
         ...
 
     def fail_run(self, run_id: int, error: str) -> None:
@@ -203,6 +226,47 @@ def _params(
         },
         "bootstrap": {"resamples": opts.resamples, "seed": opts.seed},
         "dtype": _model_dtype(lm),
+    }
+
+
+def check_rows(
+    checks: Mapping[str, LanguageChecks],
+) -> tuple[list[RenderCheckRow], list[CompetenceRow]]:
+    """The store's rows of a build's render checks and competence (see :func:`checks_of`).
+
+    Example:
+        >>> from bridgex_chain.probing.render_check import Competence, RenderCheck
+        >>> checks = {"swh_Latn": LanguageChecks(Competence("swh_Latn", 3, -4.0),
+        ...     (RenderCheck("swh_Latn", "eng_Latn", 3, 0.2, 0.1, 0.3),))}
+        >>> checks_of(*check_rows(checks)) == checks
+        True
+    """
+    renders = [
+        RenderCheckRow(r.src, r.bridge, r.pairs, r.gain, r.low, r.high)
+        for lang in checks.values()
+        for r in lang.renders
+    ]
+    competence = [
+        CompetenceRow(c.lang, c.texts, c.logprob_per_token)
+        for c in (lang.competence for lang in checks.values())
+    ]
+    return renders, competence
+
+
+def checks_of(
+    renders: Sequence[RenderCheckRow], competence: Sequence[CompetenceRow]
+) -> dict[str, LanguageChecks]:
+    """Per language, the render checks and competence the store holds for a run."""
+    by_lang: dict[str, list[RenderCheck]] = {}
+    for r in renders:
+        by_lang.setdefault(r.src, []).append(
+            RenderCheck(r.src, r.bridge, r.pairs, r.gain, r.low, r.high)
+        )
+    return {
+        c.lang: LanguageChecks(
+            Competence(c.lang, c.texts, c.logprob_per_token), tuple(by_lang.get(c.lang, ()))
+        )
+        for c in competence
     }
 
 
@@ -439,6 +503,8 @@ class _Job:
             record.run_id, record.status = twin.run_id, "complete"
         if record.status == "complete":
             counts = {e: self.layout.prompt_count(e) for e in self.layout.entries}
+            run_id = int(record.run_id or 0)
+            self.checks = checks_of(store.render_checks(run_id), store.competence(run_id))
             return "unchanged", _stored_entries(
                 store,
                 int(record.run_id or 0),
@@ -501,6 +567,8 @@ class _Job:
                 self.checks = steps.render_checks()
         with clock.stage("write"):
             clock.emit("write", 0, 1, store.url)
+            if self.checks:
+                store.store_render_checks(int(self.record.run_id or 0), *check_rows(self.checks))
             rows = [row for entry in entries for row in entry.rows()]
             store.complete_run(int(self.record.run_id or 0), rows)
             clock.emit("write", 1, 1, store.url)

@@ -149,7 +149,7 @@ class BuildResult:
         timings: Seconds per stage (and ``total``).
         export_path: Where the run was exported as JSON, if asked.
         checks: Per chat language, its competence and render checks (empty without a
-            parallel corpus, or for an unchanged run).
+            parallel corpus); an unchanged run reads them from the table.
     """
 
     run_id: int

@@ -18,7 +18,7 @@ from bridgex_chain.probing.options import BuildOptions
 from bridgex_chain.probing.probe_set import ProbeSet
 from bridgex_chain.probing.results import ProgressEvent
 from bridgex_chain.store.precomputed import read_table_file
-from bridgex_chain.store.records import RunRecord, ScoreRow
+from bridgex_chain.store.records import CompetenceRow, RenderCheckRow, RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
 #: The languages of the ``probe_set`` fixture (tests/unit/probing/conftest.py).
@@ -47,6 +47,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.records: dict[int, RunRecord] = {}
         self.rows: dict[int, list[ScoreRow]] = {}
+        self.checks: dict[int, tuple[list[RenderCheckRow], list[CompetenceRow]]] = {}
         self.calls: list[str] = []
 
     def runs(self, model: str | None = None) -> list[RunRecord]:
@@ -81,6 +82,21 @@ class MemoryStore:
     def fail_run(self, run_id: int, error: str) -> None:
         self.calls.append("fail_run")
         self.records[run_id].status, self.records[run_id].error = "failed", error
+
+    def store_render_checks(
+        self,
+        run_id: int,
+        checks: Sequence[RenderCheckRow],
+        competence: Sequence[CompetenceRow] = (),
+    ) -> None:
+        self.calls.append("store_render_checks")
+        self.checks[run_id] = (list(checks), list(competence))
+
+    def render_checks(self, run_id: int) -> list[RenderCheckRow]:
+        return list(self.checks.get(run_id, ([], []))[0])
+
+    def competence(self, run_id: int) -> list[CompetenceRow]:
+        return list(self.checks.get(run_id, ([], []))[1])
 
 
 def _sorted_rows(rows: list[Any]) -> list[tuple[Any, ...]]:
@@ -481,3 +497,12 @@ def test_a_parallel_corpus_adds_render_checks_per_chat_language(
     )  # fmt: skip
     assert again.status == "resumed" and checked.calls == 0
     assert again.checks == result.checks
+    # stored with the run: the table gives them back, and an unchanged rebuild reports them
+    table: BridgeTable = where["table"]
+    stored = table.render_checks(result.run_id)
+    assert {(r.src, r.bridge) for r in stored} == {
+        (lang, b) for lang in ("swh_Latn", "ind_Latn") for b in ("eng_Latn", "fra_Latn")
+    }
+    assert [c.lang for c in table.competence(result.run_id)] == ["ind_Latn", "swh_Latn"]
+    unchanged = build_table(tiny, probe_set=probe_set, **options, **where)
+    assert unchanged.status == "unchanged" and unchanged.checks == result.checks
