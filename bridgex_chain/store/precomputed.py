@@ -6,7 +6,8 @@ are validated with pydantic before anything is written to a database: a wrong fi
 :class:`~bridgex_chain.errors.SchemaError` naming the offending field path.
 
 Format versions: 2 (written) lets an aggregate carry its bootstrap figures (``low``, ``high``,
-``win_rate``, ``resamples``: all four or none); 1 (the same without them) is still read.
+``win_rate``, ``resamples``: all four or none) and a run carry its ``render_checks`` and
+``competence`` (:func:`read_table_evidence`); 1 (the same without them) is still read.
 
 Example:
     >>> from bridgex_chain.store.precomputed import FORMAT_VERSION, READ_VERSIONS, shipped_tables
@@ -43,7 +44,14 @@ from pydantic import (
 from bridgex_chain.errors import InvalidField, InvalidOption, SchemaError
 from bridgex_chain.languages import normalize
 from bridgex_chain.store.locate import find_package_data_dir
-from bridgex_chain.store.records import ModelProfile, RunRecord, ScoreRow, parse_time
+from bridgex_chain.store.records import (
+    CompetenceRow,
+    ModelProfile,
+    RenderCheckRow,
+    RunRecord,
+    ScoreRow,
+    parse_time,
+)
 from bridgex_chain.store.schema import STATUS_COMPLETE
 from bridgex_chain.store.text import printable
 
@@ -51,8 +59,10 @@ __all__ = [
     "FORMAT_ID",
     "FORMAT_VERSION",
     "READ_VERSIONS",
+    "Evidence",
     "ShippedTable",
     "TableFile",
+    "read_table_evidence",
     "read_table_file",
     "shipped_dir",
     "shipped_tables",
@@ -66,6 +76,8 @@ FORMAT_VERSION = 2
 READ_VERSIONS = (1, 2)
 
 StoredRun = tuple[RunRecord, list[ScoreRow]]
+#: A run's render checks and language competence (format version 2; empty when absent).
+Evidence = tuple[list[RenderCheckRow], list[CompetenceRow]]
 
 
 #: A language code, normalised; an unknown one fails validation (``UnknownLanguage`` is a
@@ -245,6 +257,49 @@ def _check_aggregate(bridge: BridgeJSON, window: tuple[int, int] | None, where: 
     return None
 
 
+class RenderCheckJSON(_Model):
+    """The render gain of one (src, bridge) pair, with its 95 % interval (both ends or neither).
+
+    Example:
+        >>> RenderCheckJSON.model_validate({"src": "sw", "bridge": "en", "pairs": 8,
+        ...     "gain": 0.4, "low": 0.3, "high": 0.5}).src
+        'swh_Latn'
+    """
+
+    src: Lang
+    bridge: Lang
+    pairs: PositiveInt
+    gain: float
+    low: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _interval(self) -> RenderCheckJSON:
+        where = f"render check {self.src} -> {self.bridge}"
+        if (self.low is None) != (self.high is None):
+            raise InvalidField(f"{where}: 'low' and 'high' come together; give both or neither")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise InvalidField(
+                f"{where}: interval low {self.low!r} is above high {self.high!r}; give the "
+                "lower end as 'low'"
+            )
+        return self
+
+
+class CompetenceJSON(_Model):
+    """The model's mean log-probability per token of ``texts`` texts in ``lang``.
+
+    Example:
+        >>> CompetenceJSON.model_validate({"lang": "sw", "texts": 8,
+        ...     "logprob_per_token": -2.5}).lang
+        'swh_Latn'
+    """
+
+    lang: Lang
+    texts: PositiveInt
+    logprob_per_token: float
+
+
 class RunJSON(_Model):
     """One complete probe run.
 
@@ -259,6 +314,20 @@ class RunJSON(_Model):
     params: dict[str, Any]
     provenance: ProvenanceJSON
     entries: list[EntryJSON]
+    render_checks: list[RenderCheckJSON] = Field(default_factory=list)
+    competence: list[CompetenceJSON] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_evidence(self) -> RunJSON:
+        checks = [(c.src, c.bridge) for c in self.render_checks]
+        repeated = sorted({f"{s}->{b}" for s, b in checks if checks.count((s, b)) > 1})
+        langs = [c.lang for c in self.competence]
+        repeated += sorted({f"competence of {x}" for x in langs if langs.count(x) > 1})
+        if repeated:
+            raise InvalidField(
+                f"render checks or competence repeat: {', '.join(repeated)}; give each once"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_entries(self) -> RunJSON:
@@ -297,6 +366,11 @@ class TableFile(_Model):
         if self.format_version >= 2:
             return self
         for r, run in enumerate(self.runs):
+            if run.render_checks or run.competence:
+                raise InvalidField(
+                    f"runs.{r} has render_checks or competence, which format version 1 does "
+                    'not have; set "format_version": 2, or remove them'
+                )
             for e, entry in enumerate(run.entries):
                 for b, bridge in enumerate(entry.bridges):
                     if bridge.has_confidence:
@@ -351,6 +425,33 @@ def _run_to_records(run: RunJSON) -> StoredRun:
                     )
                 )
     return record, rows
+
+
+def _run_evidence(run: RunJSON) -> Evidence:
+    return (
+        [
+            RenderCheckRow(c.src, c.bridge, c.pairs, c.gain, c.low, c.high)
+            for c in run.render_checks
+        ],
+        [CompetenceRow(c.lang, c.texts, c.logprob_per_token) for c in run.competence],
+    )
+
+
+def _evidence_json(evidence: Evidence) -> dict[str, Any]:
+    checks, competence = evidence
+    out: dict[str, Any] = {}
+    if checks:
+        out["render_checks"] = [
+            {"src": c.src, "bridge": c.bridge, "pairs": c.pairs, "gain": c.gain}
+            | ({} if c.low is None else {"low": c.low, "high": c.high})
+            for c in checks
+        ]
+    if competence:
+        out["competence"] = [
+            {"lang": c.lang, "texts": c.texts, "logprob_per_token": c.logprob_per_token}
+            for c in competence
+        ]
+    return out
 
 
 def _run_to_json(record: RunRecord, rows: Sequence[ScoreRow]) -> dict[str, Any]:
@@ -428,6 +529,35 @@ def parse_table(data: Any, source: str) -> TableFile:
         raise SchemaError(f"{source} is not a valid bridge table:\n{_format_errors(err)}") from None
 
 
+def _read_table(path: str | os.PathLike[str]) -> TableFile:
+    source = printable(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        reason = printable(str(err))
+        raise SchemaError(f"Cannot read bridge table {source}: {reason}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SchemaError(f"{source} is not JSON: {err}") from None
+    return parse_table(data, source)
+
+
+def read_table_evidence(path: str | os.PathLike[str]) -> list[tuple[StoredRun, Evidence]]:
+    """Like :func:`read_table_file`, with each run's render checks and competence.
+
+    Raises:
+        SchemaError: The file cannot be read, is not JSON, or fails validation.
+
+    Example:
+        >>> read_table_evidence("/nonexistent.json")
+        Traceback (most recent call last):
+        ...
+        bridgex_chain.errors.SchemaError: Cannot read bridge table /nonexistent.json: ...
+    """
+    return [(_run_to_records(run), _run_evidence(run)) for run in _read_table(path).runs]
+
+
 def read_table_file(path: str | os.PathLike[str]) -> list[StoredRun]:
     """Read and validate a bridge-table JSON file into run records and score rows.
 
@@ -440,17 +570,7 @@ def read_table_file(path: str | os.PathLike[str]) -> list[StoredRun]:
         ...
         bridgex_chain.errors.SchemaError: Cannot read bridge table /nonexistent.json: ...
     """
-    source = printable(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        reason = printable(str(err))
-        raise SchemaError(f"Cannot read bridge table {source}: {reason}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SchemaError(f"{source} is not JSON: {err}") from None
-    return [_run_to_records(run) for run in parse_table(data, source).runs]
+    return [_run_to_records(run) for run in _read_table(path).runs]
 
 
 def _target(path: str | os.PathLike[str], *, parents: bool) -> Path:
@@ -491,6 +611,7 @@ def write_table_file(
     *,
     tool_version: str,
     parents: bool = True,
+    evidence: Sequence[Evidence] | None = None,
 ) -> None:
     """Write complete runs as a bridge-table JSON file (atomically: temp file, then rename).
 
@@ -501,6 +622,8 @@ def write_table_file(
         runs: The runs and their score rows.
         tool_version: bridgex-chain version recorded in the file.
         parents: Create a missing parent directory (False: refuse with InvalidOption).
+        evidence: Each run's render checks and competence, in the order of ``runs`` (omitted
+            from the file when empty).
 
     Raises:
         InvalidOption: ``path`` is a directory, its directory is missing (without ``parents``)
@@ -513,7 +636,10 @@ def write_table_file(
         "format_version": FORMAT_VERSION,
         "tool_version": tool_version,
         "exported_at": utc_now().isoformat(),
-        "runs": [_run_to_json(record, rows) for record, rows in runs],
+        "runs": [
+            _run_to_json(record, rows) | _evidence_json(evidence[i] if evidence else ([], []))
+            for i, (record, rows) in enumerate(runs)
+        ],
     }
     parse_table(document, "the exported table")
     target = _target(path, parents=parents)

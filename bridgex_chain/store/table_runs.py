@@ -222,8 +222,16 @@ class TableRuns:
             complete = queries.run_records(conn, model, status=STATUS_COMPLETE)
             stored = [(r, queries.run_scores(conn, r.run_id or 0)) for r in complete]
             stored += self.memory_runs(conn, model)
-        stored.sort(key=lambda item: (parse_time(item[0].started_at), item[0].run_id or 0))
-        precomputed.write_table_file(path, stored, tool_version=__version__, parents=parents)
+            stored.sort(key=lambda item: (parse_time(item[0].started_at), item[0].run_id or 0))
+            evidence: list[precomputed.Evidence] = [
+                (queries.run_render_checks(conn, rid), queries.run_competence(conn, rid))
+                if (rid := r.run_id or 0) > 0
+                else ([], [])
+                for r, _ in stored
+            ]
+        precomputed.write_table_file(
+            path, stored, tool_version=__version__, parents=parents, evidence=evidence
+        )
         return len(stored)
 
     def import_json(self, path: str | os.PathLike[str], *, replace: bool = False) -> list[int]:
@@ -234,7 +242,10 @@ class TableRuns:
         self, path: str | os.PathLike[str], *, replace: bool = False
     ) -> list[ImportedRun]:
         """Like :meth:`import_json`, saying what was done with each run."""
-        return self._import(precomputed.read_table_file(path), replace=replace)
+        read = precomputed.read_table_evidence(path)
+        return self._import(
+            [run for run, _ in read], replace=replace, evidence=[e for _, e in read]
+        )
 
     def _import(
         self,
@@ -242,20 +253,29 @@ class TableRuns:
         model: str | None = None,
         *,
         replace: bool = False,
+        evidence: Sequence[precomputed.Evidence] | None = None,
     ) -> list[ImportedRun]:
+        given = evidence if evidence is not None else [([], [])] * len(stored)
         prepared = [
-            (record, runs.run_identity(record), rows)
-            for record, rows in stored
+            (
+                record,
+                runs.run_identity(record),
+                rows,
+                (runs.normalized_render_checks(ev[0]), runs.normalized_competence(ev[1])),
+            )
+            for (record, rows), ev in zip(stored, given, strict=True)
             if model is None or record.profile.model == model
         ]
         if not prepared:
             return []
         done: list[ImportedRun] = []
         with self._write() as conn:
-            for record, identity, rows in prepared:
+            for record, identity, rows, (checks, competence) in prepared:
                 run_id, action = runs.import_run(
                     conn, record, identity, runs.normalized_rows(rows), replace_existing=replace
                 )
+                if action in ("added", "replaced"):
+                    runs.write_render_checks(conn, run_id, checks, competence)
                 done.append(ImportedRun(run_id, record.profile.model, record.started_at, action))
         return done
 
