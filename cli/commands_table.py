@@ -25,7 +25,7 @@ from bridgex_chain.cli.terminal import TidyCommand, safe
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from bridgex_chain.store.records import ImportedRun
+    from bridgex_chain.store.records import CompetenceRow, ImportedRun, RenderCheckRow
     from bridgex_chain.store.table import BridgeTable
 
 __all__ = ["register"]
@@ -119,6 +119,29 @@ def _win_rate(value: float | None) -> str:
     return _ABSENT if value is None else f"{100 * value:.1f}%"
 
 
+def _render_gain(check: RenderCheckRow | None) -> str:
+    """A render gain with its 95 % interval (``—`` when the run has none for the bridge)."""
+    if check is None:
+        return _ABSENT
+    if check.low is None or check.high is None:
+        return f"{_score(check.gain)} (n={check.pairs})"
+    return f"{_score(check.gain)} {_interval(check.low, check.high)}"
+
+
+def _render_caption(lang: str, competence: CompetenceRow | None) -> str:
+    """The caption line of the render checks: the source language's competence."""
+    shown = (
+        _ABSENT
+        if competence is None
+        else f"{_score(competence.logprob_per_token)} log-prob per token over "
+        f"{competence.texts} texts"
+    )
+    return (
+        f"\ncompetence in {_name(lang)}: {shown}; render gain: per-token log-likelihood gain "
+        "of the gold bridge sentence given the source [95% interval]"
+    )
+
+
 def _add_score_columns(view: Table) -> None:
     """The score columns of ``show``: the aggregate and its bootstrap figures.
 
@@ -209,20 +232,25 @@ def show_command(
             return
         best = table.best(key, src, trg)
         ranking = table.ranking(key, src, trg)
+        checks = {c.bridge: c for c in table.render_checks(best.run_id) if c.src == best.src}
+        competence = next((c for c in table.competence(best.run_id) if c.lang == best.src), None)
     probe_set = safe(str(best.provenance.get("probe_set")))
     view = _new_table(
         f"Bridges for {safe(key)}: {_name(best.src)} → {_name(best.trg)}",
         caption=f"run {_run_label(best.run_id)} · probe set {probe_set} · margin of the best "
-        f"over the runner-up: {_score(best.margin)}\n{_FIGURES_CAPTION}",
+        f"over the runner-up: {_score(best.margin)}\n{_FIGURES_CAPTION}"
+        + (_render_caption(best.src, competence) if checks or competence else ""),
     )
     view.add_column("rank", justify="right", no_wrap=True)
     view.add_column("bridge", overflow="fold")
     _add_score_columns(view)
     view.add_column("gap to next", justify="right", no_wrap=True)
     view.add_column("layers", justify="right", no_wrap=True)
+    if checks:
+        view.add_column("render gain", justify="right", min_width=8)
     for i, ranked in enumerate(ranking):
         gap = ranked.score - ranking[i + 1].score if i + 1 < len(ranking) else None
-        view.add_row(
+        cells = [
             str(ranked.rank),
             _name(ranked.bridge),
             _score(ranked.score),
@@ -230,7 +258,10 @@ def show_command(
             _win_rate(ranked.win_rate),
             _score(gap),
             str(ranked.layers_scored),
-        )
+        ]
+        if checks:
+            cells.append(_render_gain(checks.get(ranked.bridge)))
+        view.add_row(*cells)
     console.print(view)
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 
 from bridgex_chain.cli.main import app
 from bridgex_chain.errors import NoBridgeFound, SchemaError
-from bridgex_chain.store.records import RunRecord, ScoreRow
+from bridgex_chain.store.records import CompetenceRow, RenderCheckRow, RunRecord, ScoreRow
 from bridgex_chain.store.table import BridgeTable
 
 Factory = Callable[..., tuple[RunRecord, list[ScoreRow]]]
@@ -129,3 +129,43 @@ def test_errors_surface_as_bridgex_errors(sqlite_url: str, tmp_path: Path) -> No
         "table", "show", "--model", "demo/model", "--trg", "en", "--database-url", sqlite_url
     )
     assert out.exit_code == 2 and "--trg needs --src" in out.output
+
+
+def test_table_show_renders_render_gains_and_competence(
+    sqlite_url: str, make_sample_run: Factory
+) -> None:
+    run, _ = make_sample_run("demo/model")
+    with BridgeTable(sqlite_url) as table:
+        run_id = table.begin_run(run)
+        table.store_render_checks(
+            run_id,
+            [
+                RenderCheckRow("sw", "en", 8, 0.5, 0.25, 0.75),
+                RenderCheckRow("sw", "fr", 1, -0.125),
+                RenderCheckRow("yo", "es", 8, 0.375, 0.25, 0.5),  # another language: not shown
+            ],
+            [CompetenceRow("sw", 8, -3.25), CompetenceRow("yo", 8, -4.5)],
+        )
+        table.complete_run(
+            run_id,
+            [
+                ScoreRow("sw", "sw", "fr", None, 0.5, 3),
+                ScoreRow("sw", "sw", "en", None, 0.25, 3),
+                ScoreRow("sw", "sw", "es", None, 0.125, 3),
+            ],
+        )
+    out = _cli(
+        "table", "show", "--model", "demo/model", "--src", "sw", "--database-url", sqlite_url
+    )
+    assert out.exit_code == 0, out.output
+    header = next(_cells(line) for line in out.output.splitlines() if "rank" in line)
+    assert header[-1] == "render gain"
+    rows = [_cells(line) for line in out.output.splitlines() if re.match(r"\s*\d+\s+\w", line)]
+    assert [(r[1], r[-1]) for r in rows] == [
+        ("fra_Latn (French)", "-0.1250 (n=1)"),
+        ("eng_Latn (English)", "0.5000 [0.2500, 0.7500]"),
+        ("spa_Latn (Spanish)", "—"),
+    ]
+    assert "competence in swh_Latn (Swahili): -3.2500 log-prob per token over 8 texts" in (
+        " ".join(out.output.split())
+    )
