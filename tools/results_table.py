@@ -1,8 +1,10 @@
-"""Print the README's "does the bridge help" table from docs/results/results.json.
+"""Print the README's "does the bridge help" table and findings from docs/results/results.json.
 
 Every cell is a condition's score with its 95 % interval and, for a bridged condition, the
 paired test against direct prompting on the same items (exact McNemar for accuracy); a cell the
-run has not reached yet reads "not yet run". Run: .venv/bin/python tools/results_table.py
+run has not reached yet reads "not yet run". After the table come the findings: per condition
+the pooled difference from direct with its p-value, and every language where a condition differs
+from direct significantly. Run: .venv/bin/python tools/results_table.py [results.json]
 """
 
 from __future__ import annotations
@@ -51,7 +53,58 @@ def main(path: Path = RESULTS, task: str = "classify") -> int:
             + " | ".join(cells)
             + " |"
         )
+    print()
+    for line in findings(results, task):
+        print(line)
     return 0
+
+
+NAMES = {"table": "the table's policy", "english": "English", "detected": "detected language"}
+
+
+def findings(results: dict[str, Any], task: str = "classify") -> list[str]:
+    """The run's findings as Markdown bullets: pooled differences, then significant languages."""
+    lines: list[str] = []
+    pooled = next((p for p in results["pooled"] if p["task"] == task), None)
+    rows = [e for e in results["entries"] if e["task"] == task]
+    for name in CONDITIONS:
+        if pooled is None:
+            break
+        condition = pooled["renderings"].get("self", {}).get("conditions", {}).get(name)
+        if not condition or not condition.get("vs_direct"):
+            continue
+        test = condition["vs_direct"]
+        verdict = "significant" if test["significant"] else "not significant"
+        lines.append(
+            f"- Pooled over {condition['entries']} languages ({condition['n']} items), "
+            f"{NAMES[name]}: {fmt_score(condition)} against direct "
+            f"{condition.get('direct_same_entries', pooled['direct']['score']):.1f}; "
+            f"Δ {test['diff']:+.1f}, p={test['p_value']:.2g}, {verdict}."
+        )
+    for name in CONDITIONS:
+        hits = []
+        for row in rows:
+            condition = row["renderings"].get("self", {}).get("conditions", {}).get(name) or {}
+            test = condition.get("vs_direct")
+            if test and test["significant"]:
+                bridge = f" via {short(condition['bridge'])}" if condition.get("bridge") else ""
+                hits.append(
+                    f"{entry_name(row)}{bridge} Δ {test['diff']:+.1f} (p={test['p_value']:.2g})"
+                )
+        if hits:
+            lines.append(f"- Significant against direct, {NAMES[name]}: " + "; ".join(hits) + ".")
+        elif any(
+            (row["renderings"].get("self", {}).get("conditions", {}).get(name) or {}).get("n")
+            for row in rows
+        ):
+            lines.append(
+                f"- {NAMES[name].capitalize()}: no language differs from direct significantly."
+            )
+    seconds = results.get("compute_seconds")
+    if seconds is not None:
+        state = "complete" if results.get("complete") else "in progress"
+        lines.append(f"- Run {state}; chain time {seconds / 60:.0f} min over every invocation.")
+    return lines
 
 
 if __name__ == "__main__":

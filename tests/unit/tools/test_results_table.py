@@ -55,3 +55,31 @@ def test_cells_carry_interval_bridge_test_and_partial_coverage(tool: Any, tmp_pa
     assert "1 of 2 languages so far, direct on them 57.8" in tool.cell(
         pooled["renderings"]["self"]["conditions"]["table"], pooled, "table"
     )
+
+
+def test_findings_state_pooled_differences_and_significant_languages(tool: Any) -> None:
+    loss = {"diff": -14.7, "p_value": 0.0081, "significant": True}
+    flat = {"diff": 1.0, "p_value": 1.0, "significant": False}
+    ind = {
+        "task": "classify", "src": "ind_Latn", "trg": "ind_Latn", "n": 102,
+        "direct": iv(69.6), "unavailable": {},
+        "renderings": {"self": {"conditions": {
+            "table": iv(54.9, bridge="spa_Latn", vs_direct=loss),
+            "english": iv(70.6, bridge="eng_Latn", vs_direct=flat)}}},
+    }  # fmt: skip
+    pooled = {
+        "task": "classify", "src": "pooled", "trg": "pooled", "n": 102, "entries": 1,
+        "direct": iv(69.6),
+        "renderings": {"self": {"conditions": {
+            "table": iv(54.9, entries=1, vs_direct=loss, direct_same_entries=69.6)}}},
+    }  # fmt: skip
+    results = {"entries": [ind], "pooled": [pooled], "compute_seconds": 600, "complete": True}
+    lines = tool.findings(results)
+    assert lines[0] == (
+        "- Pooled over 1 languages (102 items), the table's policy: 54.9 [49.9, 59.9] against "
+        "direct 69.6; Δ -14.7, p=0.0081, significant."
+    )
+    assert "- Significant against direct, the table's policy: ind_Latn via spa Δ -14.7" in lines[1]
+    assert lines[2] == "- English: no language differs from direct significantly."
+    assert lines[-1] == "- Run complete; chain time 10 min over every invocation."
+    assert not any("detected" in line for line in lines)  # a condition the run lacks is silent
