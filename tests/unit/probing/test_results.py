@@ -26,7 +26,7 @@ def _entry(per_layer: dict[str, dict[int, float]], window: range = range(0, 3)) 
 def test_progress_fraction_and_stage_order() -> None:
     assert ProgressEvent("probes", 3, 12).fraction == 0.25
     assert ProgressEvent("write", 0, 0).fraction == 1.0  # an empty stage is done
-    assert STAGES == ("load", "neurons", "understood", "probes", "scores", "write")
+    assert STAGES == ("load", "neurons", "understood", "probes", "scores", "render", "write")
 
 
 def test_entry_rows_are_per_layer_then_the_aggregate() -> None:
