@@ -122,7 +122,11 @@ def _scatter(plt: Any, entries: Sequence[Mapping[str, Any]], rendering: str, pat
 
 
 def draw_plots(results: Mapping[str, Any], plot_dir: Path) -> list[Path]:
-    """Draw every plot the results allow into ``plot_dir``; return the written files."""
+    """Draw every plot the results allow into ``plot_dir``; return the written files.
+
+    Plots of an earlier run that this one does not draw (``*.png`` in ``plot_dir``) are removed,
+    so the directory shows only this run.
+    """
     entries = results["entries"]
     if not entries:
         return []
@@ -145,4 +149,6 @@ def draw_plots(results: Mapping[str, Any], plot_dir: Path) -> list[Path]:
             path = plot_dir / f"heatmap-{task}-{slug}.png"
             if _heatmap(plt, entry, path):
                 written.append(path)
+    for stale in set(plot_dir.glob("*.png")) - set(written):
+        stale.unlink()
     return written

@@ -68,3 +68,16 @@ def test_a_translation_pair_gets_a_pair_named_heatmap(
     names = _names(draw_plots(results, tmp_path))
     assert "heatmap-translate-swh_Latn-eng_Latn.png" in names
     assert "bars-translate-self.png" in names
+
+
+def test_plots_of_an_earlier_run_are_removed(
+    tmp_path: Path, make_results: Callable[[], dict[str, Any]]
+) -> None:
+    plot_dir = tmp_path / "plots"
+    plot_dir.mkdir()
+    (plot_dir / "bars-translate-self.png").write_bytes(PNG_MAGIC)  # a task this run lacks
+    (plot_dir / "notes.txt").write_text("kept", encoding="utf-8")  # not a plot
+    written = draw_plots(make_results(), plot_dir)
+    assert not (plot_dir / "bars-translate-self.png").exists()
+    assert sorted(p.name for p in plot_dir.glob("*.png")) == _names(written)
+    assert (plot_dir / "notes.txt").is_file()
