@@ -52,7 +52,7 @@ from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.hooks import act_fn_modules
 from bridgex_chain.probing.options import BuildKwargs, BuildOptions, ProbeLayout, default_probe_set
 from bridgex_chain.probing.probe_set import Pair
-from bridgex_chain.probing.render_check import Competence, LanguageChecks, RenderCheck
+from bridgex_chain.probing.render_check import LanguageChecks
 from bridgex_chain.probing.results import (
     BuildResult,
     BuildStatus,
@@ -235,39 +235,23 @@ def check_rows(
     """The store's rows of a build's render checks and competence (see :func:`checks_of`).
 
     Example:
-        >>> from bridgex_chain.probing.render_check import Competence, RenderCheck
-        >>> checks = {"swh_Latn": LanguageChecks(Competence("swh_Latn", 3, -4.0),
-        ...     (RenderCheck("swh_Latn", "eng_Latn", 3, 0.2, 0.1, 0.3),))}
+        >>> checks = {"swh_Latn": LanguageChecks(CompetenceRow("swh_Latn", 3, -4.0),
+        ...     (RenderCheckRow("swh_Latn", "eng_Latn", 3, 0.2, 0.1, 0.3),))}
         >>> checks_of(*check_rows(checks)) == checks
         True
     """
-    renders = [
-        RenderCheckRow(r.src, r.bridge, r.pairs, r.gain, r.low, r.high)
-        for lang in checks.values()
-        for r in lang.renders
-    ]
-    competence = [
-        CompetenceRow(c.lang, c.texts, c.logprob_per_token)
-        for c in (lang.competence for lang in checks.values())
-    ]
-    return renders, competence
+    renders = [r for lang in checks.values() for r in lang.renders]
+    return renders, [lang.competence for lang in checks.values()]
 
 
 def checks_of(
     renders: Sequence[RenderCheckRow], competence: Sequence[CompetenceRow]
 ) -> dict[str, LanguageChecks]:
     """Per language, the render checks and competence the store holds for a run."""
-    by_lang: dict[str, list[RenderCheck]] = {}
+    by_lang: dict[str, list[RenderCheckRow]] = {}
     for r in renders:
-        by_lang.setdefault(r.src, []).append(
-            RenderCheck(r.src, r.bridge, r.pairs, r.gain, r.low, r.high)
-        )
-    return {
-        c.lang: LanguageChecks(
-            Competence(c.lang, c.texts, c.logprob_per_token), tuple(by_lang.get(c.lang, ()))
-        )
-        for c in competence
-    }
+        by_lang.setdefault(r.src, []).append(r)
+    return {c.lang: LanguageChecks(c, tuple(by_lang.get(c.lang, ()))) for c in competence}
 
 
 def _same_run(a: RunRecord, b: RunRecord) -> bool:

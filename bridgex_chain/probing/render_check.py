@@ -43,12 +43,11 @@ from typing import Any, Protocol
 
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.languages import language_name, normalize
+from bridgex_chain.store.records import CompetenceRow, RenderCheckRow
 
 __all__ = [
-    "Competence",
     "LanguageChecks",
     "LogprobModel",
-    "RenderCheck",
     "check_language",
     "competence",
     "render_check",
@@ -62,36 +61,6 @@ class LogprobModel(Protocol):
 
     def logprobs(self, prefix: str, query: str, continuations: Sequence[str]) -> list[float]:
         """``log P(continuation | prefix + query)`` summed over its tokens, per continuation."""
-
-
-@dataclass(frozen=True)
-class RenderCheck:
-    """The render gain of (``src``, ``bridge``) over ``pairs`` parallel sentences.
-
-    Attributes:
-        src: The language L.
-        bridge: The bridge B.
-        pairs: Sentence pairs measured.
-        gain: Mean per-token log-likelihood gain of the gold bridge sentence from its source.
-        low: Lower end of the 95 % t-interval of the mean (None for one pair).
-        high: Upper end (None for one pair).
-    """
-
-    src: str
-    bridge: str
-    pairs: int
-    gain: float
-    low: float | None
-    high: float | None
-
-
-@dataclass(frozen=True)
-class Competence:
-    """The model's mean per-token log-likelihood of ``texts`` sentences in ``lang``."""
-
-    lang: str
-    texts: int
-    logprob_per_token: float
 
 
 def _tokens(model: LogprobModel, text: str) -> int:
@@ -116,7 +85,7 @@ def render_check(
     pairs: Sequence[tuple[str, str]],
     *,
     baseline: MutableMapping[str, float] | None = None,
-) -> RenderCheck:
+) -> RenderCheckRow:
     """Measure the render gain of (``src``, ``bridge``) (see the module docstring).
 
     Args:
@@ -129,7 +98,8 @@ def render_check(
             of a parallel corpus can share it (one pass per sentence instead of two).
 
     Returns:
-        The :class:`RenderCheck`.
+        The :class:`~bridgex_chain.store.records.RenderCheckRow` (``low``/``high`` None for
+        one pair).
 
     Raises:
         ProbeDataError: No pair with text on both sides.
@@ -153,10 +123,10 @@ def render_check(
             "a corpus with both languages (FLORES / SIB-200 rows)."
         )
     mean, low, high = _mean_interval(gains)
-    return RenderCheck(s, b, len(gains), mean, low, high)
+    return RenderCheckRow(s, b, len(gains), mean, low, high)
 
 
-def competence(model: LogprobModel, lang: str, texts: Sequence[str]) -> Competence:
+def competence(model: LogprobModel, lang: str, texts: Sequence[str]) -> CompetenceRow:
     """Measure the model's mean per-token log-likelihood of ``texts`` in ``lang``.
 
     Raises:
@@ -183,21 +153,24 @@ def competence(model: LogprobModel, lang: str, texts: Sequence[str]) -> Competen
         count += 1
     if not count:
         raise ProbeDataError(f"No {code} text to measure the model's competence on.")
-    return Competence(code, count, total / tokens)
+    return CompetenceRow(code, count, total / tokens)
 
 
 @dataclass(frozen=True)
 class LanguageChecks:
     """Everything measured for one language: its competence and a render check per bridge.
 
+    Both are the store's records (:class:`~bridgex_chain.store.records.CompetenceRow`,
+    :class:`~bridgex_chain.store.records.RenderCheckRow`), written with the run as they are.
+
     Example:
-        >>> checks = LanguageChecks(Competence("swh_Latn", 2, -3.5), ())
+        >>> checks = LanguageChecks(CompetenceRow("swh_Latn", 2, -3.5), ())
         >>> LanguageChecks.from_json(checks.to_json()) == checks
         True
     """
 
-    competence: Competence
-    renders: tuple[RenderCheck, ...]
+    competence: CompetenceRow
+    renders: tuple[RenderCheckRow, ...]
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable dict (the build caches it per language)."""
@@ -209,8 +182,8 @@ class LanguageChecks:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LanguageChecks:
         """Read :meth:`to_json` output."""
-        renders = tuple(RenderCheck(**r) for r in data["renders"])
-        return cls(Competence(**data["competence"]), renders)
+        renders = tuple(RenderCheckRow(**r) for r in data["renders"])
+        return cls(CompetenceRow(**data["competence"]), renders)
 
 
 def check_language(
