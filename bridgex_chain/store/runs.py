@@ -405,6 +405,20 @@ def _finite(value: object) -> bool:
         return False
 
 
+def _count(value: object) -> bool:
+    """A whole number of at least 1 (``True`` is no count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _check_order(subject: str, low: float | None, high: float | None, advice: str) -> None:
+    """Raise unless the interval's ends (both given, finite) are in order."""
+    if low is not None and high is not None and float(low) > float(high):
+        raise SchemaError(
+            f"{subject} has the interval [{low!r}, {high!r}], whose low end is above its high "
+            f"end; {advice}."
+        )
+
+
 def _check_confidence(row: ScoreRow) -> None:
     """The bootstrap figures of an aggregate row: all four, ``low <= high``, a win rate in [0, 1].
 
@@ -435,18 +449,19 @@ def _check_confidence(row: ScoreRow) -> None:
             f"The aggregate of {key} has bootstrap figures that are not finite numbers: "
             f"{', '.join(bad)}."
         )
-    if row.low is not None and row.high is not None and float(row.low) > float(row.high):
-        raise SchemaError(
-            f"The aggregate of {key} has the interval [{row.low!r}, {row.high!r}], whose low end "
-            "is above its high end; give the 2.5 % percentile as low and the 97.5 % one as high."
-        )
+    _check_order(
+        f"The aggregate of {key}",
+        row.low,
+        row.high,
+        "give the 2.5 % percentile as low and the 97.5 % one as high",
+    )
     if row.win_rate is not None and not 0.0 <= float(row.win_rate) <= 1.0:
         raise SchemaError(
             f"The aggregate of {key} has win_rate {row.win_rate!r}; a win rate is a share of "
             "resamples, between 0 and 1 (give 0.87, not 87)."
         )
     resamples = row.resamples
-    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
+    if not _count(resamples):
         raise SchemaError(
             f"The aggregate of {key} has resamples {resamples!r}; give the number of bootstrap "
             "resamples the figures come from, a whole number of at least 1 (a candidate never "
@@ -522,10 +537,6 @@ def _upsert(conn: Connection, table: Any, values: list[dict[str, Any]], key: lis
         conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates))
 
 
-def _count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
 def normalized_render_checks(checks: Sequence[RenderCheckRow]) -> list[RenderCheckRow]:
     """Check render checks and normalise their language codes.
 
@@ -561,11 +572,7 @@ def normalized_render_checks(checks: Sequence[RenderCheckRow]) -> list[RenderChe
                     f"The {key} has the interval [{row.low!r}, {row.high!r}], which is not "
                     "finite; give finite numbers, or neither end."
                 )
-            if float(row.low) > float(row.high):
-                raise SchemaError(
-                    f"The {key} has the interval [{row.low!r}, {row.high!r}], whose low end is "
-                    "above its high end; give the lower end as low."
-                )
+            _check_order(f"The {key}", row.low, row.high, "give the lower end as low")
         if (row.src, row.bridge) in seen:
             raise SchemaError(f"The {key} is given twice; give each (src, bridge) once.")
         seen.add((row.src, row.bridge))
