@@ -182,11 +182,12 @@ class BridgeJSON(_Model):
                 f"come together; {', '.join(repr(m) for m in missing)} missing (give all four "
                 "or none)"
             )
-        if self.low is not None and self.high is not None and self.low > self.high:
-            raise InvalidField(
-                f"bridge {self.bridge}: interval low {self.low!r} is above high {self.high!r}; "
-                "give the 2.5 % percentile as 'low' and the 97.5 % one as 'high'"
-            )
+        _check_order(
+            f"bridge {self.bridge}",
+            self.low,
+            self.high,
+            "give the 2.5 % percentile as 'low' and the 97.5 % one as 'high'",
+        )
         return self
 
 
@@ -257,6 +258,12 @@ def _check_aggregate(bridge: BridgeJSON, window: tuple[int, int] | None, where: 
     return None
 
 
+def _check_order(where: str, low: float | None, high: float | None, advice: str) -> None:
+    """Raise :class:`InvalidField` unless an interval's ends (when given) are in order."""
+    if low is not None and high is not None and low > high:
+        raise InvalidField(f"{where}: interval low {low!r} is above high {high!r}; {advice}")
+
+
 class RenderCheckJSON(_Model):
     """The render gain of one (src, bridge) pair, with its 95 % interval (both ends or neither).
 
@@ -278,11 +285,7 @@ class RenderCheckJSON(_Model):
         where = f"render check {self.src} -> {self.bridge}"
         if (self.low is None) != (self.high is None):
             raise InvalidField(f"{where}: 'low' and 'high' come together; give both or neither")
-        if self.low is not None and self.high is not None and self.low > self.high:
-            raise InvalidField(
-                f"{where}: interval low {self.low!r} is above high {self.high!r}; give the "
-                "lower end as 'low'"
-            )
+        _check_order(where, self.low, self.high, "give the lower end as 'low'")
         return self
 
 
