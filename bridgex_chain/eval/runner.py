@@ -358,7 +358,8 @@ def _cheap_first(
     followed by its ``oracle`` arm. Stopped after a tier, the run has the same conditions for
     every entry; and arms that build the same answer prompts (the same demonstrations: the
     table's bridge and ``detected``; ``self-B`` and ``oracle-B``) run back to back, so the
-    model's prefix cache serves the second.
+    shared rendering cache and the model's memo of choice scores
+    (:meth:`~bridgex_chain.models.hf.HFCore.choice_scores`) serve the second.
     """
 
     def key(arm: Arm) -> tuple[int, int, str]:
