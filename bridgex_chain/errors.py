@@ -14,7 +14,10 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
+    "BridgeDeclined",
     "BridgeXError",
     "DatabaseCorrupt",
     "DatabaseError",
@@ -57,6 +60,23 @@ class UnknownLanguage(BridgeXError, ValueError):
 
 class NoBridgeFound(BridgeXError, LookupError):
     """The bridge table holds no row for the requested (model, source, target)."""
+
+
+class BridgeDeclined(NoBridgeFound):
+    """A route policy found the entry but decided to prompt directly (the evidence policy).
+
+    Attributes:
+        evidence: The decision's rule and numbers (``metadata["evidence"]`` of the reply).
+
+    Example:
+        >>> err = BridgeDeclined("the model reads swh_Latn well", {"rule": "reads_well"})
+        >>> err.evidence["rule"], isinstance(err, NoBridgeFound)
+        ('reads_well', True)
+    """
+
+    def __init__(self, message: str, evidence: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.evidence: dict[str, Any] = dict(evidence or {})
 
 
 class UnsupportedModel(BridgeXError):

@@ -76,6 +76,16 @@ DemosOption = Annotated[
     ),
 ]
 
+PolicyOption = Annotated[
+    str,
+    typer.Option(
+        "--route-policy",
+        help="evidence (bridge only where the table's checks say it helps), table (its best "
+        "bridge), english or direct.",
+        metavar="POLICY",
+    ),
+]
+
 
 def make_chain(
     model: str | None,
@@ -83,6 +93,7 @@ def make_chain(
     max_new_tokens: int,
     task: TaskKind = "chat",
     demos: Path | None = None,
+    route_policy: str = "evidence",
 ) -> BridgeXChain:
     """The chain the commands use (the model loads on the first question)."""
     from bridgex_chain.chain import BridgeXChain
@@ -93,6 +104,7 @@ def make_chain(
         max_new_tokens=max_new_tokens,
         task=task,
         demos=demos,
+        route_policy=route_policy,  # type: ignore[arg-type]  # checked by the chain
     )
 
 
@@ -107,6 +119,10 @@ def route_line(meta: dict[str, Any]) -> str:
         ...     "bridge": "fra_Latn", "bridge_name": "French", "score": 3.2e-08, "run_id": 7})
         >>> line.split("→ ")[1]
         'bridge [bold]fra_Latn[/] (French), score 3.200e-08, run 7'
+        >>> route_line({"lang": "swh_Latn", "lang_name": "Swahili", "confidence": 1.0,
+        ...     "bridge": "eng_Latn", "bridge_name": "English", "score": 1e-08, "run_id": 7,
+        ...     "evidence": {"rule": "best_rendered", "render_gain": 0.41}}).split("run 7")[1]
+        ', evidence best_rendered, render gain 0.41'
     """
     from bridgex_chain.store.records import format_score
 
@@ -118,10 +134,16 @@ def route_line(meta: dict[str, Any]) -> str:
     if meta.get("fallback"):
         detail = safe(meta.get("fallback_detail") or "", newlines=False)
         return f"{lang} → [yellow]direct[/] ({safe(meta['fallback'])}: {detail})"
-    return (
+    line = (
         f"{lang} → bridge [bold]{safe(meta.get('bridge'))}[/] ({safe(meta.get('bridge_name'))}), "
         f"score {format_score(meta.get('score'))}, run {safe(meta.get('run_id'))}"
     )
+    evidence = meta.get("evidence")
+    if isinstance(evidence, dict) and evidence.get("rule"):
+        gain = evidence.get("render_gain")
+        shown = f", render gain {gain:.2f}" if isinstance(gain, int | float) else ""
+        line += f", evidence {safe(evidence['rule'])}{shown}"
+    return line
 
 
 def _stream_answer(
@@ -195,6 +217,7 @@ def ask_command(
         ),
     ] = None,
     demos: DemosOption = None,
+    route_policy: PolicyOption = "evidence",
     database_url: DatabaseUrlOption = None,
     max_new_tokens: TokensOption = 128,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -221,7 +244,7 @@ def ask_command(
         "labels": [argv_text(x) for x in label] if label else None,
     }
     kind: TaskKind = next(t for t in TASKS if t == task)
-    chain = make_chain(model, database_url, max_new_tokens, kind, demos)
+    chain = make_chain(model, database_url, max_new_tokens, kind, demos, route_policy)
     if as_json:
         reply = chain.invoke(request)
         out = {"answer": reply.text, "bridgex": reply.response_metadata["bridgex"]}
@@ -303,6 +326,7 @@ def chat_command(
     lang: LangOption = None,
     answer_language: AnswerOption = None,
     demos: DemosOption = None,
+    route_policy: PolicyOption = "evidence",
     database_url: DatabaseUrlOption = None,
     max_new_tokens: TokensOption = 128,
 ) -> None:
@@ -317,7 +341,7 @@ def chat_command(
     from bridgex_chain.errors import BridgeXError
 
     console = Console()
-    chain = make_chain(model, database_url, max_new_tokens, "chat", demos)
+    chain = make_chain(model, database_url, max_new_tokens, "chat", demos, route_policy)
     state = _ChatState(_language(lang))
     answer_lang = _language(answer_language)
     console.print("[dim]bridgex-chain chat: /help for the commands, /quit to leave[/]")

@@ -315,9 +315,9 @@ def build_table_command(
     aggregation: Annotated[
         str,
         _opt("Window layers each candidate's score averages: own (its scored layers), shared "
-             "(the layers every candidate has), zero (every layer, missing ones count 0).",
+             "(the layers every candidate has; default), zero (every layer, missing ones count 0).",
              "RULE", _PROBING),
-    ] = "own",
+    ] = "shared",
     resamples: Annotated[
         int,
         _opt("Bootstrap resamples over the probe prompts per entry (score intervals and win "

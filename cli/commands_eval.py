@@ -19,6 +19,7 @@ from bridgex_chain.cli.terminal import TidyCommand
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from bridgex_chain.chain.evidence import EvidenceThresholds
     from bridgex_chain.eval.runner import BridgeLookup
 
 __all__ = ["register"]
@@ -28,6 +29,37 @@ def _codes(value: str | None) -> list[str] | None:
     if not value:
         return None
     return [part.strip() for part in value.replace(" ", ",").split(",") if part.strip()]
+
+
+def _split(value: str) -> str:
+    if value not in ("test", "dev"):
+        raise typer.BadParameter(f"--split: {value!r} is not a split; use test or dev")
+    return value
+
+
+def _thresholds(value: str | None) -> EvidenceThresholds | None:
+    """``name=value,...`` as the evidence policy's thresholds (None: the defaults)."""
+    if value is None:
+        return None
+    from dataclasses import fields
+
+    from bridgex_chain.chain.evidence import EvidenceThresholds
+    from bridgex_chain.errors import InvalidOption
+
+    names = [f.name for f in fields(EvidenceThresholds)]
+    found: dict[str, float] = {}
+    for part in _codes(value) or []:
+        name, _, number = part.partition("=")
+        if name not in names:
+            raise typer.BadParameter(f"--evidence: unknown threshold {name!r}; use {names}")
+        try:
+            found[name] = float(number)
+        except ValueError as err:
+            raise typer.BadParameter(f"--evidence: {part!r} needs a number after '='") from err
+    try:
+        return EvidenceThresholds(**found)
+    except InvalidOption as err:
+        raise typer.BadParameter(f"--evidence: {err}") from err
 
 
 def _pairs(value: str | None) -> list[tuple[str, str]] | None:
@@ -178,6 +210,22 @@ def eval_command(
         typer.Option("--threads", help="torch CPU threads (default: torch's choice)."),
     ] = None,
     resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples.")] = 1000,
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split",
+            help="SIB-200 split classify evaluates: test, or dev to choose thresholds on.",
+        ),
+    ] = "test",
+    evidence: Annotated[
+        str | None,
+        typer.Option(
+            "--evidence",
+            help="Thresholds of the evidence condition, e.g. 'max_competence=-3.5,"
+            "min_render_gain=0,min_win_rate=0.9' (default: the chain's).",
+            show_default=False,
+        ),
+    ] = None,
     database_url: DatabaseUrlOption = None,
     table_json: Annotated[
         Path | None,
@@ -250,6 +298,8 @@ def eval_command(
         threads=threads,
         resamples=resamples,
         plots=plots,
+        split=_split(split),
+        evidence_thresholds=_thresholds(evidence),
     )
     console = Console()
     table = _open_table(database_url, table_json)

@@ -1,5 +1,10 @@
 """Route policies as bridge lookups: always direct, always one bridge, a seeded random bridge.
 
+:func:`policy_lookup` turns the chain's ``route_policy`` name into the lookup it asks:
+``evidence`` (:class:`~bridgex_chain.chain.evidence.EvidencePolicy`, the default), ``table``
+(the table itself), ``english`` (:class:`FixedBridge` on English) or ``direct``
+(:class:`NoBridge`).
+
 The chain asks a :class:`~bridgex_chain.chain.route.BridgeLookup` for a bridge; these lookups
 answer by a fixed rule instead of the table's HSIC ranking, so the very same chain (detection,
 fallbacks, templates, rendering cache) runs under another policy. Evaluation compares them with
@@ -22,13 +27,31 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
+from bridgex_chain.chain.evidence import (
+    DEFAULT_THRESHOLDS,
+    EvidencePolicy,
+    EvidenceSource,
+    EvidenceThresholds,
+)
+from bridgex_chain.chain.route import BridgeLookup
 from bridgex_chain.errors import InvalidOption, NoBridgeFound
 from bridgex_chain.languages import normalize
 from bridgex_chain.store.records import Bridge, RankedBridge
 
-__all__ = ["FixedBridge", "NoBridge", "RandomBridge"]
+__all__ = [
+    "ROUTE_POLICIES",
+    "FixedBridge",
+    "NoBridge",
+    "RandomBridge",
+    "RoutePolicy",
+    "policy_lookup",
+]
+
+RoutePolicy = Literal["evidence", "table", "english", "direct"]
+"""The chain's ``route_policy`` names."""
+ROUTE_POLICIES: tuple[str, ...] = get_args(RoutePolicy)
 
 
 class _Ranked(Protocol):
@@ -150,3 +173,39 @@ class RandomBridge(_Chosen):
     def _bridge(self, model: str, src: str, trg: str) -> str:
         pool = [c for c in self.candidates if c != src] or self.candidates
         return random.Random(f"{self.seed}|{model}|{src}|{trg}").choice(pool)
+
+
+def policy_lookup(
+    table: BridgeLookup,
+    policy: RoutePolicy = "evidence",
+    thresholds: EvidenceThresholds | None = None,
+) -> BridgeLookup:
+    """The lookup the chain asks under ``policy`` over ``table``.
+
+    ``evidence`` wraps a table that stores render checks (an
+    :class:`~bridgex_chain.chain.evidence.EvidenceSource` such as ``BridgeTable``) in an
+    :class:`~bridgex_chain.chain.evidence.EvidencePolicy`; another lookup (``NoBridge``,
+    ``FixedBridge``, your own) is its own policy and is returned as it is, as under ``table``.
+
+    Raises:
+        InvalidOption: An unknown policy name.
+
+    Example:
+        >>> from bridgex_chain.store.table import BridgeTable
+        >>> type(policy_lookup(BridgeTable("sqlite://"))).__name__
+        'EvidencePolicy'
+        >>> type(policy_lookup(NoBridge(), "english")).__name__
+        'FixedBridge'
+    """
+    if policy == "direct":
+        return NoBridge()
+    if policy == "english":
+        ranked = table if isinstance(table, EvidenceSource) else None
+        return FixedBridge("eng_Latn", table=ranked)
+    if policy == "evidence":
+        if isinstance(table, EvidenceSource) and not isinstance(table, EvidencePolicy):
+            return EvidencePolicy(table, thresholds or DEFAULT_THRESHOLDS)
+        return table
+    if policy == "table":
+        return table
+    raise InvalidOption(f"Unknown route_policy {policy!r}; use one of {', '.join(ROUTE_POLICIES)}.")

@@ -20,6 +20,13 @@ The policy (:func:`lookup_route`), in order:
 7. else direct (:attr:`Fallback.NO_BRIDGE`); a bridge that is the query's own language is not
    taken either (:attr:`Fallback.BRIDGE_IS_QUERY_LANGUAGE`).
 
+Under the chain's default ``route_policy="evidence"`` the table is an
+:class:`~bridgex_chain.chain.evidence.EvidencePolicy`: at steps 5 and 6 it may decline the
+entry's bridge (:class:`~bridgex_chain.errors.BridgeDeclined`), and the request goes direct with
+:attr:`Fallback.EVIDENCE_DIRECT` (or :attr:`Fallback.NO_EVIDENCE` when the table measured
+nothing to decide on); a bridge it takes has the rule :attr:`RouteRule.EVIDENCE`. Either way the
+metadata's ``evidence`` holds the rule that fired and its numbers.
+
 Two fallbacks come later than the policy: the chain answers an empty query without any model
 call (:attr:`Fallback.EMPTY_INPUT`), and prompts directly when the model's rendering in the
 bridge language comes back empty (:attr:`Fallback.EMPTY_RENDERING`). Whenever a bridge was found
@@ -45,7 +52,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from bridgex_chain.chain.request import ChainRequest
 from bridgex_chain.detect import Detection
-from bridgex_chain.errors import NoBridgeFound
+from bridgex_chain.errors import BridgeDeclined, NoBridgeFound
 from bridgex_chain.languages import DEFAULT_BRIDGES, bridging_code, close_languages
 from bridgex_chain.prompting.templates import PromptPlan, PromptStyle
 from bridgex_chain.store.records import Bridge
@@ -76,6 +83,13 @@ class Fallback(StrEnum):
     """The best bridge is the query's own language: bridging would change nothing."""
     EMPTY_RENDERING = "empty_rendering"
     """The model's rendering of the query in the bridge language came back empty."""
+    EVIDENCE_DIRECT = "evidence_direct"
+    """The evidence policy found the entry but its measurements say to prompt directly (the
+    model reads the language well, or no bridge renders it reliably); ``metadata["evidence"]``
+    says which rule and its numbers."""
+    NO_EVIDENCE = "no_evidence"
+    """The evidence policy found the entry, but its run measured no competence or render check
+    for the language (build the table with ``--parallel DIR``)."""
     EMPTY_INPUT = "empty_input"
     """The query is empty or only whitespace: the answer is an empty message, and no model (not
     even the detector) is called."""
@@ -88,7 +102,7 @@ class Fallback(StrEnum):
             >>> Fallback.NO_BRIDGE.points_at_setup, Fallback.LOW_CONFIDENCE.points_at_setup
             (True, False)
         """
-        return self in (Fallback.NO_BRIDGE, Fallback.NO_MODEL_KEY)
+        return self in (Fallback.NO_BRIDGE, Fallback.NO_MODEL_KEY, Fallback.NO_EVIDENCE)
 
 
 class RouteRule(StrEnum):
@@ -103,6 +117,8 @@ class RouteRule(StrEnum):
     """The table's best bridge for the query's own language."""
     CLOSE_LANGUAGE = "close_language"
     """The best bridge of a close language (the query's language has no entry)."""
+    EVIDENCE = "evidence"
+    """The evidence policy's bridge (``metadata["evidence"]["rule"]`` says which rule)."""
     DIRECT = "direct"
     """No bridge: direct prompting (the route's ``fallback`` says why)."""
 
@@ -134,6 +150,8 @@ class Route:
         fallback: Why prompting is direct, or None.
         detail: A human-readable explanation of the fallback.
         rule: Which rule of the policy decided the route.
+        evidence: The evidence policy's decision (rule and numbers), or None under another
+            policy.
     """
 
     detection: Detection
@@ -143,6 +161,7 @@ class Route:
     fallback: Fallback | None = None
     detail: str | None = None
     rule: RouteRule = RouteRule.DIRECT
+    evidence: Mapping[str, Any] | None = None
 
     @property
     def bridged(self) -> bool:
@@ -191,6 +210,7 @@ class Route:
             "route_rule": str(self.rule),
             "fallback": str(self.fallback) if self.fallback is not None else None,
             "fallback_detail": self.detail,
+            "evidence": dict(self.evidence) if self.evidence is not None else None,
         }
 
 
@@ -270,30 +290,50 @@ def _table_route(detection: Detection, answer: str, key: str, table: BridgeLooku
     rule = RouteRule.TABLE
     try:
         bridge = table.best(key, src, trg)
+    except BridgeDeclined as err:
+        return _declined(detection, answer, key, err)
     except NoBridgeFound as err:
         found = _close_language_bridge(table, key, src, trg)
+        if isinstance(found, BridgeDeclined):
+            return _declined(detection, answer, key, found)
         if found is None:
             return Route(detection, answer, key, None, Fallback.NO_BRIDGE, str(err))
         bridge, rule = found, RouteRule.CLOSE_LANGUAGE
     if bridging_code(bridge.bridge) == src:
         detail = f"the best bridge for {src} is {bridge.bridge}, the query's own language"
         return Route(detection, answer, key, bridge, Fallback.BRIDGE_IS_QUERY_LANGUAGE, detail)
-    return Route(detection, answer, key, bridge, rule=rule)
+    evidence = bridge.provenance.get("evidence")
+    if isinstance(evidence, Mapping):
+        rule = RouteRule.EVIDENCE
+    return Route(detection, answer, key, bridge, rule=rule, evidence=evidence)
 
 
-def _close_language_bridge(table: BridgeLookup, key: str, src: str, trg: str) -> Bridge | None:
+def _declined(detection: Detection, answer: str, key: str, err: BridgeDeclined) -> Route:
+    """The direct route of an entry the evidence policy declined."""
+    rule = err.evidence.get("rule")
+    fallback = Fallback.NO_EVIDENCE if rule == "no_evidence" else Fallback.EVIDENCE_DIRECT
+    return Route(detection, answer, key, None, fallback, str(err), evidence=err.evidence)
+
+
+def _close_language_bridge(
+    table: BridgeLookup, key: str, src: str, trg: str
+) -> Bridge | BridgeDeclined | None:
     """The bridge of a close language (Malay for Indonesian ...) when ``src`` has no entry.
 
     Detectors confuse near-identical written languages, and a table rarely holds both; the
     close language's bridge is the best guess. Close languages are tried first, then theirs
     (Minangkabau is close to Malay, Malay to Indonesian). The route's bridge row keeps the
-    language it was found for as its ``src`` (the metadata's ``bridge_via``).
+    language it was found for as its ``src`` (the metadata's ``bridge_via``). When no close
+    language gives a bridge but a policy declined one's entry, that refusal is returned.
     """
     near = sorted(close_languages(src))
     further = sorted({c for n in near for c in close_languages(n)} - {src, *near})
+    declined: BridgeDeclined | None = None
     for close in near + further:
         try:
             return table.best(key, close, close if trg == src else trg)
+        except BridgeDeclined as err:
+            declined = declined or err
         except NoBridgeFound:
             continue
-    return None
+    return declined

@@ -44,7 +44,9 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableLambda
 from langchain_core.runnables.base import coerce_to_runnable
 
+from bridgex_chain.chain.evidence import EvidenceThresholds
 from bridgex_chain.chain.output import message_text
+from bridgex_chain.chain.policies import NoBridge, RoutePolicy, policy_lookup
 from bridgex_chain.chain.render_cache import RenderCache
 from bridgex_chain.chain.request import ChainRequest
 from bridgex_chain.chain.route import (
@@ -109,6 +111,8 @@ class RouterSettings:
     render_cache_size: int = 256
     render_cache: RenderCache | None = None
     renderings: Mapping[tuple[str, str], str] | None = None
+    route_policy: RoutePolicy = "evidence"
+    evidence_thresholds: EvidenceThresholds | None = None
 
 
 class _Once(Generic[T]):
@@ -204,17 +208,24 @@ class Router:
         return FastTextDetector()
 
     def table(self) -> BridgeLookup:
-        """The bridge table: the one given, else ``database_url`` with the shipped tables added."""
+        """The route policy's lookup (:func:`policy_lookup`) over the bridge table.
+
+        The table is the one given, else ``database_url`` with the shipped tables added.
+        """
         return self._table.get()
 
     def _build_table(self) -> BridgeLookup:
-        if self.settings.table is not None:
-            return self.settings.table
-        from bridgex_chain.store.table import BridgeTable
+        settings = self.settings
+        table = settings.table
+        if table is None and settings.route_policy != "direct":
+            from bridgex_chain.store.table import BridgeTable
 
-        table = BridgeTable(self.settings.database_url)
-        table.ensure_shipped()  # the precomputed tables that ship with the package
-        return table
+            opened = BridgeTable(settings.database_url)
+            opened.ensure_shipped()  # the precomputed tables that ship with the package
+            table = opened
+        return policy_lookup(
+            table or NoBridge(), settings.route_policy, settings.evidence_thresholds
+        )
 
     def library(self) -> TemplateLibrary:
         """The templates (packaged, or overridden from ``templates``)."""

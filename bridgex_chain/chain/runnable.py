@@ -81,7 +81,9 @@ from langchain_core.runnables.config import (
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
+from bridgex_chain.chain.evidence import EvidenceThresholds
 from bridgex_chain.chain.output import StreamedAnswer, finish_message
+from bridgex_chain.chain.policies import ROUTE_POLICIES, RoutePolicy
 from bridgex_chain.chain.render_cache import RenderCache
 from bridgex_chain.chain.request import ChainRequest, parse_input
 from bridgex_chain.chain.route import BridgeLookup, Prepared, Route
@@ -142,6 +144,14 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
         choice_scoring: ``auto``: a model that can score choices (the local Hugging Face one)
             picks the label/option by log-likelihood with contextual calibration; ``generate``:
             always generate and parse the text to a choice.
+        route_policy: How a route is chosen over the table: ``evidence`` (default: bridge only
+            where the table's render checks and the model's competence say it helps, else
+            direct; see :mod:`bridgex_chain.chain.evidence`), ``table`` (the table's best HSIC
+            bridge), ``english`` (always English) or ``direct`` (never bridge). A custom
+            ``table=`` lookup that stores no render checks (``NoBridge``, ``FixedBridge``, your
+            own) is its own policy under ``evidence`` and ``table``.
+        evidence_thresholds: The evidence policy's thresholds (default:
+            :data:`~bridgex_chain.chain.evidence.DEFAULT_THRESHOLDS`, chosen on dev data).
 
     Example:
         >>> BridgeXChain().task  # embedded model, default table, fastText: all loaded lazily
@@ -169,6 +179,8 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
     render_cache: RenderCache | None = None
     renderings: Mapping[tuple[str, str], str] | None = None
     choice_scoring: Literal["auto", "generate"] = "auto"
+    route_policy: RoutePolicy = "evidence"
+    evidence_thresholds: EvidenceThresholds | None = None
 
     _router: Router | None = PrivateAttr(default=None)
 
@@ -177,6 +189,15 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
     def _known_task(cls, value: Any) -> Any:
         if value not in TASKS:
             raise InvalidOption(f"Unknown task {value!r}; use one of {', '.join(TASKS)}.")
+        return value
+
+    @field_validator("route_policy", mode="before")
+    @classmethod
+    def _known_policy(cls, value: Any) -> Any:
+        if value not in ROUTE_POLICIES:
+            raise InvalidOption(
+                f"Unknown route_policy {value!r}; use one of {', '.join(ROUTE_POLICIES)}."
+            )
         return value
 
     def _router_settings(self) -> RouterSettings:
@@ -194,6 +215,8 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             render_cache_size=self.render_cache_size,
             render_cache=self.render_cache,
             renderings=self.renderings,
+            route_policy=self.route_policy,
+            evidence_thresholds=self.evidence_thresholds,
         )
 
     @property

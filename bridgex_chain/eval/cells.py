@@ -28,7 +28,15 @@ __all__ = [
 ]
 
 #: The conditions, in the order every table and plot shows them.
-CONDITION_ORDER: tuple[str, ...] = ("direct", "english", "table", "detected", "random", "oracle")
+CONDITION_ORDER: tuple[str, ...] = (
+    "direct",
+    "english",
+    "table",
+    "detected",
+    "evidence",
+    "random",
+    "oracle",
+)
 
 
 def short(code: str | None) -> str:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridgex_chain.errors import BridgeXError, ProbeDataError
 from bridgex_chain.eval.cache import UnitFile
@@ -47,6 +47,10 @@ from bridgex_chain.eval.task_mrc import MrcTask
 from bridgex_chain.eval.task_translate import TranslateTask
 from bridgex_chain.eval.tasks import Task
 from bridgex_chain.languages import DEFAULT_BRIDGES, normalize
+
+if TYPE_CHECKING:
+    from bridgex_chain.chain.evidence import EvidenceThresholds
+    from bridgex_chain.chain.policies import RoutePolicy
 
 __all__ = ["PAPER_PAIRS", "TASKS", "EvalConfig", "build_tasks", "run_evaluation"]
 
@@ -101,6 +105,10 @@ class EvalConfig:
             busy processes one thread is often faster than two.
         resamples: Bootstrap resamples.
         plots: Draw PNG plots for the report.
+        split: The SIB-200 split classify evaluates: ``test``, or ``dev`` to choose thresholds
+            on (never choose them on test).
+        evidence_thresholds: The ``evidence`` condition's thresholds (None: the chain's
+            defaults, :data:`~bridgex_chain.chain.evidence.DEFAULT_THRESHOLDS`).
     """
 
     tasks: Sequence[str]
@@ -127,6 +135,8 @@ class EvalConfig:
     threads: int | None = None
     resamples: int = 1000
     plots: bool = True
+    split: str = "test"
+    evidence_thresholds: EvidenceThresholds | None = None
 
     def command(self) -> str:
         """Return the ``bridgex-chain eval`` command line that reproduces this run.
@@ -158,6 +168,7 @@ class EvalConfig:
             ("--server-model", self.server_model, None),
             ("--threads", self.threads, None),
             ("--resamples", self.resamples, default.resamples),
+            ("--split", self.split, default.split),
         ]
         for flag, value, unset in options:
             if value is not None and value != unset and value != "":
@@ -206,9 +217,11 @@ def build_tasks(config: EvalConfig) -> list[Task]:
     for name in config.tasks:
         if name == "classify":
             root = _need(config.sib200, "--sib200", name)
-            test = load_parallel(root, "test")
-            langs = languages or _default_languages(test.languages, bridges)
-            tasks.append(ClassifyTask(test, langs, limit=config.limit, seed=config.seed))
+            data = load_parallel(root, config.split)
+            langs = languages or _default_languages(data.languages, bridges)
+            tasks.append(
+                ClassifyTask(data, langs, limit=config.limit, seed=config.seed, split=config.split)
+            )
         elif name == "translate":
             flores = config.flores
             root = flores or _need(config.sib200, "--sib200 or --flores", name)
@@ -254,6 +267,13 @@ def chain_settings(config: EvalConfig) -> dict[str, Any]:
     return settings
 
 
+def evidence_settings(config: EvalConfig) -> dict[str, Any]:
+    """The evidence condition's thresholds (part of its units' fingerprint)."""
+    from bridgex_chain.chain.evidence import DEFAULT_THRESHOLDS
+
+    return asdict(config.evidence_thresholds or DEFAULT_THRESHOLDS)
+
+
 def _llm(config: EvalConfig, key: str) -> Any:
     if config.server_url:
         from bridgex_chain.models.openai_server import openai_compatible
@@ -280,7 +300,8 @@ def default_chain_maker(
 
     The chains share the model (loaded here), the demonstration pool and one rendering cache;
     an arm's policy is :class:`~bridgex_chain.chain.policies.NoBridge` (``direct``), the table
-    (``table``, ``detected``) or :class:`~bridgex_chain.chain.policies.FixedBridge`.
+    (``table``, ``detected``), the evidence policy over it (``evidence``) or
+    :class:`~bridgex_chain.chain.policies.FixedBridge`.
     """
 
     def make() -> ChainMaker:
@@ -294,16 +315,21 @@ def default_chain_maker(
         cache = RenderCache(RENDER_CACHE_SIZE)
 
         def chain_for(arm: Arm, renderings: Mapping[tuple[str, str], str] | None) -> Any:
+            route: RoutePolicy = "table"  # the arm's lookup is its policy
             if arm.rendering == "direct":
                 policy: Any = NoBridge()
             elif arm.rendering in ("table", "detected"):
                 policy = table
+            elif arm.rendering == "evidence":
+                policy, route = table, "evidence"
             else:
                 assert arm.bridge is not None
                 policy = FixedBridge(arm.bridge, table=table)
             return BridgeXChain(
                 llm=llm,
                 table=policy,
+                route_policy=route,
+                evidence_thresholds=config.evidence_thresholds,
                 model=key,
                 demos=pool,
                 num_demos=config.num_demos,
@@ -380,6 +406,7 @@ def run_evaluation(
         model=key,
         make_chain=make_chain or default_chain_maker(config, table, key),
         chain_settings=chain_settings(config),
+        evidence=evidence_settings(config),
         batch_size=config.batch_size,
         on_progress=on_progress,
         compute=compute,

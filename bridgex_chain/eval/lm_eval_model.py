@@ -92,7 +92,7 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "bridgex"
 """The name of the model in lm-eval's registry (``--model bridgex``)."""
 
-POLICIES = ("direct", "english", "table", "random")
+POLICIES = ("direct", "english", "table", "evidence", "random")
 """The named route policies; any other ``route_policy`` is read as a bridge language code."""
 
 _GEN_OPTIONS = frozenset({"until", "max_gen_toks", "do_sample", "temperature"})
@@ -131,11 +131,13 @@ def make_policy(
 
     Args:
         route_policy: ``direct`` (:class:`~bridgex_chain.chain.policies.NoBridge`), ``english``
-            (``FixedBridge("eng_Latn")``), ``table`` (the table itself), ``random``
+            (``FixedBridge("eng_Latn")``), ``table`` (the table itself), ``evidence``
+            (:class:`~bridgex_chain.chain.evidence.EvidencePolicy` over the table), ``random``
             (``RandomBridge`` over :data:`~bridgex_chain.languages.DEFAULT_BRIDGES`) or a bridge
             language code (``FixedBridge(code)``).
         table: Returns the bridge table (called unless the policy is ``direct``); the fixed and
-            random policies read their bridges' scores from it. Required for ``table``.
+            random policies read their bridges' scores from it. Required for ``table`` and
+            ``evidence``.
         seed: Seed of the random policy.
 
     Raises:
@@ -161,10 +163,19 @@ def make_policy(
                 "language code (a FLORES-200 code such as fra_Latn, or 'fr')."
             ) from err
     opened = table() if table is not None else None
-    if name.lower() == "table":
+    if name.lower() in ("table", "evidence"):
         if opened is None:
-            raise InvalidOption("route_policy=table needs a bridge table: pass table=.")
+            raise InvalidOption(f"route_policy={name.lower()} needs a bridge table: pass table=.")
         lookup: BridgeLookup = opened
+        if name.lower() == "evidence":
+            from bridgex_chain.chain.evidence import EvidencePolicy, EvidenceSource
+
+            if not isinstance(opened, EvidenceSource):
+                raise InvalidOption(
+                    "route_policy=evidence needs a table that stores render checks (a "
+                    "BridgeTable): pass one as table=."
+                )
+            lookup = EvidencePolicy(opened)
         return lookup
     if name.lower() == "random":
         return RandomBridge(DEFAULT_BRIDGES, seed=seed, table=opened)
@@ -262,6 +273,7 @@ class BridgeXLM(LM):  # type: ignore[misc]
         self.chain = BridgeXChain(
             llm=llm,
             table=policy,
+            route_policy="table",  # the policy is the lookup make_policy built
             model=core.model_id,
             detector=detector,
             task="chat",

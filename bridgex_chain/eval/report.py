@@ -30,6 +30,9 @@ from bridgex_chain.eval.plots import draw_plots
 __all__ = ["markdown_report", "write_report"]
 
 
+_HEADS = {"oracle": "oracle (best bridge)"}
+
+
 def _task_section(
     task: str, rows: Sequence[Mapping[str, Any]], renderings: Sequence[str]
 ) -> list[str]:
@@ -47,9 +50,10 @@ def _task_section(
         lines += [
             f"### {rendering} rendering",
             "",
-            "| entry | n | direct | english | table | detected | random | oracle (best bridge) "
-            "| table rank | Spearman(HSIC, score) [95%] |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| entry | n | "
+            + " | ".join(_HEADS.get(c, c) for c in CONDITION_ORDER)
+            + " | table rank | Spearman(HSIC, score) [95%] |",
+            "|---|---|" + "---|" * len(CONDITION_ORDER) + "---|---|",
         ]
         for e in rows:
             cells = condition_cells(e, rendering)
@@ -97,24 +101,27 @@ def _route_table(entries: Sequence[Mapping[str, Any]]) -> list[str]:
     """What the chain did under the table policy: items bridged, fallbacks, errors."""
     rows = []
     for e in entries:
-        for name in ("table", "detected"):
+        for name in ("table", "detected", "evidence"):
             found = e["renderings"].get("self", {}).get("conditions", {}).get(name)
             if found is None:
                 continue
             falls = ", ".join(f"{k} ×{v}" for k, v in sorted(found.get("fallbacks", {}).items()))
+            rules = ", ".join(
+                f"{k} ×{v}" for k, v in sorted(found.get("evidence_rules", {}).items())
+            )
             rows.append(
                 f"| {entry_name(e)} | {name} | {short(found.get('bridge'))} | "
                 f"{found.get('bridged', 0)}/{found.get('n', 0)} | {falls or '—'} | "
-                f"{found.get('errors', 0)} |"
+                f"{rules or '—'} | {found.get('errors', 0)} |"
             )
     if not rows:
         return []
     head = [
         "What the chain did under the table policy (`detected`: without `lang`, its own "
-        "language detection):",
+        "language detection) and the evidence policy (the rule that fired):",
         "",
-        "| entry | policy | table's bridge | items bridged | fallbacks (direct) | errors |",
-        "|---|---|---|---|---|---|",
+        "| entry | policy | bridge | items bridged | fallbacks (direct) | evidence rule | errors |",
+        "|---|---|---|---|---|---|---|",
     ]
     return [*head, *rows, ""]
 

@@ -4,8 +4,11 @@ For every task entry (source, target) the runner builds *arms*, each one chain u
 
 * ``direct`` — the chain under the no-bridge policy
   (:class:`~bridgex_chain.chain.policies.NoBridge`);
-* ``table`` — the chain under the bridge table (today's route policy: the HSIC best, with the
-  chain's fallbacks); ``detected`` — the same chain without ``lang``, so its detector decides;
+* ``table`` — the chain under the bridge table (the ``table`` route policy: the HSIC best, with
+  the chain's fallbacks); ``detected`` — the same chain without ``lang``, so its detector decides;
+* ``evidence`` — the chain under the ``evidence`` route policy (the chain's default:
+  :class:`~bridgex_chain.chain.evidence.EvidencePolicy`, bridging only where the table's
+  competence and render checks say it helps);
 * ``self-<bridge>`` — the chain fixed on one bridge
   (:class:`~bridgex_chain.chain.policies.FixedBridge`), the model rendering the text; the
   ``english`` and ``random`` conditions and ``all`` (every candidate bridge except the entry's
@@ -55,7 +58,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CONDITIONS: tuple[str, ...] = ("direct", "english", "table", "detected", "random", "all")
+CONDITIONS: tuple[str, ...] = (
+    "direct",
+    "english",
+    "table",
+    "detected",
+    "evidence",
+    "random",
+    "all",
+)
+POLICY_ARMS: tuple[str, ...] = ("table", "detected", "evidence")
+"""Arms whose chain runs a route policy over the table (the bridge may differ per item)."""
 RENDERINGS: tuple[str, ...] = ("self", "oracle")
 ENGLISH = "eng_Latn"
 _FORMAT = 2
@@ -195,14 +208,14 @@ def plan_entry(
             chosen["english"] = ENGLISH
     if "table" in conditions and table.best is None:
         unavailable["table"] = f"no table entry ({table.pending}): the chain goes direct"
-    if "table" in conditions or "detected" in conditions:
+    if "table" in conditions or "detected" in conditions or "evidence" in conditions:
         chosen["table"] = table.best
     if "random" in conditions and candidates:
         rng = random.Random(f"{seed}/{task.name}/{src}/{trg}")
         chosen["random"] = rng.choice(candidates)
     arms = [Arm("direct")] if "direct" in conditions else []
     if has_table and "self" in renderings:  # the table policy renders itself
-        arms += [Arm(kind) for kind in ("table", "detected") if kind in conditions]
+        arms += [Arm(kind) for kind in POLICY_ARMS if kind in conditions]
     for rendering in renderings:
         # the table's bridge as a fixed bridge is the table condition only with gold renderings
         used = [n for n in chosen if n != "table" or (rendering == "oracle" and n in conditions)]
@@ -214,9 +227,19 @@ def plan_entry(
     )
 
 
-def fingerprint(plan: EntryPlan, arm: Arm, model: str, chain: Mapping[str, Any]) -> dict[str, Any]:
-    """What an arm's results depend on: model, task, entry, arm and the chain's settings."""
-    return {
+def fingerprint(
+    plan: EntryPlan,
+    arm: Arm,
+    model: str,
+    chain: Mapping[str, Any],
+    evidence: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What an arm's results depend on: model, task, entry, arm and the chain's settings.
+
+    ``evidence`` (the evidence policy's thresholds) is part of the ``evidence`` arm's only, so
+    other thresholds recompute that arm alone.
+    """
+    found = {
         "format": _FORMAT,
         "model": model,
         "task": plan.task.name,
@@ -224,8 +247,11 @@ def fingerprint(plan: EntryPlan, arm: Arm, model: str, chain: Mapping[str, Any])
         "entry": [plan.src, plan.trg],
         "arm": arm.name,
         "chain": dict(chain),
-        "table_run": plan.table.run_id if arm.rendering in ("table", "detected") else None,
+        "table_run": plan.table.run_id if arm.rendering in POLICY_ARMS else None,
     }
+    if arm.rendering == "evidence":
+        found["evidence"] = dict(evidence or {})
+    return found
 
 
 def unit_path(root: Path, plan: EntryPlan, arm: Arm) -> Path:
@@ -294,6 +320,7 @@ def run_arms(
     model: str,
     make_chain: Callable[[], ChainMaker],
     chain_settings: Mapping[str, Any] | None = None,
+    evidence: Mapping[str, Any] | None = None,
     batch_size: int = 16,
     chunk: int | None = None,
     on_progress: ProgressCallback | None = None,
@@ -308,6 +335,7 @@ def run_arms(
         make_chain: Returns the chain maker; called only when some item is missing (it loads
             the model).
         chain_settings: The chain settings results depend on (part of every fingerprint).
+        evidence: The evidence policy's thresholds (part of the ``evidence`` arms' fingerprint).
         batch_size: The model batch (``max_concurrency`` of ``chain.batch``).
         chunk: Items per ``chain.batch`` call, written when it returns (default 4 batches).
         on_progress: Receives :class:`Progress` reports.
@@ -322,7 +350,7 @@ def run_arms(
     for plan in plans:
         for arm in plan.arms:
             unit = UnitFile(
-                unit_path(cache_dir, plan, arm), fingerprint(plan, arm, model, settings)
+                unit_path(cache_dir, plan, arm), fingerprint(plan, arm, model, settings, evidence)
             )
             units[(plan.task.name, plan.src, plan.trg, arm.name)] = unit
             if compute and any(item.id not in unit.records for item in plan.items):
@@ -365,10 +393,10 @@ def _cheap_first(
     def key(arm: Arm) -> tuple[int, int, str]:
         if arm.rendering == "direct":
             return (0, 0, "")
-        if arm.rendering in ("table", "detected"):
-            return (1, 0 if arm.rendering == "table" else 1, "")
+        if arm.rendering in POLICY_ARMS:
+            return (1, POLICY_ARMS.index(arm.rendering), "")
         if arm.bridge == ENGLISH and arm.rendering == "self":
-            return (1, 2, "")
+            return (1, len(POLICY_ARMS), "")
         return (2, 0 if arm.rendering == "self" else 1, arm.bridge or "")
 
     tasks: dict[str, int] = {}

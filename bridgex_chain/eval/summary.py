@@ -30,7 +30,7 @@ from dataclasses import asdict
 from typing import Any
 
 from bridgex_chain.eval.cache import UnitFile
-from bridgex_chain.eval.runner import Arm, EntryPlan
+from bridgex_chain.eval.runner import POLICY_ARMS, Arm, EntryPlan
 from bridgex_chain.eval.stats import (
     Interval,
     PairedTest,
@@ -41,7 +41,7 @@ from bridgex_chain.eval.stats import (
 
 __all__ = ["condition_arm", "rank_of", "summarise_entry", "summarise_pooled"]
 
-POOLED_CONDITIONS = ("english", "table", "detected", "random", "oracle")
+POOLED_CONDITIONS = ("english", "table", "detected", "evidence", "random", "oracle")
 
 
 def rank_of(bridge: str, scores: Mapping[str, float]) -> int | None:
@@ -62,9 +62,9 @@ def condition_arm(plan: EntryPlan, rendering: str, name: str) -> str | None:
         ('table', 'oracle-fra_Latn')
     """
     arms = {arm.name for arm in plan.arms}
-    if rendering == "self" and name in ("table", "detected"):
+    if rendering == "self" and name in POLICY_ARMS:
         return name if name in arms else None
-    if name == "detected":
+    if name in POLICY_ARMS and name != "table":
         return None
     bridge = plan.condition_bridges.get(name)
     found = Arm(rendering, bridge).name if bridge else None
@@ -121,6 +121,17 @@ def _arm_result(plan: EntryPlan, unit: UnitFile, *, resamples: int, seed: int) -
         if _usable(r) and r.get("fallback"):
             fallbacks[r["fallback"]] = fallbacks.get(r["fallback"], 0) + 1
     out["fallbacks"] = fallbacks
+    rules: dict[str, int] = {}
+    for r in records:
+        if _usable(r) and r.get("evidence_rule"):
+            rules[r["evidence_rule"]] = rules.get(r["evidence_rule"], 0) + 1
+    if rules:
+        out["evidence_rules"] = rules  # the evidence policy's rule that fired, per item
+        used: dict[str, int] = {}
+        for r in records:
+            if _usable(r) and r.get("bridge"):
+                used[r["bridge"]] = used.get(r["bridge"], 0) + 1
+        out["bridges_used"] = used
     return out
 
 
@@ -173,11 +184,14 @@ def summarise_entry(
             if b is not None and Arm(rendering, b).name in arms
         }
         conditions: dict[str, Any] = {}
-        for name in ("english", "table", "detected", "random"):
+        for name in ("english", "table", "detected", "evidence", "random"):
             arm = condition_arm(plan, rendering, name)
             if arm is None:
                 continue
             bridge = plan.condition_bridges.get("table" if name == "detected" else name)
+            if name == "evidence":  # the bridge the policy took most often (None: direct)
+                used = arms[arm].get("bridges_used") or {}
+                bridge = max(used, key=lambda b: used[b]) if used else None
             conditions[name] = {"bridge": bridge, **arms[arm]}
             if "direct" in units:
                 rows = _paired_rows(plan, units[arm], units["direct"])

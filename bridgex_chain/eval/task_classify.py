@@ -44,9 +44,15 @@ class ClassifyTask(Task):
     scored = True
 
     def __init__(
-        self, data: ParallelData, languages: Sequence[str], *, limit: int | None, seed: int
+        self,
+        data: ParallelData,
+        languages: Sequence[str],
+        *,
+        limit: int | None,
+        seed: int,
+        split: str = "test",
     ) -> None:
-        super().__init__(limit=limit, seed=seed)
+        super().__init__(limit=limit, seed=seed, split=split)
         self.data = data
         self.languages = [normalize(code) for code in languages]
         self._labels: dict[str, list[str]] = {}

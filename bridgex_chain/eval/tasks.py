@@ -50,6 +50,9 @@ def reply_record(item: Item, reply: Any) -> dict[str, Any]:
         "bridge": meta.get("bridge"),
         "fallback": meta.get("fallback"),
     }
+    evidence = meta.get("evidence")
+    if isinstance(evidence, Mapping) and evidence.get("rule"):
+        record["evidence_rule"] = evidence["rule"]  # the evidence policy's rule that fired
     if meta.get("renders_given"):
         record["given"] = meta["renders_given"]  # the rendering is dataset text: not stored
     elif meta.get("rendering") is not None:
@@ -70,9 +73,10 @@ class Task(ABC):
     metric_name: ClassVar[str]
     scored: ClassVar[bool]
 
-    def __init__(self, *, limit: int | None, seed: int) -> None:
+    def __init__(self, *, limit: int | None, seed: int, split: str = "test") -> None:
         self.limit = limit
         self.seed = seed
+        self.split = split
         self.metric = Metric(self.metric_name)
 
     @abstractmethod
@@ -98,9 +102,14 @@ class Task(ABC):
     def params(self) -> dict[str, Any]:
         """Return the parameters results depend on (part of every unit's fingerprint).
 
-        Not ``limit``: records are per item, so a larger limit only adds items.
+        Not ``limit``: records are per item, so a larger limit only adds items. The split only
+        when it is not ``test`` (so the test run's stored results keep their fingerprint).
         """
-        return {"seed": self.seed}
+        return (
+            {"seed": self.seed}
+            if self.split == "test"
+            else {"seed": self.seed, "split": self.split}
+        )
 
     def record(self, item: Item, reply: Any) -> dict[str, Any]:
         """Return the stored record of the chain's reply to one item."""

@@ -238,7 +238,7 @@ def window_mean(
 def aggregate_scores(
     per_layer: Mapping[str, Mapping[int, float]],
     window: Iterable[int],
-    rule: Aggregation = "own",
+    rule: Aggregation = "shared",
 ) -> tuple[dict[str, tuple[float, int]], Aggregation]:
     """Each scored candidate's aggregate and layer count, and the rule that was applied.
 
@@ -285,7 +285,7 @@ class Ranking:
 
     ranked: tuple[RankedBridge, ...]
     unscored: tuple[str, ...]
-    aggregation: Aggregation = "own"
+    aggregation: Aggregation = "shared"
 
     @property
     def best(self) -> RankedBridge | None:
@@ -311,7 +311,7 @@ def rank_bridges(
     *,
     rel_tol: float = 1e-9,
     abs_tol: float = 0.0,
-    aggregation: Aggregation = "own",
+    aggregation: Aggregation = "shared",
 ) -> Ranking:
     """Rank candidates by their window aggregate (see the module docstring).
 
@@ -394,7 +394,7 @@ def score_pair(
     bridge_top_k: int | None = None,
     top_k_per: Literal["overall", "layer"] = "overall",
     rel_tol: float = 1e-9,
-    aggregation: Aggregation = "own",
+    aggregation: Aggregation = "shared",
     **options: Unpack[HSICOptions],
 ) -> PairScores:
     """Score and rank every candidate bridge of one pair.

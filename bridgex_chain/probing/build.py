@@ -270,7 +270,7 @@ def _stored_entries(
     entries: list[Pair],
     window: range,
     counts: Mapping[Pair, int],
-    aggregation: Aggregation = "own",
+    aggregation: Aggregation = "shared",
 ) -> tuple[EntryResult, ...]:
     per: dict[Pair, PerLayer] = {e: {} for e in entries}
     confidence: dict[Pair, dict[str, BridgeConfidence]] = {}

@@ -92,7 +92,7 @@ def bootstrap_ranking(
     *,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
-    aggregation: Aggregation = "own",
+    aggregation: Aggregation = "shared",
     bridge_top_k: int | None = None,
     top_k_per: Literal["overall", "layer"] = "overall",
     rel_tol: float = 1e-9,

@@ -279,7 +279,7 @@ class BuildOptions:
     corpus_max_tokens: int | None = 50_000
     all_layers: bool = True
     hsic_mode: HSICMode = "standard"
-    aggregation: Aggregation = "own"
+    aggregation: Aggregation = "shared"
     resamples: int = DEFAULT_RESAMPLES
     parallel: Path | None = None
     parallel_split: str = "train"

@@ -43,7 +43,7 @@ def chain(table: BridgeTable, llm: Any = None, **kwargs: Any) -> BridgeXChain:
         llm=llm if llm is not None else FakeListLLM(responses=["sawa"]),
         model="demo/model",
         table=table,
-        **kwargs,
+        **{"route_policy": "table", **kwargs},  # the table policy's fallbacks are tested here
     )
 
 

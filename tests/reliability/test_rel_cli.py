@@ -245,7 +245,18 @@ def test_missing_hub_model_names_the_current_download_command(
 
 
 def test_ask_prints_hsic_sized_scores_readably(fake_model: dict[str, Any], db: str) -> None:
-    result = invoke("ask", SWAHILI, "--lang", "sw", "--model", MODEL, "--database-url", db)
+    result = invoke(
+        "ask",
+        SWAHILI,
+        "--lang",
+        "sw",
+        "--model",
+        MODEL,
+        "--database-url",
+        db,
+        "--route-policy",
+        "table",
+    )
     assert_clean(result, allowed=(0,))
     assert "score 3.200e-08" in result.output and "score 0.000" not in result.output
 

@@ -240,7 +240,7 @@ with BridgeTable(url) as table:
     out["best"] = table.best("demo/model", "swh_Latn").bridge
 for _ in range(2):  # two chains: the read-only warning is logged once
     chain = BridgeXChain(llm=FakeListLLM(responses=["ok"] * 4), model="google/gemma-3-270m",
-                         database_url=url)
+                         database_url=url, route_policy="table")
     meta = chain.invoke({"query": "Habari yako leo?", "lang": "sw"}).response_metadata["bridgex"]
     out["bridge"], out["run_id"] = meta["bridge"], meta["run_id"]
 print(json.dumps(out))
@@ -323,7 +323,7 @@ def test_read_only_database_serves_the_shipped_tables_from_memory(
         for _ in range(2):
             chain = BridgeXChain(
                 llm=FakeListLLM(responses=["ok"] * 4), model="google/gemma-3-270m",
-                database_url=url,
+                database_url=url, route_policy="table",
             )  # fmt: skip
             result = chain.invoke({"query": "Habari yako leo?", "lang": "sw"})
             meta = result.response_metadata["bridgex"]

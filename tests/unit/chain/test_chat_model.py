@@ -72,7 +72,9 @@ def test_agent_loop_tool_calls_pass_through_and_rendering_stays_tool_free(
         ]
     )
     model = BridgeXChatModel(
-        chain=BridgeXChain(llm=inner, table=table, detector=swahili, model=GEMMA)
+        chain=BridgeXChain(
+            llm=inner, table=table, route_policy="table", detector=swahili, model=GEMMA
+        )
     )
     agent_model = model.bind_tools([weather])
     assert isinstance(agent_model, BridgeXChatModel)
@@ -111,7 +113,7 @@ def test_bind_tools_needs_a_tool_calling_inner_model() -> None:
 def test_invoke_stream_and_async_carry_the_routing(table: BridgeTable) -> None:
     def make() -> BridgeXChatModel:
         inner = FakeListLLM(responses=[" Comment ?", " Nzuri sana.\nUser: x"])
-        return BridgeXChatModel.wrap(inner, table=table, detector=swahili, model=GEMMA)
+        return BridgeXChatModel.wrap(inner, table=table, route_policy="table", detector=swahili, model=GEMMA)
 
     reply = make().invoke("Habari yako?")
     assert reply.content == "Nzuri sana."

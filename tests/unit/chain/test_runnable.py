@@ -110,7 +110,9 @@ class Recorder(BaseCallbackHandler):
 def completion_chain(table: BridgeTable, responses: list[str], **kw: Any) -> BridgeXChain:
     params: dict[str, Any] = {"detector": detector("swh_Latn"), "model": "gemma-3-270m"}
     params.update(kw)
-    return BridgeXChain(llm=FakeListLLM(responses=responses), table=table, **params)
+    return BridgeXChain(
+        llm=FakeListLLM(responses=responses), table=table, route_policy="table", **params
+    )
 
 
 # --------------------------------------------------------------------------- bridged
@@ -154,6 +156,7 @@ def test_bridged_chat_completion_prompts_output_and_metadata(table: BridgeTable)
         "route_rule": "table",
         "fallback": None,
         "fallback_detail": None,
+        "evidence": None,  # route_policy="table": no evidence decision
         "rendering": "Comment vas-tu ?",
         "demos": [],
         "model_calls": 2,
@@ -164,7 +167,9 @@ def test_bridged_chat_completion_prompts_output_and_metadata(table: BridgeTable)
 def test_chat_model_gets_messages_and_the_answer_language_pair(table: BridgeTable) -> None:
     rec = Recorder()
     llm = FakeListChatModel(responses=["Comment vas-tu ?", "I am fine."])
-    chain = BridgeXChain(llm=llm, table=table, detector=detector("swh_Latn"), model=GEMMA)
+    chain = BridgeXChain(
+        llm=llm, table=table, route_policy="table", detector=detector("swh_Latn"), model=GEMMA
+    )
     reply = chain.invoke({"query": "Habari yako?", "answer_language": "en"}, {"callbacks": [rec]})
     assert rec.prompts[1] == [
         (
@@ -356,7 +361,10 @@ def test_language_without_entry_uses_the_bridge_of_a_close_language(
 
 def test_unnamed_external_model_goes_direct(table: BridgeTable, caplog: Any) -> None:
     chain = BridgeXChain(
-        llm=FakeListLLM(responses=[" Sawa."]), table=table, detector=detector("swh_Latn")
+        llm=FakeListLLM(responses=[" Sawa."]),
+        table=table,
+        route_policy="table",
+        detector=detector("swh_Latn"),
     )
     reply, rec = _fallback_case(chain, caplog)
     assert reply.response_metadata["bridgex"]["fallback"] == "no_model_key"
@@ -402,7 +410,11 @@ def test_callbacks_record_errors_and_reraise(table: BridgeTable) -> None:
 
     rec = Recorder()
     chain = BridgeXChain(
-        llm=RunnableLambda(broken), table=table, detector=detector("swh_Latn"), model=GEMMA
+        llm=RunnableLambda(broken),
+        table=table,
+        route_policy="table",
+        detector=detector("swh_Latn"),
+        model=GEMMA,
     )
     with pytest.raises(RuntimeError, match="model down"):
         chain.invoke("Habari?", {"callbacks": [rec]})

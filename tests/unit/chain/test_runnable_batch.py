@@ -62,7 +62,9 @@ def swahili(text: str) -> Detection:
 
 
 def chain_of(llm: RecordingLLM, table: Any, **kw: Any) -> BridgeXChain:
-    return BridgeXChain(llm=llm, table=table, detector=swahili, model=GEMMA, **kw)
+    return BridgeXChain(
+        llm=llm, table=table, route_policy="table", detector=swahili, model=GEMMA, **kw
+    )
 
 
 QUERIES = ["Habari yako?", "Jina lako nani?", "Unatoka wapi?"]

@@ -53,7 +53,12 @@ def echo(prompt: Any) -> str:
 
 def echo_chain(table: BridgeTable, **kw: Any) -> BridgeXChain:
     return BridgeXChain(
-        llm=RunnableLambda(echo), table=table, detector=by_keyword, model=GEMMA, **kw
+        llm=RunnableLambda(echo),
+        table=table,
+        route_policy="table",
+        detector=by_keyword,
+        model=GEMMA,
+        **kw,
     )
 
 
@@ -105,16 +110,18 @@ def test_stream_yields_routing_then_model_chunks_in_order(table: BridgeTable) ->
             messages=iter([AIMessage("Comment vas-tu ?"), AIMessage("Nzuri sana rafiki")])
         )
 
-    stream_chain = BridgeXChain(llm=model(), table=table, detector=by_keyword, model=GEMMA)
+    stream_chain = BridgeXChain(
+        llm=model(), table=table, route_policy="table", detector=by_keyword, model=GEMMA
+    )
     chunks = list(stream_chain.stream("Habari yako?"))
     head, rest = chunks[0], chunks[1:]
     assert head.content == "" and head.response_metadata["bridgex"]["bridge"] == "fra_Latn"
     assert head.response_metadata["bridgex"]["rendering"] == "Comment vas-tu ?"
     assert [c.content for c in rest] == ["Nzuri", " ", "sana", " ", "rafiki"]
     assert all(isinstance(c, AIMessageChunk) for c in chunks)
-    invoked = BridgeXChain(llm=model(), table=table, detector=by_keyword, model=GEMMA).invoke(
-        "Habari yako?"
-    )
+    invoked = BridgeXChain(
+        llm=model(), table=table, route_policy="table", detector=by_keyword, model=GEMMA
+    ).invoke("Habari yako?")
     merged = chunks[0]
     for c in rest:
         merged += c
@@ -125,7 +132,11 @@ def test_stream_yields_routing_then_model_chunks_in_order(table: BridgeTable) ->
 def test_stream_cuts_completion_at_stop_strings(table: BridgeTable) -> None:
     responses = [" Comment ?", " Nzuri sana.\nUser: more"]
     chain = BridgeXChain(
-        llm=FakeStreamingListLLM(responses=responses), table=table, detector=by_keyword, model=GEMMA
+        llm=FakeStreamingListLLM(responses=responses),
+        table=table,
+        route_policy="table",
+        detector=by_keyword,
+        model=GEMMA,
     )
     chunks = list(chain.stream("Habari yako?"))
     assert len(chunks) > 3  # FakeStreamingListLLM streams character by character
@@ -160,7 +171,9 @@ class ScriptedLLM(LLM):
 def test_chunks_reach_the_caller_as_the_model_writes_them(table: BridgeTable) -> None:
     llm = ScriptedLLM(pieces=[" one", " two", " three"], log=[])
     log = llm.log  # pydantic copied the list: log through the model's own
-    chain = BridgeXChain(llm=llm, table=table, detector=by_keyword, model=GEMMA)
+    chain = BridgeXChain(
+        llm=llm, table=table, route_policy="table", detector=by_keyword, model=GEMMA
+    )
     for chunk in chain.stream("Habari yako?"):
         if chunk.content:
             log.append(f"got {str(chunk.content).strip()}")
@@ -189,6 +202,7 @@ def test_stream_of_a_choice_task_yields_the_parsed_label_once(table: BridgeTable
         return BridgeXChain(
             llm=FakeStreamingListLLM(responses=[" Timu yetu", " Sports\n"]),
             table=table,
+            route_policy="table",
             detector=by_keyword,
             model=GEMMA,
             task="classify",
@@ -245,7 +259,13 @@ def test_runnable_with_message_history_dict_input_with_language_hint(table: Brid
         prompts.append(prompt.to_string() if hasattr(prompt, "to_string") else prompt)
         return echo(prompt)
 
-    chain = BridgeXChain(llm=RunnableLambda(model), table=table, detector=by_keyword, model=GEMMA)
+    chain = BridgeXChain(
+        llm=RunnableLambda(model),
+        table=table,
+        route_policy="table",
+        detector=by_keyword,
+        model=GEMMA,
+    )
     chat = RunnableWithMessageHistory(
         chain,
         lambda sid: store.setdefault(sid, InMemoryChatMessageHistory()),

@@ -20,7 +20,9 @@ def _iv(score: float, low: float, high: float, **extra: Any) -> dict[str, Any]:
 
 
 def test_condition_order_and_short_codes() -> None:
-    assert CONDITION_ORDER == ("direct", "english", "table", "detected", "random", "oracle")
+    assert CONDITION_ORDER == (
+        "direct", "english", "table", "detected", "evidence", "random", "oracle",
+    )  # fmt: skip
     assert (short("fra_Latn"), short("eng"), short(""), short(None)) == ("fra", "eng", "—", "—")
 
 
@@ -67,6 +69,7 @@ def test_condition_cells_label_bridges_ties_and_missing_conditions() -> None:
         "english": "60.0 [40.0, 80.0] (eng)",
         "table": "pending",
         "detected": "—",
+        "evidence": "—",
         "random": "n/a",
         "oracle": "70.0 [50.0, 90.0] (fra=deu)",
     }

@@ -70,7 +70,7 @@ def test_condition_scores_are_what_chain_batch_returned(
         hits = [r.content == gold[q][1] for q, r in zip(queries, chain.replies, strict=True)]
         hits_of[(lang, chain.arm.name)] = hits
         accuracy[(lang, chain.arm.name)] = 100.0 * sum(hits) / len(hits)
-    assert len(accuracy) == 2 * 9 and len(set(accuracy.values())) >= 3  # arms differ
+    assert len(accuracy) == 2 * 10 and len(set(accuracy.values())) >= 3  # arms differ
 
     for lang in (SWH, YOR):
         e = next(x for x in on_disk["entries"] if x["task"] == "classify" and x["src"] == lang)
@@ -85,6 +85,7 @@ def test_condition_scores_are_what_chain_batch_returned(
             }
             if rendering == "self":
                 arm["detected"] = "detected"
+                arm["evidence"] = "evidence"
             assert set(conds) == set(arm)
             for name, arm_name in arm.items():
                 assert conds[name]["score"] == accuracy[(lang, arm_name)], (lang, name)
@@ -121,6 +122,7 @@ def test_condition_scores_are_what_chain_batch_returned(
         }
         if rendering == "self":
             expect["detected"] = {lang: "detected" for lang in entries}
+            expect["evidence"] = {lang: "evidence" for lang in entries}
         assert set(conds) == set(expect)
         for name, arms in expect.items():
             assert conds[name]["score"] == pooled(arms), (rendering, name)
@@ -214,7 +216,7 @@ def test_report_plots_and_progress(
     assert "**classify** (accuracy, 4 items over 1 entries): direct 50.0 [" in report
     assert "Run complete;" in report
     # what the chain did under the table policy, with and without the language given
-    assert "| swh_Latn | table | fra | 4/4 | — | 0 |" in report
+    assert "| swh_Latn | table | fra | 4/4 | — | — | 0 |" in report
     assert "| swh_Latn | detected | " in report
     for name in (
         "bars-classify-oracle.png",
@@ -224,7 +226,7 @@ def test_report_plots_and_progress(
         assert (out / "plots" / name).stat().st_size > 1000
         assert f"plots/{name}" in report
     # direct, table, detected and 3 candidates under 2 renderings, 4 items each
-    assert events[-1].completed == events[-1].total == 4 * (3 + 2 * 3)
+    assert events[-1].completed == events[-1].total == 4 * (4 + 2 * 3)
 
 
 def test_the_detected_policy_routes_by_the_chains_own_detection(

@@ -28,7 +28,8 @@ def test_report_rows_show_every_condition_rank_and_pending_entries(
 ) -> None:
     report = markdown_report(make_results())
     assert (
-        "| entry | n | direct | english | table | detected | random | oracle (best bridge) "
+        "| entry | n | direct | english | table | detected | evidence | random "
+        "| oracle (best bridge) "
         "| table rank | Spearman(HSIC, score) [95%] |"
     ) in report
     swh = (
@@ -36,11 +37,11 @@ def test_report_rows_show_every_condition_rank_and_pending_entries(
         "| 60.0 [50.0, 70.0] (eng); Δ +10.0, p=0.50, not significant "
         "| 75.0 [65.0, 85.0] (fra); Δ +25.0, p=0.010 "
         "| 75.0 [65.0, 85.0]; Δ +25.0, p=0.010 "
-        "| — | 75.0 [65.0, 85.0] (fra) | 1/2 | — |"
+        "| — | — | 75.0 [65.0, 85.0] (fra) | 1/2 | — |"
     )
     assert swh in report
     yor = "| yor_Latn | 4 | 50.0 [40.0, 60.0] | 55.0 [45.0, 65.0] (eng); Δ +5.0, p=0.50, not "
-    assert yor + "significant | pending | — | — | 55.0 [45.0, 65.0] (eng) | — | — |" in report
+    assert yor + "significant | pending | — | — | — | 55.0 [45.0, 65.0] (eng) | — | — |" in report
     assert "| all 2 pooled | 8 |" in report and "| 1.0 (mean) | — |" in report
     # the summary: pooled scores, sole best bridges, and why an entry has no table condition
     assert "- **classify** (accuracy, 8 items over 2 entries): direct 50.0 [40.0, 60.0]." in report
@@ -73,11 +74,12 @@ def test_report_tables_of_candidates_and_of_what_the_chain_did(
     assert "| swh_Latn | self | 60.0 (2) | 75.0 (1) |" in report
     assert "| yor_Latn | self | 55.0 | 40.0 |" in report  # no HSIC ranks without a table entry
     assert "Contextual calibration" not in report  # the chain calibrates; eval has no table
-    assert "| entry | policy | table's bridge | items bridged | fallbacks (direct) | errors |" in (
-        report
+    head = (
+        "| entry | policy | bridge | items bridged | fallbacks (direct) | evidence rule | errors |"
     )
-    assert "| swh_Latn | table | fra | 4/4 | — | 0 |" in report
-    assert "| swh_Latn | detected | — | 3/4 | unknown_language ×1 | 0 |" in report
+    assert head in report
+    assert "| swh_Latn | table | fra | 4/4 | — | — | 0 |" in report
+    assert "| swh_Latn | detected | — | 3/4 | unknown_language ×1 | — | 0 |" in report
     assert "| yor_Latn | table |" not in report  # no table policy ran for it
 
 

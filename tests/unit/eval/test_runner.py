@@ -266,7 +266,7 @@ def test_eval_calls_the_chain_of_every_arm_with_each_items_request(
         (c.arm.name, "classify" if "labels" in c.inputs()[0] else "translate") for c in maker.chains
     }
     expected_classify = {
-        "direct", "table", "detected",
+        "direct", "table", "detected", "evidence",
         *(f"{r}-{b}" for r in ("self", "oracle") for b in ("eng_Latn", "fra_Latn", "deu_Latn")),
     }  # fmt: skip
     expected_translate = expected_classify - {"self-eng_Latn", "oracle-eng_Latn"}
@@ -482,6 +482,7 @@ def test_every_condition_plans_direct_the_table_policies_then_each_rendering(
         "direct",
         "table",
         "detected",
+        "evidence",
         "self-eng_Latn",
         "self-fra_Latn",
         "self-deu_Latn",
