@@ -97,6 +97,7 @@ class TableRuns:
         self._shipped_done = False
         self._memory: list[StoredRun] = []
         self._memory_identity: dict[int, str] = {}
+        self._memory_evidence: dict[int, precomputed.Evidence] = {}
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -145,14 +146,14 @@ class TableRuns:
     def render_checks(self, run_id: int) -> list[RenderCheckRow]:
         """Return a run's render checks, sorted by source language, then bridge."""
         if run_id < 0:
-            return []
+            return list(self._memory_evidence.get(run_id, ([], []))[0])
         with guarded_read(self._engine) as conn:
             return queries.run_render_checks(conn, run_id)
 
     def competence(self, run_id: int) -> list[CompetenceRow]:
         """Return a run's language competence rows, sorted by language."""
         if run_id < 0:
-            return []
+            return list(self._memory_evidence.get(run_id, ([], []))[1])
         with guarded_read(self._engine) as conn:
             return queries.run_competence(conn, run_id)
 
@@ -226,7 +227,7 @@ class TableRuns:
             evidence: list[precomputed.Evidence] = [
                 (queries.run_render_checks(conn, rid), queries.run_competence(conn, rid))
                 if (rid := r.run_id or 0) > 0
-                else ([], [])
+                else self._memory_evidence.get(rid, ([], []))
                 for r, _ in stored
             ]
         precomputed.write_table_file(
@@ -281,14 +282,15 @@ class TableRuns:
 
     def _shipped(
         self, model: str | None, directory: str | os.PathLike[str] | None
-    ) -> list[StoredRun]:
-        stored: list[StoredRun] = []
+    ) -> list[tuple[StoredRun, precomputed.Evidence]]:
+        """The shipped runs (of ``model``), each with its render checks and competence."""
+        stored: list[tuple[StoredRun, precomputed.Evidence]] = []
         for table in precomputed.shipped_tables(directory):
             if model is None or model in table.models:
                 stored.extend(
                     item
-                    for item in precomputed.read_table_file(table.path)
-                    if model is None or item[0].profile.model == model
+                    for item in precomputed.read_table_evidence(table.path)
+                    if model is None or item[0][0].profile.model == model
                 )
         return stored
 
@@ -300,9 +302,10 @@ class TableRuns:
         Runs already stored are not written again: when every shipped run is stored, nothing
         is written (so a read-only database that holds them is fine).
         """
-        stored = self._shipped(model, directory)
-        if not stored:
+        shipped = self._shipped(model, directory)
+        if not shipped:
             return []
+        stored = [run for run, _ in shipped]
         identities = [runs.run_identity(record) for record, _ in stored]
         with guarded_read(self._engine) as conn:
             present = queries.stored_identities(conn, identities)
@@ -313,7 +316,8 @@ class TableRuns:
                     for found in (runs.find_run(conn, identity) for identity in identities)
                     if found is not None
                 ]
-        return [done.run_id for done in self._import(stored)]
+        evidence = [found for _, found in shipped]
+        return [done.run_id for done in self._import(stored, evidence=evidence)]
 
     def ensure_shipped(self, *, write: bool = True) -> list[int]:
         """Make the shipped tables visible once per object (later calls return ``[]``).
@@ -350,11 +354,17 @@ class TableRuns:
             self._on_write()
             return ids
 
-    def _serve_from_memory(self, stored: Sequence[StoredRun]) -> None:
+    def _serve_from_memory(self, stored: Sequence[tuple[StoredRun, precomputed.Evidence]]) -> None:
         memory: list[StoredRun] = []
         identities: dict[int, str] = {}
-        for number, (record, rows) in enumerate(stored, start=1):
+        evidence: dict[int, precomputed.Evidence] = {}
+        for number, ((record, rows), (checks, competence)) in enumerate(stored, start=1):
             kept = replace(runs.prepare_run(record), run_id=-number)
             memory.append((kept, runs.normalized_rows(rows)))
             identities[-number] = runs.run_identity(kept)
+            evidence[-number] = (
+                runs.normalized_render_checks(checks),
+                runs.normalized_competence(competence),
+            )
         self._memory, self._memory_identity = memory, identities
+        self._memory_evidence = evidence

@@ -401,3 +401,43 @@ def test_repeated_bridges_and_entries_are_named_once(
     first = f"{entries[0]['src']}->{entries[0]['trg']}"
     with pytest.raises(SchemaError, match=rf"entries repeat: {first}; give each \(src, trg\)"):
         read_table_file(bad)
+
+
+def test_shipped_render_checks_and_competence_are_imported_and_served_from_memory(
+    tmp_path: Path,
+) -> None:
+    from bridgex_chain.store.records import (
+        CompetenceRow,
+        ModelProfile,
+        RenderCheckRow,
+        RunRecord,
+        ScoreRow,
+    )
+
+    shipped = tmp_path / "shipped"
+    checks = [RenderCheckRow("swh_Latn", "eng_Latn", 8, 0.5, 0.25, 0.75)]
+    competence = [CompetenceRow("swh_Latn", 8, -4.5)]
+    with BridgeTable(f"sqlite:///{tmp_path / 'build.db'}") as build:
+        run = RunRecord(
+            ModelProfile("demo/model", "r1", "llama", 4, 16), "unit", "h1",
+            ["swh_Latn", "eng_Latn"], ["eng_Latn"], {"window": [1, 3]},
+        )  # fmt: skip
+        run_id = build.begin_run(run)
+        build.store_render_checks(run_id, checks, competence)
+        build.complete_run(run_id, [ScoreRow("swh_Latn", "swh_Latn", "eng_Latn", None, 0.5, 3)])
+        build.export_json(shipped / "demo-model.json", parents=True)
+    with BridgeTable(f"sqlite:///{tmp_path / 'user.db'}") as table:
+        (stored,) = table.import_shipped(directory=shipped)
+        assert table.render_checks(stored) == checks  # the import keeps them
+        assert table.competence(stored) == competence
+    # served from memory (nothing written): the same figures under the negative id
+    with BridgeTable(f"sqlite:///{tmp_path / 'empty.db'}") as table:
+        table._runs._serve_from_memory(table._runs._shipped(None, shipped))
+        row = table.best("demo/model", "swh_Latn")
+        assert row.run_id < 0
+        assert table.render_checks(row.run_id) == checks
+        assert table.competence(row.run_id) == competence
+        table.export_json(tmp_path / "again.json")  # and a re-export keeps them
+    with BridgeTable(f"sqlite:///{tmp_path / 'again.db'}") as again:
+        (rid,) = again.import_json(tmp_path / "again.json")
+        assert again.render_checks(rid) == checks
