@@ -97,7 +97,12 @@ def make_chain(
 ) -> BridgeXChain:
     """The chain the commands use (the model loads on the first question)."""
     from bridgex_chain.chain import BridgeXChain
+    from bridgex_chain.chain.policies import ROUTE_POLICIES
 
+    if route_policy not in ROUTE_POLICIES:
+        raise typer.BadParameter(
+            f"use one of {', '.join(ROUTE_POLICIES)}", param_hint="--route-policy"
+        )
     return BridgeXChain(
         llm=model,
         database_url=database_url,

@@ -2,16 +2,16 @@
 
 1. detect the language of sample messages (offline fastText),
 2. load the embedded default model (cached after the first run),
-3. build a bridge table for a few languages by probing the model's neurons,
-4. answer a Swahili and an Indonesian question through their best bridge.
+3. read what the shipped bridge table measured for Swahili and Indonesian (built by probing the
+   model's neurons with 256 prompts per direction, bootstrap intervals and render checks), and
+   what the evidence route policy decides from it,
+4. answer a Swahili and an Indonesian question under that policy, printing the route and why.
 
 Run it with `make demo` (or `python examples/demo.py` inside the project's .venv).
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -65,42 +65,75 @@ def step_load_model() -> None:
     console.print(f"  load time: [bold]{time.perf_counter() - t0:.1f} s[/]")
 
 
-def step_build_table(database_url: str) -> None:
-    """Probe Gemma-3-270m for two chat entries and one language pair (a small, quick table)."""
-    console.rule("3 · Build a bridge table by probing the model's neurons")
-    cmd = [
-        sys.executable, "-m", "bridgex_chain.cli",
-        "build-table",
-        "--languages", "sw,id",   # chat entries (sw, sw) and (id, id)
-        "--pairs", "id-tl",       # plus Indonesian → Tagalog
-        "--max-prompts", "8",     # a demo-sized probe sample; the shipped table uses more
-        "--corpus-max-tokens", "400",
-        "--batch-size", "8",
-        "--window-only",
-        "--threads", "1",         # one torch thread is much faster on a busy 2-core machine
-        "--database-url", database_url,
-    ]  # fmt: skip
-    console.print(f"  [dim]$ bridgex-chain {' '.join(cmd[3:])}[/]")
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    console.print(f"  built in [bold]{time.perf_counter() - t0:.0f} s[/]")
+DEMO_LANGUAGES = ("swh_Latn", "ind_Latn")
+MODEL = "google/gemma-3-270m"
+
+
+def step_table(database_url: str) -> None:
+    """Show the shipped table's figures for the demo languages and the evidence decision."""
+    from bridgex_chain.chain.evidence import DEFAULT_THRESHOLDS, EvidencePolicy, decide
+    from bridgex_chain.store.table import BridgeTable
+
+    console.rule("3 · The shipped bridge table and the evidence route policy")
+    with BridgeTable(database_url) as store:
+        store.ensure_shipped()
+        run = store.runs(MODEL)[-1]
+        console.print(
+            f"  run {run.run_id}: probe set {run.probe_set}, "
+            f"{run.params.get('max_prompts_per_direction')} prompts per direction, "
+            f"bootstrap {run.params.get('bootstrap')}, aggregation {run.params.get('aggregation')}"
+        )
+        policy = EvidencePolicy(store)
+        for lang in DEMO_LANGUAGES:
+            _, evidence = policy.evidence(MODEL, lang)
+            gains = {r.bridge: r for r in evidence.renders}
+            table = Table(title=f"{lang} ({language_name(lang)})")
+            for col in ("bridge", "HSIC score [95 %]", "win rate", "render gain [95 %]"):
+                table.add_column(col)
+            for ranked in evidence.ranking:
+                interval = (
+                    f" [{format_score(ranked.low)}, {format_score(ranked.high)}]"
+                    if ranked.low is not None and ranked.high is not None
+                    else ""
+                )
+                win = "—" if ranked.win_rate is None else f"{ranked.win_rate:.2f}"
+                check = gains.get(ranked.bridge)
+                gain = (
+                    "—"
+                    if check is None
+                    else f"{check.gain:+.2f} [{check.low:+.2f}, {check.high:+.2f}]"
+                    if check.low is not None and check.high is not None
+                    else f"{check.gain:+.2f}"
+                )
+                table.add_row(ranked.bridge, format_score(ranked.score) + interval, win, gain)
+            console.print(table)
+            decision = decide(evidence, DEFAULT_THRESHOLDS)
+            competence = evidence.competence
+            level = "—" if competence is None else f"{competence.logprob_per_token:.2f}"
+            console.print(
+                f"  competence {level} nats/token (bridge only at or below "
+                f"{DEFAULT_THRESHOLDS.max_competence:.2f}) → [bold]{decision.rule}[/]: "
+                f"{decision.bridge or 'direct'}"
+            )
 
 
 def route_text(meta: dict[str, object]) -> str:
     """Where a question went, with the HSIC score readable at any magnitude (they are ~1e-8)."""
     if meta.get("fallback"):
-        return f"{meta['lang']} → direct ({meta['fallback']})"
+        return f"{meta['lang']} → direct ({meta['fallback']}: {meta.get('fallback_detail')})"
+    evidence = meta.get("evidence")
+    rule = f", evidence {evidence['rule']}" if isinstance(evidence, dict) else ""
     return (
         f"{meta['lang']} (p={meta['confidence']:.2f}) → bridge {meta['bridge']} "
-        f"(HSIC {format_score(meta['score'])}, run {meta['run_id']})"
+        f"(HSIC {format_score(meta['score'])}, run {meta['run_id']}{rule})"
     )
 
 
 def step_chain(database_url: str) -> None:
-    """Answer a Swahili and an Indonesian question through their best bridge."""
+    """Answer a Swahili and an Indonesian question under the evidence route policy."""
     from bridgex_chain.chain import BridgeXChain
 
-    console.rule("4 · BridgeXChain: a question through its bridge language")
+    console.rule("4 · BridgeXChain: each question where the evidence sends it")
     chain = BridgeXChain(database_url=database_url, max_new_tokens=40)
     questions = [
         "Habari! Ninawezaje kupika wali mtamu nyumbani?",
@@ -125,7 +158,7 @@ def main() -> None:
     database_url = f"sqlite:///{Path(data_dir()) / 'demo-bridges.db'}"
     step_detect()
     step_load_model()
-    step_build_table(database_url)
+    step_table(database_url)
     step_chain(database_url)
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GenerationCache", "UnitFile", "digest"]
+__all__ = ["GenerationCache", "UnitFile", "digest", "read_jsonl"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,16 @@ def digest(*parts: Any) -> str:
     """
     payload = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Return the JSON objects of a JSONL file (none when it is missing; torn lines skipped).
+
+    Example:
+        >>> read_jsonl(Path("/nonexistent.jsonl"))
+        []
+    """
+    return _read_jsonl(path)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

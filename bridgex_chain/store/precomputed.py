@@ -225,37 +225,79 @@ def _window(params: dict[str, Any]) -> tuple[int, int] | None:
     return None
 
 
-def _check_aggregate(bridge: BridgeJSON, window: tuple[int, int] | None, where: str) -> str | None:
-    """Why the bridge's aggregate disagrees with its per-layer scores, or None."""
+def _inside(bridge: BridgeJSON, window: tuple[int, int]) -> dict[int, float]:
+    return {ell: v for ell, v in bridge.per_layer.items() if window[0] <= ell <= window[1]}
+
+
+def _expected(
+    bridge: BridgeJSON, window: tuple[int, int], rule: str, common: Sequence[int]
+) -> tuple[float, int, str] | None:
+    """The aggregate and layer count ``rule`` gives the bridge (see probing's aggregation)."""
+    inside = _inside(bridge, window)
+    if not inside:
+        return None
+    if rule == "shared" and common:
+        return math.fsum(inside[ell] for ell in common) / len(common), len(common), "shared"
+    if rule in ("shared", "zero"):  # shared falls back to zero when nothing is common
+        width = window[1] - window[0] + 1
+        return math.fsum(inside.values()) / width, width, "zero"
+    return math.fsum(inside.values()) / len(inside), len(inside), "own"
+
+
+def _check_aggregate(
+    bridge: BridgeJSON,
+    window: tuple[int, int] | None,
+    where: str,
+    rule: str = "own",
+    common: Sequence[int] = (),
+) -> str | None:
+    """Why the bridge's aggregate disagrees with its per-layer scores under ``rule``, or None.
+
+    ``common`` holds the window layers every scored bridge of the entry has (rule ``shared``).
+    """
     if bridge.score is None or not bridge.per_layer:
         return None
     shown = f"{where}, bridge {bridge.bridge}: aggregate score {bridge.score!r}"
     if window is None:  # window unknown: the mean of any layers lies within their range
         low, high = min(bridge.per_layer.values()), max(bridge.per_layer.values())
+        low, high = (min(low, 0.0), max(high, 0.0)) if rule != "own" else (low, high)
         slack = AGGREGATE_REL_TOL * max(abs(low), abs(high))
         if not low - slack <= bridge.score <= high + slack:
             return (
                 f"{shown} lies outside the range of its per-layer scores [{low!r}, {high!r}], "
                 "so it is not their mean"
             )
-        if bridge.layers_scored is not None and bridge.layers_scored > len(bridge.per_layer):
+        if (
+            rule == "own"
+            and bridge.layers_scored is not None
+            and bridge.layers_scored > len(bridge.per_layer)
+        ):
             return (
                 f"{where}, bridge {bridge.bridge}: layers_scored {bridge.layers_scored} is more "
                 f"than its {len(bridge.per_layer)} per-layer scores"
             )
         return None
-    inside = [v for layer, v in bridge.per_layer.items() if window[0] <= layer <= window[1]]
-    if not inside:
+    found = _expected(bridge, window, rule, common)
+    if found is None:
         return f"{shown}, but none of its per-layer scores is in the layer window {list(window)}"
-    mean = math.fsum(inside) / len(inside)
-    if not math.isclose(mean, bridge.score, rel_tol=AGGREGATE_REL_TOL) or (
-        bridge.layers_scored != len(inside)
+    mean, count, applied = found
+    if not math.isclose(mean, bridge.score, rel_tol=AGGREGATE_REL_TOL, abs_tol=1e-300) or (
+        bridge.layers_scored != count
     ):
         return (
-            f"{shown} over {bridge.layers_scored} layers is not the mean of its per-layer "
-            f"scores in the layer window {list(window)} ({mean!r} over {len(inside)} layers)"
+            f"{shown} over {bridge.layers_scored} layers is not what aggregation {applied!r} "
+            f"gives from its per-layer scores in the layer window {list(window)} ({mean!r} over "
+            f"{count} layers)"
         )
     return None
+
+
+def _common_layers(bridges: Sequence[BridgeJSON], window: tuple[int, int]) -> list[int]:
+    """The window layers every bridge with a window score has a score on."""
+    scored = [set(_inside(b, window)) for b in bridges if b.per_layer and _inside(b, window)]
+    if not scored:
+        return []
+    return sorted(set.intersection(*scored))
 
 
 def _check_order(where: str, low: float | None, high: float | None, advice: str) -> None:
@@ -342,10 +384,12 @@ class RunJSON(_Model):
                 "entry holding all its bridges"
             )
         window = _window(self.params)
+        rule = str(self.params.get("aggregation", "own"))
         for number, entry in enumerate(self.entries):
+            common = _common_layers(entry.bridges, window) if window is not None else []
             for index, bridge in enumerate(entry.bridges):
                 where = f"entries.{number}.bridges.{index} ({entry.src}->{entry.trg})"
-                problem = _check_aggregate(bridge, window, where)
+                problem = _check_aggregate(bridge, window, where, rule, common)
                 if problem is not None:
                     raise InvalidField(
                         f"{problem}. Give the mean of the per-layer scores in the window "

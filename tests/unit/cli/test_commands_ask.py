@@ -49,8 +49,25 @@ def fake_model(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def run(*args: str, stdin: str | None = None) -> Any:
-    result = CliRunner().invoke(app, list(args), input=stdin, env=ENV)
+    """Run the CLI; ask and chat under the table policy unless the test names one (the
+    fixture's table has no render checks, so the default evidence policy goes direct)."""
+    argv = list(args)
+    if argv[0] in ("ask", "chat") and "--route-policy" not in argv:
+        argv += ["--route-policy", "table"]
+    result = CliRunner().invoke(app, argv, input=stdin, env=ENV)
     return result
+
+
+def test_ask_under_the_default_evidence_policy_says_why_it_goes_direct(
+    db: str, fake_model: dict[str, Any]
+) -> None:
+    result = run(
+        "ask", SWAHILI, "--model", MODEL, "--database-url", db, "--route-policy", "evidence"
+    )
+    assert result.exit_code == 0, result.output
+    assert "→ direct (no_evidence: the bridge table holds no competence" in result.output
+    bad = run("ask", SWAHILI, "--model", MODEL, "--database-url", db, "--route-policy", "often")
+    assert bad.exit_code == 2 and "evidence, table, english, direct" in bad.output
 
 
 def test_ask_prints_route_then_answer(db: str, fake_model: dict[str, Any]) -> None:

@@ -162,7 +162,7 @@ def test_build_writes_ranked_rows(
         assert all(r.low is not None and r.high is not None and r.low <= r.high for r in aggregates)
         assert sum(r.win_rate or 0.0 for r in aggregates) == pytest.approx(1.0)
         assert best.win_rate == pytest.approx(entry.confidence[best.bridge].win_rate)
-    assert run.params["bootstrap"]["resamples"] >= 1 and run.params["aggregation"] == "own"
+    assert run.params["bootstrap"]["resamples"] >= 1 and run.params["aggregation"] == "shared"
     # the chat entry uses every direction involving the language: 2 per other language
     sw = result.entries[0]
     assert sw.prompts == 6 * 2 * (len(LANGS) - 1)

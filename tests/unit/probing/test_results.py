@@ -34,11 +34,12 @@ def test_entry_rows_are_per_layer_then_the_aggregate() -> None:
     assert entry.rows() == [
         ScoreRow(SW, SW, FR, 0, 0.25),
         ScoreRow(SW, SW, FR, 2, 0.5),
-        ScoreRow(SW, SW, FR, None, 0.375, 2),
+        ScoreRow(SW, SW, FR, None, 0.25, 3),
         ScoreRow(SW, SW, EN, 1, 0.2),
         ScoreRow(SW, SW, EN, 7, 0.9),  # outside the window: stored, not aggregated
-        ScoreRow(SW, SW, EN, None, 0.2, 1),
-    ]  # DE has no score: no row at all
+        ScoreRow(SW, SW, EN, None, pytest.approx(0.2 / 3), 3),
+    ]  # DE has no score: no row at all. FR and EN share no window layer, so the default
+    # rule (shared) falls back to zero: both are averaged over the 3 window layers
     assert entry.best is not None and entry.best.bridge == FR
     assert _entry({DE: {}}).best is None and _entry({DE: {}}).rows() == []
 

@@ -441,3 +441,54 @@ def test_shipped_render_checks_and_competence_are_imported_and_served_from_memor
     with BridgeTable(f"sqlite:///{tmp_path / 'again.db'}") as again:
         (rid,) = again.import_json(tmp_path / "again.json")
         assert again.render_checks(rid) == checks
+
+
+@pytest.mark.parametrize(
+    ("rule", "fr", "en", "valid"),
+    [
+        ("own", (0.375, 2), (0.2, 1), True),  # each over its own window layers
+        ("shared", (0.25, 1), (0.2, 1), True),  # both over layer 1, the one they share
+        ("shared", (0.375, 2), (0.2, 1), False),  # an own-rule aggregate is not shared's
+        ("zero", (0.25, 3), (0.2 / 3, 3), True),  # every window layer, missing ones 0
+        ("zero", (0.375, 2), (0.2, 1), False),
+    ],
+)
+def test_aggregates_are_checked_under_the_runs_aggregation_rule(
+    tmp_path: Path, rule: str, fr: tuple[float, int], en: tuple[float, int], valid: bool
+) -> None:
+    doc = {
+        "format": "bridgex-chain/bridge-table",
+        "format_version": 2,
+        "tool_version": "0.1.0",
+        "exported_at": "2025-11-25T15:20:00+00:00",
+        "runs": [
+            {
+                "model": {"key": "m", "revision": "r1", "architecture": "llama",
+                          "num_layers": 4, "intermediate_size": 16},
+                "probe_set": {"name": "p", "hash": "h"},
+                "languages": ["swh_Latn", "eng_Latn", "fra_Latn"],
+                "bridges": ["eng_Latn", "fra_Latn"],
+                "params": {"layer_window": [0, 2], "aggregation": rule},
+                "provenance": {"tool_version": "0.1.0", "started_at": "2025-11-25T14:00:00Z",
+                               "finished_at": "2025-11-25T14:20:00Z"},
+                "entries": [
+                    {"src": "sw", "trg": "sw", "bridges": [
+                        {"bridge": "fr", "score": fr[0], "layers_scored": fr[1],
+                         "per_layer": {"1": 0.25, "2": 0.5}},
+                        {"bridge": "en", "score": en[0], "layers_scored": en[1],
+                         "per_layer": {"1": 0.2, "3": 0.9}},
+                    ]},
+                ],
+            }
+        ],
+    }  # fmt: skip
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(doc))
+    if valid:
+        ((_, rows),) = read_table_file(path)
+        assert {r.bridge: r.layers_scored for r in rows if r.layer is None} == {
+            "fra_Latn": fr[1], "eng_Latn": en[1]
+        }  # fmt: skip
+    else:
+        with pytest.raises(SchemaError, match=f"aggregation '{rule}'"):
+            read_table_file(path)
