@@ -202,8 +202,9 @@ class Decision:
             )
         if self.rule is EvidenceRule.READS_WELL:
             return (
-                f"the model reads {lang} well (competence {self.competence:.2f} > "
-                f"{t.max_competence:.2f} nats per token): direct prompting"
+                f"the model reads {lang} well enough to answer it directly: its competence "
+                f"{self.competence:.2f} nats per token is above the bridging threshold "
+                f"{t.max_competence:.2f}"
             )
         if self.rule is EvidenceRule.RENDER_CHECK_FAILED:
             return (

@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bridgex_chain.errors import ProbeDataError
+from bridgex_chain.languages import DEFAULT_BRIDGES
 from bridgex_chain.probing.bridges import ProbeActivations, score_pair
 from bridgex_chain.probing.cache import RunCache, entry_name
 from bridgex_chain.probing.confidence import BridgeConfidence, bootstrap_ranking
@@ -53,6 +54,22 @@ logger = logging.getLogger(__name__)
 
 #: ``{bridge: {layer: score}}`` of one entry.
 PerLayer = dict[str, dict[int, float]]
+
+
+def render_languages(entries: Iterable[tuple[str, str]]) -> list[str]:
+    """The languages the render stage measures: each chat entry's (``(L, L)``), in order.
+
+    The default candidate bridges (:data:`~bridgex_chain.languages.DEFAULT_BRIDGES`) are left
+    out: the chain prompts a query written in one of them as it is (``query_is_a_bridge``), so
+    their checks would never be read.
+
+    Example:
+        >>> render_languages([("swh_Latn", "swh_Latn"), ("ind_Latn", "tgl_Latn"),
+        ...                   ("eng_Latn", "eng_Latn"), ("swh_Latn", "swh_Latn")])
+        ['swh_Latn']
+    """
+    chat = (s for s, t in entries if s == t and s not in DEFAULT_BRIDGES)
+    return list(dict.fromkeys(chat))
 
 
 @dataclass(frozen=True)
@@ -353,6 +370,7 @@ class BuildSteps:
         """Per chat language: competence and render gain into every bridge (cached per language).
 
         Reads ``opts.parallel`` (its ``opts.parallel_split`` rows); empty without a corpus.
+        Languages: :func:`render_languages`.
 
         Raises:
             ProbeDataError: The corpus lacks a language or a bridge.
@@ -362,7 +380,7 @@ class BuildSteps:
         from bridgex_chain.models.hf import HFCore
         from bridgex_chain.prompting.demos import DemoPool
 
-        langs = list(dict.fromkeys(s for s, t in self.layout.entries if s == t))
+        langs = render_languages(self.layout.entries)
         pool = DemoPool.from_parallel(self.opts.parallel, self.opts.parallel_split)
         core: HFCore | None = None
         baselines: dict[str, MutableMapping[str, float]] = {}

@@ -120,7 +120,9 @@ def test_the_decision_explains_itself_with_its_numbers() -> None:
         "min_render_gain": 0.0,
         "min_win_rate": 0.9,
     }
-    assert "-2.00 > -3.00" in decide(_facts(competence=-2.0), OPEN).explain(SW)
+    assert "-2.00 nats per token is above the bridging threshold -3.00" in decide(
+        _facts(competence=-2.0), OPEN
+    ).explain(SW)
     assert "build-table --parallel" in decide(_facts(renders=()), OPEN).explain(SW)
 
 
@@ -186,7 +188,7 @@ def test_the_policy_reads_the_runs_checks_and_returns_the_chosen_row(tmp_path: P
 
 def test_the_policy_declines_with_the_rule_and_its_numbers(tmp_path: Path) -> None:
     with _table(f"sqlite:///{tmp_path / 't.db'}", competence=-1.0) as table:
-        with pytest.raises(BridgeDeclined, match="reads swh_Latn well") as err:
+        with pytest.raises(BridgeDeclined, match="reads swh_Latn well enough") as err:
             EvidencePolicy(table, OPEN).best(MODEL, SW)
         assert err.value.evidence["rule"] == "reads_well"
         assert err.value.evidence["competence"] == -1.0
@@ -223,7 +225,7 @@ def test_the_chain_goes_direct_when_the_evidence_says_so(tmp_path: Path) -> None
         meta = reply.response_metadata["bridgex"]
         assert meta["bridge"] is None and meta["fallback"] == str(Fallback.EVIDENCE_DIRECT)
         assert meta["evidence"]["rule"] == "reads_well"
-        assert "reads swh_Latn well" in meta["fallback_detail"]
+        assert "reads swh_Latn well enough" in meta["fallback_detail"]
         assert meta["model_calls"] == 1  # no rendering call
 
 

@@ -165,3 +165,14 @@ def test_torch_threads_sets_and_restores_the_thread_count() -> None:
     assert torch.get_num_threads() == before
     with torch_threads(None):
         assert torch.get_num_threads() == before
+
+
+def test_render_checks_skip_the_default_bridges_and_cross_pairs() -> None:
+    from bridgex_chain.probing.steps import render_languages
+
+    entries = [
+        ("zho_Hans", "zho_Hans"), ("eng_Latn", "eng_Latn"), ("ind_Latn", "tgl_Latn"),
+        ("fra_Latn", "fra_Latn"), ("swh_Latn", "swh_Latn"), ("zho_Hans", "zho_Hans"),
+    ]  # fmt: skip
+    # a query in a default bridge goes direct before the table is read: no check needed
+    assert render_languages(entries) == ["zho_Hans", "swh_Latn"]
