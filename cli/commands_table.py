@@ -124,8 +124,8 @@ def _render_gain(check: RenderCheckRow | None) -> str:
     if check is None:
         return _ABSENT
     if check.low is None or check.high is None:
-        return f"{_score(check.gain)} (n={check.pairs})"
-    return f"{_score(check.gain)} {_interval(check.low, check.high)}"
+        return f"{check.gain:+.2f} (n={check.pairs})"
+    return f"{check.gain:+.2f} [{check.low:+.2f}, {check.high:+.2f}]"  # nats per token: O(1)
 
 
 def _render_caption(lang: str, competence: CompetenceRow | None) -> str:
@@ -244,10 +244,16 @@ def show_command(
     view.add_column("rank", justify="right", no_wrap=True)
     view.add_column("bridge", overflow="fold")
     _add_score_columns(view)
-    view.add_column("gap to next", justify="right", no_wrap=True)
-    view.add_column("layers", justify="right", no_wrap=True)
+    view.add_column("gap to next", justify="right", min_width=8)
+    counts = {r.layers_scored for r in ranking}
+    if len(counts) > 1:  # candidates averaged different layers (a table built with "own")
+        view.add_column("layers", justify="right", min_width=2)
+    elif counts:
+        view.caption = (
+            f"{view.caption}\nevery candidate's score averages {counts.pop()} window layers"
+        )
     if checks:
-        view.add_column("render gain", justify="right", min_width=8)
+        view.add_column("render gain", justify="right", min_width=7)
     for i, ranked in enumerate(ranking):
         gap = ranked.score - ranking[i + 1].score if i + 1 < len(ranking) else None
         cells = [
@@ -257,8 +263,9 @@ def show_command(
             _interval(ranked.low, ranked.high),
             _win_rate(ranked.win_rate),
             _score(gap),
-            str(ranked.layers_scored),
         ]
+        if len({r.layers_scored for r in ranking}) > 1:
+            cells.append(str(ranked.layers_scored))
         if checks:
             cells.append(_render_gain(checks.get(ranked.bridge)))
         view.add_row(*cells)

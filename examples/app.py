@@ -1,8 +1,10 @@
 """An application script: answer questions written in several languages through their bridge.
 
 Runs offline on the embedded Gemma-3-270m (loaded on the first question) with the default bridge
-table (the tables shipped with the package plus anything `bridgex-chain build-table` stored).
-A language without a table row is answered by direct prompting, and the route line says so.
+table (the tables shipped with the package plus anything `bridgex-chain build-table` stored)
+under the default evidence route policy: a question is bridged only where the table's checks
+say bridging helps; otherwise, or without a table row, it is answered by direct prompting, and
+the route line says why.
 
     python examples/app.py
     python examples/app.py --database-url sqlite:///bridges.db --max-new-tokens 48
@@ -11,6 +13,7 @@ A language without a table row is answered by direct prompting, and the route li
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from bridgex_chain.chain import BridgeXChain
 from bridgex_chain.store.records import format_score
@@ -30,22 +33,35 @@ QUESTIONS = [  # written for this example
 ]
 
 
-def route(meta: dict[str, object]) -> str:
-    """A short description of where a question went."""
+def route(meta: dict[str, Any]) -> str:
+    """A short description of where a question went (and, under the evidence policy, why)."""
     where = f"{meta['lang']} → "
+    evidence = meta.get("evidence") or {}
     if meta["fallback"]:
-        return where + f"direct ({meta['fallback']})"
+        why = f": {evidence['rule']}" if evidence.get("rule") else ""
+        return where + f"direct ({meta['fallback']}{why})"
     score = format_score(meta["score"])  # HSIC scores are ~1e-8: never "0.000"
-    return where + f"bridge {meta['bridge']} (score {score}, run {meta['run_id']})"
+    why = f", evidence {evidence['rule']}" if evidence.get("rule") else ""
+    return where + f"bridge {meta['bridge']} (score {score}, run {meta['run_id']}{why})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="bridge table URL (default: the user data dir)")
     parser.add_argument("--max-new-tokens", type=int, default=40)
+    parser.add_argument(
+        "--route-policy",
+        default="evidence",
+        choices=["evidence", "table", "english", "direct"],
+        help="evidence (default: bridge only where the table's checks say it helps), table…",
+    )
     args = parser.parse_args()
 
-    chain = BridgeXChain(database_url=args.database_url, max_new_tokens=args.max_new_tokens)
+    chain = BridgeXChain(
+        database_url=args.database_url,
+        max_new_tokens=args.max_new_tokens,
+        route_policy=args.route_policy,
+    )
     for question in QUESTIONS[:2]:  # streamed: tokens print as the model writes them
         print(f"\n> {question}")
         for chunk in chain.stream(question):

@@ -130,8 +130,14 @@ def main() -> None:
     parser.add_argument("--user", default="amina", choices=sorted(USER_LANGUAGES))
     parser.add_argument("--demo", action="store_true", help="play a scripted conversation")
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--route-policy", default="evidence", choices=["evidence", "table", "english", "direct"]
+    )
     args = parser.parse_args()
-    bot = Chatbot(BridgeXChain(database_url=args.database_url, max_new_tokens=40))
+    chain = BridgeXChain(
+        database_url=args.database_url, max_new_tokens=40, route_policy=args.route_policy
+    )
+    bot = Chatbot(chain)
     if not args.demo:
         sys.exit(chat_loop(bot, args.user))
     try:

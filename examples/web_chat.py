@@ -315,6 +315,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--database-url", help="bridge table URL (default: the user data dir)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument(
+        "--route-policy",
+        default="evidence",
+        choices=["evidence", "table", "english", "direct"],
+        help="evidence (default: bridge only where the table's checks say it helps), table…",
+    )
     return parser.parse_args(argv)
 
 
@@ -328,7 +334,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         import uvicorn
     except ImportError:
         raise SystemExit("Install the web extra first: pip install 'bridgex-chain[web]'") from None
-    chain = BridgeXChain(database_url=args.database_url, max_new_tokens=args.max_new_tokens)
+    chain = BridgeXChain(
+        database_url=args.database_url,
+        max_new_tokens=args.max_new_tokens,
+        route_policy=args.route_policy,
+    )
     print(f"bridgex web chat on http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
     uvicorn.run(create_app(chain), host=args.host, port=args.port)
 

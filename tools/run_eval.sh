@@ -11,6 +11,8 @@
 # language writes docs/results/{results.json,report.md,plots}. Each process writes its own
 # languages' files under docs/results/cache, so the run is resumable: interrupt it and run it
 # again, and only what is missing is computed. Extra arguments go to every invocation.
+# CONDITIONS and OUT override the conditions and the output directory (e.g. the evidence
+# policy's run: OUT=docs/results/evidence CONDITIONS=direct,evidence tools/run_eval.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIB200="${SIB200:-../shared/data/sib200}"
@@ -23,31 +25,33 @@ LANGUAGES=(amh_Ethi arb_Arab fin_Latn hau_Latn heb_Hebr hun_Latn ind_Latn jpn_Jp
 CORES="$(nproc 2>/dev/null || echo 1)"
 JOBS="${JOBS:-$((CORES < 4 ? CORES : 4))}"
 ALL="$(IFS=,; echo "${LANGUAGES[*]}")"
+CONDITIONS="${CONDITIONS:-direct,table,detected,english}"
+OUT="${OUT:-docs/results}"
 run() {
   HF_HUB_OFFLINE=1 .venv/bin/bridgex-chain eval classify \
     --sib200 "$SIB200" \
-    --conditions direct,table,detected,english \
+    --conditions "$CONDITIONS" \
     --renderings self \
     --limit 102 \
     "$@"
 }
-mkdir -p docs/results/logs
+mkdir -p "$OUT"/logs
 pids=()
 for ((job = 0; job < JOBS; job++)); do
   mine=()
   for ((i = job; i < ${#LANGUAGES[@]}; i += JOBS)); do mine+=("${LANGUAGES[i]}"); done
   [ ${#mine[@]} -gt 0 ] || continue
   part="$(IFS=,; echo "${mine[*]}")"
-  echo "job $job: $part (log: docs/results/logs/job-$job.log)"
-  run --languages "$part" --threads 1 --out "docs/results/parts/job-$job" \
-    --cache docs/results/cache "$@" > "docs/results/logs/job-$job.log" 2>&1 &
+  echo "job $job: $part (log: $OUT/logs/job-$job.log)"
+  run --languages "$part" --threads 1 --out "$OUT/parts/job-$job" \
+    --cache "$OUT/cache" "$@" > "$OUT/logs/job-$job.log" 2>&1 &
   pids+=("$!")
 done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 if [ "$status" -ne 0 ]; then
-  echo "a job failed: see docs/results/logs/; run again to resume" >&2
+  echo "a job failed: see $OUT/logs/; run again to resume" >&2
   exit 1
 fi
-rm -rf docs/results/parts
-run --languages "$ALL" --out docs/results "$@"
+rm -rf "$OUT"/parts
+run --languages "$ALL" --out "$OUT" "$@"

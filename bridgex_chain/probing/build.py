@@ -300,8 +300,10 @@ def _export(table: RunStore, record: RunRecord, path: str | os.PathLike[str]) ->
     from bridgex_chain.store.precomputed import write_table_file
 
     stored = [r for r in table.runs(record.profile.model) if r.run_id == record.run_id]
-    rows = table.scores(record.run_id or 0)
-    write_table_file(path, [(stored[0], rows)], tool_version=__version__)
+    run_id = record.run_id or 0
+    rows = table.scores(run_id)
+    evidence = [(table.render_checks(run_id), table.competence(run_id))]
+    write_table_file(path, [(stored[0], rows)], tool_version=__version__, evidence=evidence)
     return Path(path)
 
 

@@ -159,7 +159,7 @@ def test_chatbot_ctrl_c_during_a_reply_cancels_only_that_turn(
 
     monkeypatch.setattr(llm_mod, "local_model", lambda name=None, **kw: RunnableLambda(reply))
     chatbot = load_example("chatbot")
-    bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db))
+    bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db, route_policy="table"))
     out: list[str] = []
     keys = _Keys(
         "Habari za asubuhi!",
@@ -186,7 +186,7 @@ def test_chatbot_prints_the_users_line_once(
     shipped_db: str, fake_local_model: list[str], load_example: Loader
 ) -> None:
     chatbot = load_example("chatbot")
-    bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db))
+    bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db, route_policy="table"))
     out: list[str] = []
     keys = _Keys("Habari za asubuhi!", "/exit")
     assert chatbot.chat_loop(bot, "amina", read=keys, write=out.append) == 0
@@ -203,7 +203,7 @@ def test_chatbot_errors_and_non_text_lines_are_one_line_each(
 
     monkeypatch.setattr(llm_mod, "local_model", lambda name=None, **kw: RunnableLambda(reply))
     chatbot = load_example("chatbot")
-    bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db))
+    bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db, route_policy="table"))
     out: list[str] = []
     bad = UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
     keys = _Keys("Habari za asubuhi!", bad, "Habari \udcff", EOFError())
@@ -231,7 +231,7 @@ def test_chatbot_arbitrary_lines_get_an_answer_or_one_error_line(
     lines: list[str], shipped_db: str, fake_local_model: list[str], load_example: Loader
 ) -> None:
     chatbot = load_example("chatbot")
-    bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db))
+    bot = chatbot.Chatbot(BridgeXChain(database_url=shipped_db, route_policy="table"))
     out: list[str] = []
     assert chatbot.chat_loop(bot, "juan", read=_Keys(*lines), write=out.append) == 0
     for line in out[1:-1]:
@@ -272,10 +272,10 @@ def web_client(load_example: Loader) -> Callable[..., TestClient]:
 
     def make(db: str, llm: Any = None) -> TestClient:
         web = load_example("web_chat")
-        chain = (
-            BridgeXChain(database_url=db)
+        chain = (  # the table policy: these tests show a bridged route (and its failures)
+            BridgeXChain(database_url=db, route_policy="table")
             if llm is None
-            else BridgeXChain(llm=llm, model="gemma-3-270m", database_url=db)
+            else BridgeXChain(llm=llm, model="gemma-3-270m", database_url=db, route_policy="table")
         )
         return TestClient(web.create_app(chain))
 

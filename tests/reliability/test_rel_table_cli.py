@@ -181,7 +181,7 @@ def test_inconsistent_aggregate_is_refused_naming_the_entry(
 
     with BridgeTable(store_url) as table:
         before = snapshot(store_url)
-        with pytest.raises(SchemaError, match=r"entries\.2\.bridges\.1 .*not the mean"):
+        with pytest.raises(SchemaError, match=r"entries\.2\.bridges\.1 .*is not what aggregation"):
             table.import_json(bad)
         with pytest.raises(SchemaError, match=r"hau_Latn.*outside the range"):
             table.import_json(no_window)
@@ -269,7 +269,7 @@ def test_table_list_and_show_are_readable_at_80_columns(
     assert "meta-llama/" in listing and "starter" in listing
     assert f"{best.score:.2e}" in outputs[1].output  # 4.05e-08, not 0.000000
     # Every column of the eight fits (interval, win rate, margin, run), "shipped" included.
-    assert re.search(r"—\s+—\s+\S+\s+shipped\s*\n", outputs[1].output)
+    assert re.search(r"\d+\.\d%\s+\S+\s+shipped\s*\n", outputs[1].output)  # win rate, margin
     assert f"{best.score:.2e}" in outputs[2].output
     wide = _cli("table", "list", "--wide", "--database-url", sqlite_url, columns=200)
     assert wide.exit_code == 0 and "eng_Latn, fra_Latn" in wide.output

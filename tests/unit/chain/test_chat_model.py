@@ -113,7 +113,9 @@ def test_bind_tools_needs_a_tool_calling_inner_model() -> None:
 def test_invoke_stream_and_async_carry_the_routing(table: BridgeTable) -> None:
     def make() -> BridgeXChatModel:
         inner = FakeListLLM(responses=[" Comment ?", " Nzuri sana.\nUser: x"])
-        return BridgeXChatModel.wrap(inner, table=table, route_policy="table", detector=swahili, model=GEMMA)
+        return BridgeXChatModel.wrap(
+            inner, table=table, route_policy="table", detector=swahili, model=GEMMA
+        )
 
     reply = make().invoke("Habari yako?")
     assert reply.content == "Nzuri sana."

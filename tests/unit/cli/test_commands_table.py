@@ -93,14 +93,16 @@ def test_table_show_renders_small_scores_intervals_and_win_rates(
     assert out.exit_code == 0, out.output
     header = next(_cells(line) for line in out.output.splitlines() if "rank" in line)
     assert header == [
-        "rank", "bridge", "score", "95% interval", "win rate", "gap to next", "layers"
+        "rank", "bridge", "score", "95% interval", "win rate", "gap to next"
     ]  # fmt: skip
     rows = [_cells(line) for line in out.output.splitlines() if re.match(r"\s*\d+\s+\w", line)]
     assert rows == [
-        ["1", "fra_Latn (French)", "4.05e-08", "[4.12e-08, 6.00e-08]", "87.5%", "1.05e-08", "6"],
-        ["2", "eng_Latn (English)", "3.00e-08", "[1.00e-08, 4.46e-08]", "12.5%", "2.00e-08", "6"],
-        ["3", "spa_Latn (Spanish)", "1.00e-08", "—", "—", "—", "6"],
+        ["1", "fra_Latn (French)", "4.05e-08", "[4.12e-08, 6.00e-08]", "87.5%", "1.05e-08"],
+        ["2", "eng_Latn (English)", "3.00e-08", "[1.00e-08, 4.46e-08]", "12.5%", "2.00e-08"],
+        ["3", "spa_Latn (Spanish)", "1.00e-08", "—", "—", "—"],
     ]
+    # the same layer count for every candidate: said once, under the table
+    assert "every candidate's score averages 6 window layers" in out.output
     assert "runner-up: 1.05e-08" in out.output
     assert "95% interval: 2.5–97.5 %" in out.output  # the caption explains the figures
 
@@ -162,8 +164,8 @@ def test_table_show_renders_render_gains_and_competence(
     assert header[-1] == "render gain"
     rows = [_cells(line) for line in out.output.splitlines() if re.match(r"\s*\d+\s+\w", line)]
     assert [(r[1], r[-1]) for r in rows] == [
-        ("fra_Latn (French)", "-0.1250 (n=1)"),
-        ("eng_Latn (English)", "0.5000 [0.2500, 0.7500]"),
+        ("fra_Latn (French)", "-0.12 (n=1)"),
+        ("eng_Latn (English)", "+0.50 [+0.25, +0.75]"),
         ("spa_Latn (Spanish)", "—"),
     ]
     assert "competence in swh_Latn (Swahili): -3.2500 log-prob per token over 8 texts" in (

@@ -35,7 +35,7 @@ def prompts(fake_example_model: Callable[[str], list[str]]) -> list[str]:
 def test_app_script(
     db: str, prompts: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any, load_example: Loader
 ) -> None:
-    monkeypatch.setattr(sys, "argv", ["app.py", "--database-url", db])
+    monkeypatch.setattr(sys, "argv", ["app.py", "--database-url", db, "--route-policy", "table"])
     load_example("app").main()
     out = capsys.readouterr().out
     assert "[swh_Latn → bridge fra_Latn (score 0.410, run 1)]" in out
@@ -45,7 +45,7 @@ def test_app_script(
 
 def test_chatbot_keeps_history_per_user(db: str, prompts: list[str], load_example: Loader) -> None:
     chatbot = load_example("chatbot")
-    bot = chatbot.Chatbot(BridgeXChain(database_url=db))
+    bot = chatbot.Chatbot(BridgeXChain(database_url=db, route_policy="table"))
     first = bot.reply("amina", "Asante")
     assert first.response_metadata["bridgex"]["detection_source"] == "override"  # the user's hint
     bot.reply("budi", "Terima kasih")
@@ -59,7 +59,9 @@ def test_chatbot_demo_script(
     db: str, prompts: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any, load_example: Loader
 ) -> None:
     monkeypatch.setattr(
-        sys, "argv", ["chatbot.py", "--user", "budi", "--demo", "--database-url", db]
+        sys,
+        "argv",
+        ["chatbot.py", "--user", "budi", "--demo", "--database-url", db, "--route-policy", "table"],
     )
     load_example("chatbot").main()
     out = capsys.readouterr().out
@@ -68,7 +70,7 @@ def test_chatbot_demo_script(
 
 def test_web_chat(db: str, prompts: list[str], load_example: Loader) -> None:
     web = load_example("web_chat")
-    client = TestClient(web.create_app(BridgeXChain(database_url=db)))
+    client = TestClient(web.create_app(BridgeXChain(database_url=db, route_policy="table")))
     assert "<form" in client.get("/").text
     first = client.post(
         "/chat", json={"session": "s1", "message": "Habari za asubuhi rafiki", "lang": "sw"}

@@ -414,7 +414,7 @@ def test_the_shipped_table_picks_the_bridge(server: FakeServer, tmp_path: Path) 
     table = BridgeTable(f"sqlite:///{tmp_path}/t.db")
     table.ensure_shipped()
     bridge = table.best("google/gemma-3-270m", "swh_Latn").bridge
-    chain = make_chain(server, table=table)
+    chain = make_chain(server, table=table, route_policy="table")
     reply = chain.invoke(RICE)
     meta = reply.response_metadata["bridgex"]
     assert meta["model"] == "google/gemma-3-270m" and meta["bridge"] == bridge == "spa_Latn"

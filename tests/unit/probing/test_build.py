@@ -506,3 +506,12 @@ def test_a_parallel_corpus_adds_render_checks_per_chat_language(
     assert [c.lang for c in table.competence(result.run_id)] == ["ind_Latn", "swh_Latn"]
     unchanged = build_table(tiny, probe_set=probe_set, **options, **where)
     assert unchanged.status == "unchanged" and unchanged.checks == result.checks
+    # --export writes them too (what the shipped table is made from)
+    from bridgex_chain.store.precomputed import read_table_evidence
+
+    exported = build_table(
+        tiny, probe_set=probe_set, export=tmp_path / "out.json", **options, **where
+    )  # fmt: skip
+    (((_, _), (checks, competence)),) = read_table_evidence(exported.export_path)
+    assert {(c.src, c.bridge) for c in checks} == {(r.src, r.bridge) for r in stored}
+    assert [c.lang for c in competence] == ["ind_Latn", "swh_Latn"]
