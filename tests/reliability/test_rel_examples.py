@@ -486,21 +486,32 @@ def test_app_and_demo_print_readable_scores(
     capsys: Any,
     load_example: Loader,
 ) -> None:
-    monkeypatch.setattr(sys, "argv", ["app.py", "--database-url", shipped_db])
+    monkeypatch.setattr(
+        sys, "argv", ["app.py", "--database-url", shipped_db, "--route-policy", "table"]
+    )
     load_example("app").main()
     out = capsys.readouterr().out
     routes = re.findall(r"\[(\w+) → bridge (\w+) \(score (\S+), run \d+\)\]", out)
-    assert len(routes) == 4, out  # all four questions bridged by the shipped table
+    assert len(routes) == 4, out  # all four questions bridged by the shipped table's best
     assert all(SCORE.fullmatch(score) for _, _, score in routes), routes
     assert "0.000" not in out
+    # the default evidence policy: each question direct, and the line says which rule
+    monkeypatch.setattr(sys, "argv", ["app.py", "--database-url", shipped_db])
+    load_example("app").main()
+    out = capsys.readouterr().out
+    assert out.count("→ direct (evidence_direct: reads_well)]") == 4, out
 
     demo = load_example("demo")
     demo.console = type(demo.console)(file=io.StringIO(), width=200)
+    demo.step_table(shipped_db)
+    shown = demo.console.file.getvalue()
+    hsic = re.findall(r"\b(\d\.\d{3}e-\d\d) \[\S+, \S+\]", shown)  # score [interval]
+    assert len(hsic) == 12 and all(SCORE.fullmatch(s) for s in hsic), shown  # 2 × 6 bridges
+    assert "0.0000" not in shown and "render gain" in shown
+    assert shown.count("→ reads_well: direct") == 2, shown
     demo.step_chain(shipped_db)
     shown = demo.console.file.getvalue()
-    hsic = re.findall(r"bridge \w+ \(HSIC (\S+), run \d+\)", shown)
-    assert len(hsic) == 2 and all(SCORE.fullmatch(s) for s in hsic), shown
-    assert "0.0000" not in shown
+    assert shown.count("→ direct (evidence_direct: the model reads") == 2, shown
 
 
 # ---------------------------------------------------------------------------------------------
@@ -577,13 +588,17 @@ def test_readme_example_queries_are_labelled_as_the_readme_says() -> None:
 def test_readme_examples_are_bridged_or_fall_back_as_the_readme_says(
     shipped_db: str, fake_local_model: list[str]
 ) -> None:
-    chain = BridgeXChain(database_url=shipped_db)
+    chain = BridgeXChain(database_url=shipped_db)  # the default route policy: evidence
     text = README.read_text("utf-8")
     for example in readme_examples():
         route = chain.route({"query": example.query, **example.fields})
         paragraph = text[text.index(example.where) :].split("\n- ", 1)[0]
-        if 'fallback="no_bridge"' in paragraph:  # the README says this one goes direct
-            assert route.fallback is not None and route.fallback.value == "no_bridge", example
+        said = re.search(r'fallback="(\w+)"', paragraph)  # the README says it goes direct, why
+        if said:
+            assert route.fallback is not None and route.fallback.value == said.group(1), (
+                example,
+                route.fallback,
+            )
         else:
             assert route.fallback is None, (example, route.fallback)
 

@@ -264,3 +264,15 @@ def test_english_and_direct_policies_need_no_checks(tmp_path: Path) -> None:
 def test_an_unknown_route_policy_is_refused_with_the_choices() -> None:
     with pytest.raises(Exception, match="evidence, table, english, direct"):
         BridgeXChain(route_policy="sometimes")  # type: ignore[arg-type]
+
+
+def test_the_default_thresholds_are_the_ones_chosen_on_dev_data() -> None:
+    import json
+
+    chosen = json.loads(
+        (Path(__file__).parents[3] / "docs" / "results" / "dev" / "thresholds.json").read_text()
+    )
+    assert chosen["split"] == "dev" and chosen["model"] == "google/gemma-3-270m"
+    assert DEFAULT_THRESHOLDS.max_competence == pytest.approx(chosen["max_competence"], abs=5e-3)
+    # on dev, no bridged language set gained significantly, so none is bridged by default
+    assert chosen["bridged"] == [] and not any(s["admissible"] for s in chosen["steps"])
