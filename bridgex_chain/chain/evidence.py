@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from bridgex_chain.chain.route import BridgeLookup
 from bridgex_chain.errors import BridgeDeclined, InvalidOption
 from bridgex_chain.languages import normalize
 from bridgex_chain.store.records import (
@@ -269,18 +270,14 @@ def decide(
 
 
 @runtime_checkable
-class EvidenceSource(Protocol):
-    """What the evidence policy needs of a table (``BridgeTable`` has it).
+class EvidenceSource(BridgeLookup, Protocol):
+    """What the evidence policy needs of a table (``BridgeTable`` has it): ``best`` and these.
 
     Example:
         >>> from bridgex_chain.store.table import BridgeTable
         >>> isinstance(BridgeTable("sqlite://"), EvidenceSource)
         True
     """
-
-    def best(self, model: str, src: str, trg: str | None = None) -> Bridge:
-        """The entry's best bridge by score (raises ``NoBridgeFound`` without a row)."""
-        ...
 
     def ranking(self, model: str, src: str, trg: str | None = None) -> list[RankedBridge]:
         """The entry's candidates, best first."""

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bridgex_chain.eval.runner import CONDITIONS
+
 __all__ = [
     "CONDITION_ORDER",
     "condition_cells",
@@ -28,15 +30,7 @@ __all__ = [
 ]
 
 #: The conditions, in the order every table and plot shows them.
-CONDITION_ORDER: tuple[str, ...] = (
-    "direct",
-    "english",
-    "table",
-    "detected",
-    "evidence",
-    "random",
-    "oracle",
-)
+CONDITION_ORDER: tuple[str, ...] = (*(c for c in CONDITIONS if c != "all"), "oracle")
 
 
 def short(code: str | None) -> str:

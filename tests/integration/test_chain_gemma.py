@@ -57,7 +57,7 @@ def _table(tmp_path: Path) -> tuple[BridgeTable, str]:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> BridgeXChain:
     table, _ = _table(tmp_path_factory.mktemp("gemma-chain"))
-    return BridgeXChain(table=table, max_new_tokens=24)
+    return BridgeXChain(table=table, max_new_tokens=24, route_policy="table")  # the bridged path
 
 
 def test_swahili_query_gets_a_bridged_answer(chain: BridgeXChain) -> None:
