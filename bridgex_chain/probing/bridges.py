@@ -23,7 +23,11 @@ Example:
     ([10, 11], 21)
     >>> r = rank_bridges({"fra": {6: 0.5, 7: 0.3}, "eng": {6: 0.2}, "deu": {}}, range(6, 12))
     >>> [(b.bridge, b.rank, b.layers_scored) for b in r.ranked], r.unscored
-    ([('fra', 1, 2), ('eng', 2, 1)], ('deu',))
+    ([('fra', 1, 1), ('eng', 2, 1)], ('deu',))
+    >>> scores = {"fra": {6: 0.5, 7: 0.3}, "eng": {6: 0.2}}
+    >>> own = rank_bridges(scores, range(6, 12), aggregation="own")
+    >>> [(b.bridge, b.layers_scored) for b in own.ranked]
+    [('fra', 2), ('eng', 1)]
 """
 
 from __future__ import annotations

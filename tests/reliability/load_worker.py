@@ -115,6 +115,7 @@ def _chain(table: Any) -> Any:
         llm=FakeListLLM(responses=["sawa"]),
         model="demo/model",
         table=table,
+        route_policy="table",  # the load test checks that every bridged route is served
         detector=lambda text: Detection("swh_Latn", 0.99, (("swh_Latn", 0.99),), "fake"),
     )
 
