@@ -3,8 +3,9 @@
 Every cell is a condition's score with its 95 % interval and, for a bridged condition, the
 paired test against direct prompting on the same items (exact McNemar for accuracy); a cell the
 run has not reached yet reads "not yet run". After the table come the findings: per condition
-the pooled difference from direct with its p-value, and every language where a condition differs
-from direct significantly. Run: .venv/bin/python tools/results_table.py [results.json]
+the pooled difference from direct with its p-value, every language where a condition differs
+from direct significantly, and, when the run has the evidence policy, the checks of its promise
+(bridgex_chain/eval/verdict.py). Run: .venv/bin/python tools/results_table.py [results.json]
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from bridgex_chain.eval.cells import entry_name, fmt_paired, fmt_score, short
+from bridgex_chain.eval.verdict import routing_checks
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results" / "results.json"
-CONDITIONS = ("table", "english", "detected")
+CONDITIONS = ("evidence", "table", "english", "detected")
 
 
 def cell(condition: dict[str, Any] | None, row: dict[str, Any], name: str) -> str:
@@ -59,7 +61,12 @@ def main(path: Path = RESULTS, task: str = "classify") -> int:
     return 0
 
 
-NAMES = {"table": "the table's policy", "english": "English", "detected": "detected language"}
+NAMES = {
+    "evidence": "the evidence policy",
+    "table": "the table's policy",
+    "english": "English",
+    "detected": "detected language",
+}
 
 
 def findings(results: dict[str, Any], task: str = "classify") -> list[str]:
@@ -100,6 +107,11 @@ def findings(results: dict[str, Any], task: str = "classify") -> list[str]:
             lines.append(
                 f"- {NAMES[name].capitalize()}: no language differs from direct significantly."
             )
+    if "evidence" in results.get("config", {}).get("conditions", []):
+        lines += [
+            f"- Check, {c.claim}: **{c.mark}** — {c.detail}."
+            for c in routing_checks(results, task=task)
+        ]
     seconds = results.get("compute_seconds")
     if seconds is not None:
         state = "complete" if results.get("complete") else "in progress"

@@ -13,6 +13,10 @@
 # again, and only what is missing is computed. Extra arguments go to every invocation.
 # CONDITIONS and OUT override the conditions and the output directory (e.g. the evidence
 # policy's run: OUT=docs/results/evidence CONDITIONS=direct,evidence tools/run_eval.sh).
+# The cache is not committed, but its per-item records are: on exit (finished, failed or
+# interrupted) they are saved to $OUT/units without the model's renderings, and a run starts by
+# merging $OUT/units back into the cache (tools/eval_units.py), so a run too long for one
+# sitting resumes from what a fresh checkout holds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIB200="${SIB200:-../shared/data/sib200}"
@@ -36,6 +40,8 @@ run() {
     "$@"
 }
 mkdir -p "$OUT"/logs
+.venv/bin/python tools/eval_units.py restore "$OUT"
+trap '.venv/bin/python tools/eval_units.py save "$OUT"' EXIT
 pids=()
 for ((job = 0; job < JOBS; job++)); do
   mine=()

@@ -5,6 +5,9 @@
 * :class:`UnitFile` keeps the per-item results of one (task, languages, rendering, bridge)
   unit, plus a header with the unit's fingerprint (model, prompt hash, parameters): a header
   that does not match the current run means the file is stale and is set aside.
+* :func:`export_units` copies a cache's unit files without the model's renderings (what is left
+  is per-item statistics: ids, choices, right or wrong, the route), so a long run's progress can
+  be committed; :func:`import_units` merges such a copy back into a cache to resume from it.
 
 A line is written and flushed as soon as it is known, so a killed run loses at most the line
 being written; a torn last line is ignored on reading.
@@ -27,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GenerationCache", "UnitFile", "digest", "read_jsonl"]
+__all__ = ["GenerationCache", "UnitFile", "digest", "export_units", "import_units", "read_jsonl"]
 
 logger = logging.getLogger(__name__)
 
@@ -176,3 +179,117 @@ class UnitFile:
         """Store unit-level values."""
         self.meta.update(values)
         _append(self.path, {"meta": values})
+
+
+UNITS = "units"
+"""The folder of unit files under a cache directory."""
+
+
+_Unit = tuple[dict[str, Any] | None, dict[str, dict[str, Any]], dict[str, Any]]
+
+
+def _unit_rows(path: Path) -> _Unit:
+    """A unit file's fingerprint, records by id and merged meta (None: no usable header)."""
+    rows = _read_jsonl(path)
+    if not rows or "fingerprint" not in rows[0]:
+        return None, {}, {}
+    records: dict[str, dict[str, Any]] = {}
+    meta: dict[str, Any] = {}
+    for row in rows[1:]:
+        if "meta" in row:
+            meta.update(row["meta"])
+        elif "id" in row:
+            records[str(row["id"])] = row
+    return rows[0]["fingerprint"], records, meta
+
+
+def _write_unit(
+    path: Path,
+    fingerprint: Mapping[str, Any],
+    records: Mapping[str, Mapping[str, Any]],
+    meta: Mapping[str, Any],
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"fingerprint": fingerprint}, *records.values()]
+    if meta:
+        rows.append({"meta": dict(meta)})
+    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)  # a reader never sees half a file
+
+
+def export_units(cache_dir: Path, dest: Path, *, drop: Sequence[str] = ("rendering",)) -> int:
+    """Copy every unit file of a cache to ``dest``, each record without the keys in ``drop``.
+
+    Args:
+        cache_dir: An evaluation cache (its unit files are under ``cache_dir/units``).
+        dest: Where the copies go, at the same relative paths.
+        drop: Record keys left out (by default the model's rendering of the item's text).
+
+    Returns:
+        The number of files written.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> UnitFile(root / "cache" / UNITS / "a.jsonl", {"arm": "x"}).append(
+        ...     {"id": "1", "correct": True, "rendering": "model text"})
+        >>> export_units(root / "cache", root / "kept")
+        1
+        >>> UnitFile(root / "kept" / "a.jsonl", {"arm": "x"}).records["1"]
+        {'correct': True, 'id': '1'}
+    """
+    written = 0
+    source = cache_dir / UNITS
+    for path in sorted(source.rglob("*.jsonl")):
+        fingerprint, records, meta = _unit_rows(path)
+        if fingerprint is None:
+            continue
+        kept = {i: {k: v for k, v in r.items() if k not in drop} for i, r in records.items()}
+        _write_unit(dest / path.relative_to(source), fingerprint, kept, meta)
+        written += 1
+    return written
+
+
+def import_units(src: Path, cache_dir: Path) -> int:
+    """Merge exported unit files (:func:`export_units`) into a cache so a run resumes from them.
+
+    A file the cache lacks is copied. Where the cache has the same unit (same fingerprint), the
+    two are merged: the cache's records win, the export fills the items the cache lacks, and the
+    meta of the file with more records is kept. A unit whose fingerprint differs is left alone
+    (the run decides which settings are current).
+
+    Args:
+        src: A folder written by :func:`export_units`.
+        cache_dir: The evaluation cache to seed.
+
+    Returns:
+        The number of unit files that gained records.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> UnitFile(root / "kept" / "a.jsonl", {"arm": "x"}).append({"id": "1", "correct": True})
+        >>> import_units(root / "kept", root / "cache"), import_units(root / "kept", root / "cache")
+        (1, 0)
+        >>> sorted(UnitFile(root / "cache" / UNITS / "a.jsonl", {"arm": "x"}).records)
+        ['1']
+    """
+    gained = 0
+    for path in sorted(src.rglob("*.jsonl")):
+        fingerprint, records, meta = _unit_rows(path)
+        if fingerprint is None:
+            continue
+        target = cache_dir / UNITS / path.relative_to(src)
+        have_fingerprint, have, have_meta = _unit_rows(target)
+        if have_fingerprint is None:
+            _write_unit(target, fingerprint, records, meta)
+            gained += 1 if records else 0
+            continue
+        if have_fingerprint != fingerprint or not set(records) - set(have):
+            continue
+        merged = {**records, **have}
+        _write_unit(target, fingerprint, merged, meta if len(records) > len(have) else have_meta)
+        gained += 1
+    return gained

@@ -26,6 +26,7 @@ from bridgex_chain.eval.cells import (
     task_rows,
 )
 from bridgex_chain.eval.plots import draw_plots
+from bridgex_chain.eval.verdict import routing_checks
 
 __all__ = ["markdown_report", "write_report"]
 
@@ -173,6 +174,25 @@ def _summary_lines(results: Mapping[str, Any], renderings: Sequence[str]) -> lis
     return [*lines, ""]
 
 
+def _policy_checks(results: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The evidence policy's promise, checked per task (:func:`~.verdict.routing_checks`)."""
+    lines = [
+        "## Does the evidence policy keep its promise?",
+        "",
+        "Each check is paired tests on this run's items (see `bridgex_chain/eval/verdict.py`); "
+        "*not measured* means the run lacks what the check needs (every single bridge, the "
+        "English arm, or enough items).",
+        "",
+    ]
+    for task in dict.fromkeys(e["task"] for e in entries):
+        lines += [f"**{task}**", ""]
+        lines += [
+            f"- {c.claim}: **{c.mark}** — {c.detail}" for c in routing_checks(results, task=task)
+        ]
+        lines.append("")
+    return lines
+
+
 def markdown_report(results: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
     """Return the markdown report of a results dictionary.
 
@@ -202,7 +222,10 @@ def markdown_report(results: Mapping[str, Any], plots: Sequence[str] = ()) -> st
         "policy, the language given: **direct** (no bridge), **english** (English as the "
         "bridge), **table** (the bridge table's policy: its best bridge, with the chain's "
         "fallbacks), **detected** (the table's policy with the chain's own language "
-        "detection instead of the given language), **random** (a seeded random candidate), "
+        "detection instead of the given language), **evidence** (the chain's default policy: "
+        "it bridges only where the table's competence and render checks say bridging helps, "
+        "otherwise direct; the rule that fired is counted per item), **random** (a seeded "
+        "random candidate), "
         "**oracle** (the "
         "candidate with the best task score, found by evaluating all; chosen on the same "
         "items, so an optimistic upper bound when items are few). Renderings: **self** — "
@@ -232,6 +255,8 @@ def markdown_report(results: Mapping[str, Any], plots: Sequence[str] = ()) -> st
             "",
         ]
     lines += _summary_lines(results, renderings)
+    if "evidence" in config["conditions"]:
+        lines += _policy_checks(results, entries)
     for task in dict.fromkeys(e["task"] for e in entries):
         lines += _task_section(task, task_rows(results, task), renderings)
     if plots:

@@ -99,6 +99,19 @@ def _paired_rows(
     return cond, base
 
 
+def _paired(
+    plan: EntryPlan,
+    units: Mapping[str, UnitFile],
+    arm: str,
+    baseline: str,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any] | None:
+    """The paired test of arm ``arm`` against arm ``baseline`` on the items both have."""
+    rows = _paired_rows(plan, units[arm], units[baseline])
+    return _vs_direct(paired_test(plan.task.metric, *rows, resamples=resamples, seed=seed))
+
+
 def _vs_direct(test: PairedTest | None) -> dict[str, Any] | None:
     if test is None:
         return None
@@ -197,6 +210,22 @@ def summarise_entry(
                 rows = _paired_rows(plan, units[arm], units["direct"])
                 test = paired_test(plan.task.metric, *rows, resamples=resamples, seed=seed)
                 conditions[name]["vs_direct"] = _vs_direct(test)
+        if "direct" in units:  # every single bridge against direct: does any of them help?
+            by_bridge = {
+                b: {
+                    **found,
+                    "vs_direct": _paired(
+                        plan, units, Arm(rendering, b).name, "direct", resamples, seed
+                    ),
+                }
+                for b, found in by_bridge.items()
+            }
+        evidence_arm = condition_arm(plan, rendering, "evidence")
+        if evidence_arm is not None and evidence_arm in units:  # the policy against each bridge
+            conditions["evidence"]["vs_bridges"] = {
+                b: _paired(plan, units, evidence_arm, Arm(rendering, b).name, resamples, seed)
+                for b in by_bridge
+            }
         scores = {b: by_bridge[b]["score"] for b in plan.candidates if b in by_bridge}
         result: dict[str, Any] = {"conditions": conditions, "bridges": by_bridge}
         complete = all(s == s for s in scores.values())  # NaN: a candidate without items yet
@@ -289,6 +318,10 @@ def summarise_pooled(
                     base_rows += b
             test = paired_test(task.metric, cond_rows, base_rows, resamples=resamples, seed=seed)
             conditions[name]["vs_direct"] = _vs_direct(test)
+            if name == "evidence":
+                conditions[name]["vs_english"] = _pooled_vs_english(
+                    arms, rendering, resamples=resamples, seed=seed
+                )
             if len(arms) < len(entries):
                 same = [
                     (p, all_units["direct"]) for p, _, all_units in arms if "direct" in all_units
@@ -313,3 +346,26 @@ def summarise_pooled(
             "mean_spearman": sum(rhos) / len(rhos) if rhos else None,
         }
     return result
+
+
+def _pooled_vs_english(
+    arms: Sequence[tuple[EntryPlan, UnitFile, Mapping[str, UnitFile]]],
+    rendering: str,
+    *,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any] | None:
+    """A policy's pooled items against the English bridge's, on the entries that have both."""
+    rows: tuple[list[list[float]], list[list[float]]] = ([], [])
+    metric = None
+    for plan, unit, units in arms:
+        english = condition_arm(plan, rendering, "english")
+        if english is None or english not in units:
+            continue
+        a, b = _paired_rows(plan, unit, units[english])
+        rows[0].extend(a)
+        rows[1].extend(b)
+        metric = plan.task.metric
+    if metric is None:
+        return None
+    return _vs_direct(paired_test(metric, *rows, resamples=resamples, seed=seed))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bridgex_chain.eval.cache import GenerationCache, UnitFile, digest
+from bridgex_chain.eval.cache import GenerationCache, UnitFile, digest, export_units, import_units
 
 
 class Generator:
@@ -233,3 +233,47 @@ def test_a_fingerprint_with_tuples_matches_its_own_file(tmp_path: Path) -> None:
     fingerprint = {"model": "m", "entry": ("swh_Latn", "eng_Latn")}
     UnitFile(path, fingerprint).append({"id": "1", "hit": True})
     assert list(UnitFile(path, fingerprint).records) == ["1"]
+
+
+# --------------------------------------------------------------------------- export / import
+
+
+def test_exported_units_keep_statistics_not_the_models_renderings(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    unit = UnitFile(cache / "units" / "classify" / "swh-swh" / "self-fra.jsonl", {"arm": "a"})
+    unit.append({"id": "1", "correct": True, "bridge": "fra_Latn", "rendering": "Le texte."})
+    unit.set_meta(seconds=3.5)
+    (cache / "units" / "junk.jsonl").write_text("not json\n", encoding="utf-8")
+    assert export_units(cache, tmp_path / "kept") == 1  # the file without a header is skipped
+    kept = tmp_path / "kept" / "classify" / "swh-swh" / "self-fra.jsonl"
+    assert "Le texte" not in kept.read_text(encoding="utf-8")
+    again = UnitFile(kept, {"arm": "a"})
+    assert again.records == {"1": {"id": "1", "correct": True, "bridge": "fra_Latn"}}
+    assert again.meta == {"seconds": 3.5}
+
+
+def test_imported_units_fill_a_cache_and_the_cache_wins_where_both_have_an_item(
+    tmp_path: Path,
+) -> None:
+    kept, cache = tmp_path / "kept", tmp_path / "cache"
+    exported = UnitFile(kept / "u.jsonl", {"arm": "a"})
+    for i in ("1", "2", "3"):
+        exported.append({"id": i, "correct": False})
+    exported.set_meta(seconds=30.0)
+    local = UnitFile(cache / "units" / "u.jsonl", {"arm": "a"})
+    local.append({"id": "1", "correct": True, "rendering": "kept locally"})
+    local.set_meta(seconds=10.0)
+    assert import_units(kept, cache) == 1
+    merged = UnitFile(cache / "units" / "u.jsonl", {"arm": "a"})
+    assert sorted(merged.records) == ["1", "2", "3"]
+    assert merged.records["1"]["rendering"] == "kept locally"
+    assert merged.meta == {"seconds": 30.0}  # the file with more records
+    assert import_units(kept, cache) == 0  # nothing new the second time
+
+
+def test_an_import_leaves_a_unit_of_other_settings_alone(tmp_path: Path) -> None:
+    kept, cache = tmp_path / "kept", tmp_path / "cache"
+    UnitFile(kept / "u.jsonl", {"arm": "old"}).append({"id": "1", "correct": True})
+    UnitFile(cache / "units" / "u.jsonl", {"arm": "new"}).append({"id": "2", "correct": True})
+    assert import_units(kept, cache) == 0
+    assert sorted(UnitFile(cache / "units" / "u.jsonl", {"arm": "new"}).records) == ["2"]

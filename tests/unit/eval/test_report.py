@@ -93,6 +93,20 @@ def test_report_says_whether_the_run_is_complete(
     assert "Run IN PROGRESS (partial: some arms lack items)" in markdown_report(partial)
 
 
+def test_report_checks_the_evidence_policy_only_when_the_run_has_it(
+    make_results: Callable[[], dict[str, Any]],
+) -> None:
+    assert "Does the evidence policy keep its promise?" not in markdown_report(make_results())
+    results = make_results()
+    results["config"] = {**results["config"], "conditions": ["direct", "evidence"]}
+    report = markdown_report(results)
+    section = report.split("## Does the evidence policy keep its promise?")[1].split("\n## ")[0]
+    assert "**classify**" in section
+    # the fixture has no evidence arm and 4 items a language: every check is "not measured"
+    assert section.count("**not measured**") == 5
+    assert "- pooled, evidence scores at least direct: **not measured** — no pooled" in section
+
+
 def test_report_links_the_plots_it_is_given(make_results: Callable[[], dict[str, Any]]) -> None:
     report = markdown_report(make_results(), ["plots/a.png", "plots/b.png"])
     assert report.endswith("## Plots\n\n![plots/a.png](plots/a.png)\n![plots/b.png](plots/b.png)\n")

@@ -459,3 +459,68 @@ def test_pooled_conditions_count_only_entries_with_items(
     ]["english"]
     assert (english["score"], english["n"], english["entries"]) == (50.0, 4, 1)
     assert english["direct_same_entries"] == 25.0  # direct on A only
+
+
+# --------------------------------------------------------------------------- evidence policy
+
+
+def with_evidence(
+    entry: tuple[EntryPlan, dict[str, UnitFile]], root: Path, answers: str
+) -> tuple[EntryPlan, dict[str, UnitFile]]:
+    """The entry plus an ``evidence`` arm that answered ``answers`` directly."""
+    found, units = entry
+    extended = EntryPlan(
+        found.task, found.src, found.trg, found.items, found.candidates, found.table,
+        found.condition_bridges, found.unavailable, [*found.arms, Arm("evidence")],
+    )  # fmt: skip
+    return extended, {**units, "evidence": outputs(root, f"evidence-{found.src}", answers)}
+
+
+def test_every_single_bridge_is_tested_against_direct(
+    entry_a: tuple[EntryPlan, dict[str, UnitFile]],
+) -> None:
+    entry, units = entry_a
+    bridges = summarise_entry(entry, units, ["self"], resamples=RESAMPLES)["renderings"]["self"][
+        "bridges"
+    ]
+    fra = bridges["fra_Latn"]["vs_direct"]  # aaab vs direct abbb
+    assert (fra["n"], fra["wins"], fra["losses"]) == (4, 2, 0)
+    deu = bridges["deu_Latn"]["vs_direct"]  # aab- : three pairs
+    assert (deu["n"], deu["wins"], deu["losses"]) == (3, 1, 0)
+    assert bridges["eng_Latn"]["vs_direct"]["diff"] == pytest.approx(25.0)
+
+
+def test_the_evidence_policy_is_tested_against_every_single_bridge(
+    entry_a: tuple[EntryPlan, dict[str, UnitFile]], tmp_path: Path
+) -> None:
+    entry, units = with_evidence(entry_a, tmp_path, "abbb")  # as direct
+    evidence = summarise_entry(entry, units, ["self"], resamples=RESAMPLES)["renderings"]["self"][
+        "conditions"
+    ]["evidence"]
+    assert evidence["bridge"] is None and evidence["bridged"] == 0
+    assert evidence["vs_direct"]["diff"] == pytest.approx(0.0)
+    fra = evidence["vs_bridges"]["fra_Latn"]  # abbb vs aaab: two losses
+    assert (fra["n"], fra["wins"], fra["losses"]) == (4, 0, 2)
+    assert fra["diff"] == pytest.approx(-50.0)
+    assert set(evidence["vs_bridges"]) == set(CANDIDATES)
+
+
+def test_the_pooled_evidence_policy_is_tested_against_english(
+    entry_a: tuple[EntryPlan, dict[str, UnitFile]],
+    entry_b: tuple[EntryPlan, dict[str, UnitFile]],
+    tmp_path: Path,
+) -> None:
+    a = with_evidence(entry_a, tmp_path, "aaaa")  # English aabb: wins items 3, 4
+    b = with_evidence(entry_b, tmp_path, "bb")  # English ab: loses item 1
+    b_plan, b_units = b
+    b_plan.arms.remove(Arm("evidence"))  # no table policy for b: only a's evidence pools
+    summaries = [
+        (plan, units, summarise_entry(plan, units, ["self"], resamples=RESAMPLES))
+        for plan, units in (a, (b_plan, b_units))
+    ]
+    evidence = summarise_pooled(summaries, ["self"], resamples=RESAMPLES)["renderings"]["self"][
+        "conditions"
+    ]["evidence"]
+    english = evidence["vs_english"]
+    assert (english["n"], english["wins"], english["losses"]) == (4, 2, 0)
+    assert english["diff"] == pytest.approx(50.0)

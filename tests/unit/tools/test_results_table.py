@@ -83,3 +83,30 @@ def test_findings_state_pooled_differences_and_significant_languages(tool: Any) 
     assert lines[2] == "- English: no language differs from direct significantly."
     assert lines[-1] == "- Run complete; chain time 10 min over every invocation."
     assert not any("detected" in line for line in lines)  # a condition the run lacks is silent
+
+
+def test_a_run_with_the_evidence_policy_has_its_column_and_its_checks(tool: Any) -> None:
+    flat = {"diff": 0.0, "p_value": 1.0, "significant": False, "n": 102}
+    ind = {
+        "task": "classify", "src": "ind_Latn", "trg": "ind_Latn", "n": 102,
+        "direct": iv(69.6), "unavailable": {}, "candidates": ["eng_Latn"],
+        "renderings": {"self": {
+            "conditions": {"evidence": iv(69.6, bridge=None, bridged=0, vs_direct=flat)},
+            "bridges": {"eng_Latn": iv(60.0, vs_direct={**flat, "diff": -9.6})}}},
+    }  # fmt: skip
+    pooled = {
+        "task": "classify", "src": "pooled", "trg": "pooled", "n": 102, "entries": 1,
+        "direct": iv(69.6),
+        "renderings": {"self": {"conditions": {"evidence": iv(
+            69.6, entries=1, vs_direct=flat, vs_english={**flat, "diff": 9.6})}}},
+    }  # fmt: skip
+    results = {"entries": [ind], "pooled": [pooled], "config": {"conditions": ["evidence"]}}
+    assert tool.CONDITIONS[0] == "evidence"
+    lines = tool.findings(results)
+    assert lines[0].startswith("- Pooled over 1 languages (102 items), the evidence policy:")
+    checks = [line for line in lines if line.startswith("- Check,")]
+    assert len(checks) == 5 and all("**holds**" in line for line in checks)
+    assert (
+        "- Check, pooled, evidence scores at least the English bridge: **holds** — Δ +9.6"
+        in (checks[1])
+    )
