@@ -12,6 +12,7 @@
 - :mod:`~bridgex_chain.chain.runnable`: :class:`BridgeXChain` (invoke/batch/stream/async).
 - :mod:`~bridgex_chain.chain.tool`: the chain as a LangChain tool.
 - :mod:`~bridgex_chain.chain.chat_model`: :class:`BridgeXChatModel`.
+- :mod:`~bridgex_chain.chain.chat_graph`: the chain as a LangGraph chatbot with a checkpointer.
 
 Example:
     >>> from bridgex_chain.chain import BridgeXChain

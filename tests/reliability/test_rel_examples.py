@@ -79,7 +79,7 @@ def _start_chatbot(db: str) -> tuple[subprocess.Popen[str], str]:
     """Start the interactive chatbot on a pipe; return it and what it wrote up to its prompt."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [PYTHON, str(EXAMPLES / "chatbot.py"), "--database-url", db],
+        [PYTHON, str(EXAMPLES / "chatbot.py"), "--database-url", db, "--history", "memory"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -118,7 +118,7 @@ def test_chatbot_ctrl_c_at_the_prompt_exits_with_one_line(shipped_db: str) -> No
 def test_chatbot_ctrl_d_exits_cleanly(shipped_db: str) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(
-        [PYTHON, str(EXAMPLES / "chatbot.py"), "--database-url", shipped_db],
+        [PYTHON, str(EXAMPLES / "chatbot.py"), "--database-url", shipped_db, "--history", "memory"],
         input="",
         capture_output=True,
         text=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -43,16 +44,63 @@ def test_app_script(
     assert "Jibu zuri." in out and "\nwater\n" in out and "\nsports\n" in out
 
 
-def test_chatbot_keeps_history_per_user(db: str, prompts: list[str], load_example: Loader) -> None:
+def test_chatbot_keeps_a_thread_per_user_with_its_hint(
+    db: str, prompts: list[str], load_example: Loader
+) -> None:
     chatbot = load_example("chatbot")
     bot = chatbot.Chatbot(BridgeXChain(database_url=db, route_policy="table"))
     first = bot.reply("amina", "Asante")
     assert first.response_metadata["bridgex"]["detection_source"] == "override"  # the user's hint
     bot.reply("budi", "Terima kasih")
     bot.reply("amina", "Kwaheri")
-    assert [m.type for m in bot.histories["amina"].messages] == ["human", "ai", "human", "ai"]
-    assert len(bot.histories["budi"].messages) == 2
+    assert [m.type for m in bot.history("amina")] == ["human", "ai", "human", "ai"]
+    assert len(bot.history("budi")) == 2
     assert "User: Asante\nAssistant: Jibu zuri.\nUser (Swahili): Kwaheri" in prompts[-1]
+
+
+def test_chatbot_history_survives_a_restart(
+    db: str, prompts: list[str], load_example: Loader, tmp_path: Path
+) -> None:
+    """Two bots, one after the other, on the same SQLite file: the second sees the first's turn."""
+    chatbot = load_example("chatbot")
+    history = str(tmp_path / "history" / "chat.sqlite")
+    with chatbot.open_bot(BridgeXChain(database_url=db, route_policy="table"), history) as bot:
+        bot.reply("amina", "Asante")
+    with chatbot.open_bot(BridgeXChain(database_url=db, route_policy="table"), history) as bot:
+        bot.reply("amina", "Kwaheri")
+        assert [m.content for m in bot.history("amina")][::2] == ["Asante", "Kwaheri"]
+    assert "User: Asante\nAssistant: Jibu zuri.\nUser (Swahili): Kwaheri" in prompts[-1]
+
+
+def test_chatbot_legacy_history_is_runnable_with_message_history(
+    db: str, prompts: list[str], load_example: Loader
+) -> None:
+    chatbot = load_example("chatbot")
+    with chatbot.open_bot(BridgeXChain(database_url=db, route_policy="table"), "legacy") as bot:
+        assert isinstance(bot, chatbot.HistoryChatbot)
+        bot.reply("amina", "Asante")
+        bot.reply("amina", "Kwaheri")
+        assert [m.type for m in bot.histories["amina"].messages] == ["human", "ai", "human", "ai"]
+    assert "User: Asante\nAssistant: Jibu zuri.\nUser (Swahili): Kwaheri" in prompts[-1]
+
+
+def test_chatbot_one_message_and_a_bad_history_url(
+    db: str,
+    prompts: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    load_example: Loader,
+    tmp_path: Path,
+) -> None:
+    argv = ["chatbot.py", "--database-url", db, "--route-policy", "table", "--message", "Asante"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--history", str(tmp_path / "h.sqlite")])
+    load_example("chatbot").main()
+    assert capsys.readouterr().out == "bot [swh_Latn via fra_Latn]> Jibu zuri.\n"
+    monkeypatch.setattr(sys, "argv", [*argv, "--history", "mysql://db/chat"])
+    with pytest.raises(SystemExit) as exit_info:
+        load_example("chatbot").main()
+    assert exit_info.value.code == 2
+    assert "error: Cannot keep chat history at 'mysql://db/chat'" in capsys.readouterr().err
 
 
 def test_chatbot_demo_script(
@@ -61,7 +109,18 @@ def test_chatbot_demo_script(
     monkeypatch.setattr(
         sys,
         "argv",
-        ["chatbot.py", "--user", "budi", "--demo", "--database-url", db, "--route-policy", "table"],
+        [
+            "chatbot.py",
+            "--user",
+            "budi",
+            "--demo",
+            "--database-url",
+            db,
+            "--route-policy",
+            "table",
+            "--history",
+            "memory",
+        ],
     )
     load_example("chatbot").main()
     out = capsys.readouterr().out
