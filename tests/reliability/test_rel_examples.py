@@ -130,6 +130,33 @@ def test_chatbot_ctrl_d_exits_cleanly(shipped_db: str) -> None:
     assert done.stdout.endswith("amina> \n")  # the prompt's line is ended, nothing else
 
 
+@pytest.mark.slow
+def test_chatbot_history_survives_a_restart_of_the_process(shipped_db: str, tmp_path: Path) -> None:
+    """Two processes, one turn each, the real embedded model: the second answers in thread."""
+    from bridgex_chain.chain.chat_graph import open_checkpointer
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    history = tmp_path / "history.sqlite"
+    for text in ("Habari za asubuhi!", "Asante sana!"):
+        done = subprocess.run(
+            [
+                PYTHON, str(EXAMPLES / "chatbot.py"), "--database-url", shipped_db,
+                "--history", str(history), "--user", "amina", "--message", text,
+            ],
+            capture_output=True, text=True, env=env, timeout=300,
+        )  # fmt: skip
+        _no_traceback(done.stderr)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("bot [swh_Latn via "), done.stdout
+    with open_checkpointer(history) as saver:
+        state = saver.get_tuple({"configurable": {"thread_id": "amina"}})
+    assert state is not None
+    messages = state.checkpoint["channel_values"]["messages"]
+    assert [m.type for m in messages] == ["human", "ai", "human", "ai"]
+    assert [m.content for m in messages][::2] == ["Habari za asubuhi!", "Asante sana!"]
+    assert state.checkpoint["channel_values"]["lang"] == "sw"
+
+
 class _Keys:
     """``input()`` replaced by a script: strings are typed lines, exceptions are keys."""
 
