@@ -24,6 +24,7 @@ demo: $(STAMP)
 ## test: lint, type-check and every test (unit, integration, slow end-to-end, PostgreSQL).
 test: $(STAMP)
 	bash tools/ensure_postgres.sh
+	bash tools/ensure_chromium.sh
 	$(MAKE) lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest
 

@@ -193,10 +193,27 @@ def route_line(meta: dict[str, Any]) -> str:
     where = f"{meta.get('lang_name') or lang} ({lang}"
     where += f", p={meta['confidence']:.2f})" if meta.get("confidence") is not None else ")"
     if meta.get("fallback") or not meta.get("bridge"):
-        return f"{where} → direct prompting ({meta.get('fallback') or 'no bridge'})"
+        return f"{where} → direct prompting ({meta.get('fallback') or 'no bridge'}{_why(meta)})"
     bridge = f"{meta.get('bridge_name') or meta['bridge']} ({meta['bridge']})"
     score = format_score(meta.get("score"))
-    return f"{where} → bridge {bridge}, score {score}, run {meta.get('run_id')}"
+    return f"{where} → bridge {bridge}, score {score}, run {meta.get('run_id')}{_why(meta)}"
+
+
+def _why(meta: dict[str, Any]) -> str:
+    """The evidence policy's reason, in words (empty under the other policies)."""
+    evidence = meta.get("evidence") or {}
+    rule, limits = evidence.get("rule"), evidence.get("thresholds") or {}
+    competence, ceiling = evidence.get("competence"), limits.get("max_competence")
+    if rule == "reads_well" and competence is not None and ceiling is not None:
+        name = meta.get("lang_name") or meta.get("lang")
+        return f": the model reads {name} well, competence {competence:.2f} > {ceiling:.2f}"
+    reasons = {
+        "no_evidence": ": the table holds no competence or render check for this language",
+        "render_check_failed": ": the model cannot carry this language into any candidate",
+        "separable_score": ": the best-scoring candidate that passed the render check",
+        "best_rendered": ": the best-rendered candidate (scores not separable)",
+    }
+    return reasons.get(rule, "") if isinstance(rule, str) else ""
 
 
 def _problem(errors: Sequence[Any]) -> str:

@@ -144,3 +144,18 @@ def test_web_chat(db: str, prompts: list[str], load_example: Loader) -> None:
     assert "User: Habari za asubuhi rafiki\nAssistant: Jibu zuri.\n" in prompts[-1]
     third = client.post("/chat", json={"session": "s1", "message": "Kwaheri", "lang": "sw"})
     assert "User: Asante\nAssistant: Jibu zuri.\n" in prompts[-1] and third.status_code == 200
+
+
+def test_web_chat_route_line_says_why_the_evidence_policy_chose(load_example: Loader) -> None:
+    web = load_example("web_chat")
+    base = {"lang": "ind_Latn", "lang_name": "Indonesian", "confidence": 0.99}
+    reads = {"rule": "reads_well", "competence": -4.1, "thresholds": {"max_competence": -5.38}}
+    line = web.route_line({**base, "fallback": "evidence_direct", "evidence": reads})
+    assert line == (
+        "Indonesian (ind_Latn, p=0.99) → direct prompting (evidence_direct: the model reads "
+        "Indonesian well, competence -4.10 > -5.38)"
+    )
+    bridged = {**base, "bridge": "eng_Latn", "bridge_name": "English", "score": 0.41, "run_id": 2}
+    line = web.route_line({**bridged, "evidence": {"rule": "best_rendered"}})
+    assert line.endswith("score 0.410, run 2: the best-rendered candidate (scores not separable)")
+    assert web.route_line({**base, "fallback": "no_bridge"}).endswith("(no_bridge)")  # table policy
