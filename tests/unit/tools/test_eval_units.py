@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +10,10 @@ import pytest
 
 from bridgex_chain.eval.cache import UnitFile
 
-TOOL = Path(__file__).resolve().parents[3] / "tools" / "eval_units.py"
-
 
 @pytest.fixture(scope="module")
-def tool() -> Any:
-    spec = importlib.util.spec_from_file_location("eval_units", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool: Callable[[str], Any]) -> Any:
+    return load_tool("eval_units")
 
 
 def test_save_then_restore_into_a_fresh_checkout(
