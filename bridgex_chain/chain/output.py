@@ -24,6 +24,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
 from bridgex_chain.chain.route import Prepared
+from bridgex_chain.models.chat_adapter import message_chunk
 from bridgex_chain.models.stops import StopFilter, clean_completion
 from bridgex_chain.prompting.templates import parse_choice
 
@@ -145,9 +146,8 @@ class ChunkShaper:
 
 
 def _chunk(piece: Any) -> AIMessageChunk:
-    if isinstance(piece, BaseMessage):
-        return AIMessageChunk(content=piece.content)
-    return AIMessageChunk(content=message_text(piece))
+    """A model's piece as a chunk (a whole message keeps its tool calls, usage and id)."""
+    return message_chunk(piece if isinstance(piece, BaseMessage) else message_text(piece))
 
 
 class StreamedAnswer:

@@ -57,6 +57,7 @@ from bridgex_chain.chain.route import (
     RouteRule,
     lookup_route,
 )
+from bridgex_chain.chain.steps import acall_child, call_child
 from bridgex_chain.detect import (
     UNKNOWN,
     Detection,
@@ -372,9 +373,8 @@ class Router:
         for same_prompt in groups.values():
             firsts = [indices[0] for indices in same_prompt.values()]
             kwargs = call_kwargs(llm, calls[firsts[0]][0])
-            replies = llm.batch(
-                [calls[i][0].prompt for i in firsts], [calls[i][1] for i in firsts], **kwargs
-            )
+            prompts, configs = [calls[i][0].prompt for i in firsts], [calls[i][1] for i in firsts]
+            replies = call_child(llm.batch, prompts, configs, **kwargs)
             for indices, reply in zip(same_prompt.values(), replies, strict=True):
                 text = self._renders.put(calls[indices[0]][0], message_text(reply))
                 for i in indices:
@@ -387,7 +387,7 @@ class Router:
         if known is not None:
             return known
         llm = self.llm()
-        output = await llm.ainvoke(prompt.prompt, config, **call_kwargs(llm, prompt))
+        output = await acall_child(llm.ainvoke(prompt.prompt, config, **call_kwargs(llm, prompt)))
         return self._renders.put(prompt, message_text(output))
 
     def answer_model(

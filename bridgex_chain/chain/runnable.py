@@ -89,11 +89,15 @@ from bridgex_chain.chain.request import ChainRequest, parse_input
 from bridgex_chain.chain.route import BridgeLookup, Prepared, Route
 from bridgex_chain.chain.router import Router, RouterSettings, call_kwargs
 from bridgex_chain.chain.steps import (
+    acall_child,
     arun_step,
+    astream_child,
+    call_child,
     close_step,
     detection_fields,
     open_step,
     run_step,
+    stream_child,
     tagged,
 )
 from bridgex_chain.chain.tool import chain_tool
@@ -419,7 +423,8 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             else:
                 prep = self._prepare(request, config, run)
                 llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
-                output = finish_message(prep, llm.invoke(prompt, child, **call_kwargs))
+                reply = call_child(llm.invoke, prompt, child, **call_kwargs)
+                output = finish_message(prep, reply)
         except BaseException as err:
             run.on_chain_error(err)
             raise
@@ -439,7 +444,8 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             else:
                 prep = await self._aprepare(request, config, run)
                 llm, (prompt, child, call_kwargs) = self._answer_call(prep, config, run)
-                output = finish_message(prep, await llm.ainvoke(prompt, child, **call_kwargs))
+                reply = await acall_child(llm.ainvoke(prompt, child, **call_kwargs))
+                output = finish_message(prep, reply)
         except BaseException as err:
             await run.on_chain_error(err)
             raise
@@ -461,7 +467,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             answer = StreamedAnswer(self._prepare(request, config, run))
             yield answer.total
             llm, (prompt, child, call_kwargs) = self._answer_call(answer.prep, config, run)
-            for piece in llm.stream(prompt, child, **call_kwargs):
+            for piece in stream_child(lambda: llm.stream(prompt, child, **call_kwargs)):
                 for chunk in answer.feed(piece):
                     yield chunk
             for chunk in answer.close():
@@ -486,7 +492,7 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             answer = StreamedAnswer(await self._aprepare(request, config, run))
             yield answer.total
             llm, (prompt, child, call_kwargs) = self._answer_call(answer.prep, config, run)
-            async for piece in llm.astream(prompt, child, **call_kwargs):
+            async for piece in astream_child(lambda: llm.astream(prompt, child, **call_kwargs)):
                 for chunk in answer.feed(piece):
                     yield chunk
             for chunk in answer.close():
@@ -610,9 +616,11 @@ class BridgeXChain(RunnableSerializable[Any, AIMessage]):
             configs = [answer[1] for _, (_, answer) in members]
             try:
                 if len(members) == 1:
-                    outputs: list[Any] = [llm.invoke(prompts[0], configs[0], **kwargs)]
+                    outputs: list[Any] = [call_child(llm.invoke, prompts[0], configs[0], **kwargs)]
                 else:
-                    outputs = llm.batch(prompts, configs, return_exceptions=True, **kwargs)
+                    outputs = call_child(
+                        llm.batch, prompts, configs, return_exceptions=True, **kwargs
+                    )
             except Exception as err:
                 outputs = [err] * len(members)
             for (call, _), output in zip(members, outputs, strict=True):

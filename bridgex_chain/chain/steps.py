@@ -4,6 +4,13 @@ Each step (``detect``, ``lookup``, ``rewrite``) runs as a child of the chain's r
 the calls it makes nest under it; its output is traced in a readable form (the detection's
 fields, the route's metadata, the answer prompt with its rendering and demonstrations).
 
+The model calls run through :func:`call_child` (:func:`stream_child`, :func:`acall_child`,
+:func:`astream_child`): with the config they are given and no ambient one. An enclosing
+``RunnableSequence`` leaves its own child config in LangChain's context, and a
+``RunnableBinding`` (a model bound to tools or stop strings) merges that ambient config into
+the one it is called with, keeping the ambient parent run: the model's run would then attach to
+the sequence instead of the step that made the call.
+
 Example:
     >>> from langchain_core.callbacks import CallbackManager
     >>> root = CallbackManager(handlers=[]).on_chain_start(None, {"query": "Habari?"})
@@ -13,19 +20,32 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextvars import Context, copy_context
 from typing import Any, TypeVar
 
 from langchain_core.callbacks import CallbackManagerForChainRun
 from langchain_core.callbacks.manager import AsyncCallbackManagerForChainRun
 from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import patch_config
+from langchain_core.runnables.config import patch_config, var_child_runnable_config
+from langchain_core.runnables.utils import coro_with_context
 
 from bridgex_chain.chain.route import Route
 from bridgex_chain.detect import Detection
 from bridgex_chain.prompting.templates import PromptPlan
 
-__all__ = ["arun_step", "close_step", "detection_fields", "open_step", "run_step", "tagged"]
+__all__ = [
+    "acall_child",
+    "arun_step",
+    "astream_child",
+    "call_child",
+    "close_step",
+    "detection_fields",
+    "open_step",
+    "run_step",
+    "stream_child",
+    "tagged",
+]
 
 T = TypeVar("T")
 
@@ -132,3 +152,83 @@ async def arun_step(
         raise
     await step.on_chain_end(_trace_output(result))
     return result
+
+
+def _no_ambient_config() -> Context:
+    """A copy of the current context without LangChain's ambient child config."""
+    context = copy_context()
+    context.run(var_child_runnable_config.set, None)
+    return context
+
+
+def call_child(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn`` (a model's ``invoke`` or ``batch``) with no ambient config (module docstring).
+
+    Example:
+        >>> from langchain_core.runnables import RunnableLambda
+        >>> call_child(RunnableLambda(lambda x: x + 1).invoke, 1, {})
+        2
+    """
+    return _no_ambient_config().run(fn, *args, **kwargs)
+
+
+def stream_child(make: Callable[[], Iterator[T]]) -> Iterator[T]:
+    """Iterate ``make()`` (a model's ``stream``), every step with no ambient config.
+
+    Example:
+        >>> from langchain_core.runnables import RunnableLambda
+        >>> list(stream_child(lambda: RunnableLambda(lambda x: x * 2).stream(2, {})))
+        [4]
+    """
+    context = _no_ambient_config()
+    iterator = context.run(make)
+    try:
+        while True:
+            try:
+                item = context.run(next, iterator)
+            except StopIteration:
+                return
+            yield item
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            context.run(close)
+
+
+async def acall_child(coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` (a model's ``ainvoke``) with no ambient config.
+
+    Example:
+        >>> import asyncio
+        >>> from langchain_core.runnables import RunnableLambda
+        >>> asyncio.run(acall_child(RunnableLambda(lambda x: x + 1).ainvoke(1, {})))
+        2
+    """
+    return await coro_with_context(coro, _no_ambient_config())
+
+
+async def astream_child(make: Callable[[], AsyncIterator[T]]) -> AsyncIterator[T]:
+    """Iterate ``make()`` (a model's ``astream``), every step with no ambient config.
+
+    Example:
+        >>> import asyncio
+        >>> from langchain_core.runnables import RunnableLambda
+        >>> async def main() -> list[int]:
+        ...     double = RunnableLambda(lambda x: x * 2)
+        ...     return [x async for x in astream_child(lambda: double.astream(2, {}))]
+        >>> asyncio.run(main())
+        [4]
+    """
+    context = _no_ambient_config()
+    iterator = context.run(make)
+    try:
+        while True:
+            try:
+                item = await coro_with_context(anext(iterator), context)
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await coro_with_context(aclose(), context)

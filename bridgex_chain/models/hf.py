@@ -46,6 +46,8 @@ probing (``--filter-understood``, recording) all call it.
     pass per query and per continuation). Results are remembered (``score_memo``): scoring is
     deterministic, and two chains that build the same prompt (eval's ``table`` and
     ``detected`` arms) pay once. Scoring runs on the same oneDNN kernels as the greedy loop.
+  - :meth:`HFCore.count_tokens` — the length of texts in tokens, encoded as prompts are (the
+    chat adapter's ``usage_metadata``).
 
   Prompts that do not fit the context window raise :class:`~bridgex_chain.errors.PromptTooLong`;
   failures of the model raise :class:`~bridgex_chain.errors.ModelCallError`. A lock serialises
@@ -467,6 +469,23 @@ class HFCore:
                 f"{action}, but {self.model_id} reads at most {limit}: shorten the query or "
                 "history, use fewer demonstrations, or lower max_new_tokens."
             )
+
+    def count_tokens(self, texts: Sequence[str], *, templated: bool = False) -> list[int]:
+        """How many tokens each text has, encoded as :meth:`generate` encodes a prompt.
+
+        Args:
+            texts: The texts.
+            templated: The texts were rendered by a chat template (no ``<bos>`` is added);
+                also the way to count a generated continuation.
+
+        Example:
+            >>> core.count_tokens(["Swahili: maji"])  # doctest: +SKIP
+            [6]
+        """
+        with self._lock:
+            return [
+                len(ids) for ids in encode(self.tokenizer, texts, add_special_tokens=not templated)
+            ]
 
     # ------------------------------------------------------------------ generation
 

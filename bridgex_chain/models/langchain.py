@@ -6,7 +6,12 @@ r"""A local Hugging Face causal LM as a LangChain model: greedy generation, stop
 * :class:`LocalHFLLM` (a ``BaseLLM``) for base models without a chat template, such as the
   embedded Gemma-3-270m: completion-style prompts, stopped by stop strings (``"\nUser:"``).
 * :class:`LocalHFChatModel` (a ``BaseChatModel``) for models with a chat template: messages are
-  rendered with ``tokenizer.apply_chat_template``.
+  rendered with ``tokenizer.apply_chat_template``. Its replies carry ``usage_metadata`` (the
+  rendered prompt's tokens; the reply's text encoded again) and
+  ``response_metadata["model_name"]``; ``stop`` sets default stop strings; LangSmith's trace
+  parameters name the model (``ls_model_name``), its budget and temperature.
+
+Both take LangChain's usual ``max_tokens`` as well as ``max_new_tokens``, when built and per call.
 
 Why not ``langchain-huggingface``: ``HuggingFacePipeline._generate`` ignores ``stop`` and its
 ``_stream`` maps each stop string to a single token id, so a base model cannot be stopped at a
@@ -28,13 +33,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseLLM
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.language_models import BaseLLM, LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from bridgex_chain.models.chat_adapter import ChatAdapter, ChatCall
 from bridgex_chain.models.hf import HFCore
@@ -50,7 +56,9 @@ class _LocalBase(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     core: HFCore = Field(exclude=True)
-    max_new_tokens: int = 128
+    max_new_tokens: int = Field(
+        default=128, validation_alias=AliasChoices("max_new_tokens", "max_tokens")
+    )
     do_sample: bool = False
     temperature: float = 1.0
 
@@ -58,10 +66,15 @@ class _LocalBase(BaseModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_id": self.core.model_id, "max_new_tokens": self.max_new_tokens}
 
+    def _budget(self, kwargs: dict[str, Any]) -> int:
+        """The call's token budget: ``max_new_tokens`` (or ``max_tokens``), else the model's."""
+        budget = kwargs.get("max_new_tokens", kwargs.get("max_tokens", self.max_new_tokens))
+        return int(budget)
+
     def _options(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         return {
             "stop": tuple(stop or ()),
-            "max_new_tokens": int(kwargs.get("max_new_tokens", self.max_new_tokens)),
+            "max_new_tokens": self._budget(kwargs),
             "do_sample": bool(kwargs.get("do_sample", self.do_sample)),
             "temperature": float(kwargs.get("temperature", self.temperature)),
         }
@@ -124,15 +137,35 @@ class LocalHFLLM(_LocalBase, BaseLLM):
 class LocalHFChatModel(_LocalBase, ChatAdapter):
     """A local model with a chat template as a LangChain ``BaseChatModel``.
 
+    Each reply carries ``usage_metadata``: ``input_tokens`` is the rendered prompt's length,
+    ``output_tokens`` the reply's text encoded again (what a stop string cut off is not
+    counted). Streaming reports it once, in the last chunk.
+
     Example:
         >>> chat = LocalHFChatModel(core=HFCore(model, tokenizer))  # doctest: +SKIP
         >>> chat.invoke("Habari?").content  # doctest: +SKIP
         'Nzuri!'
     """
 
+    ls_provider: ClassVar[str] = "huggingface"
+
     @property
     def _llm_type(self) -> str:
         return "bridgex-local-hf-chat"
+
+    @property
+    def _ls_model_name(self) -> str:
+        return self.core.model_id
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        """The trace parameters; greedy decoding is reported as temperature 0."""
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        sampled = bool(kwargs.get("do_sample", self.do_sample))
+        params["ls_temperature"] = (
+            float(kwargs.get("temperature", self.temperature)) if sampled else 0.0
+        )
+        params["ls_max_tokens"] = self._budget(kwargs)
+        return params
 
     def render(self, messages: Sequence[BaseMessage]) -> str:
         """Apply the tokenizer's chat template, ending with the assistant's turn."""
@@ -142,13 +175,35 @@ class LocalHFChatModel(_LocalBase, ChatAdapter):
         )
         return str(text)
 
+    def _usage(self, prompt: str, reply: str) -> UsageMetadata:
+        """Token counts of one call: the rendered prompt and the reply's text."""
+        prompt_tokens, reply_tokens = self.core.count_tokens([prompt, reply], templated=True)
+        return UsageMetadata(
+            input_tokens=prompt_tokens,
+            output_tokens=reply_tokens,
+            total_tokens=prompt_tokens + reply_tokens,
+        )
+
     def _reply(self, call: ChatCall) -> AIMessage:
         prompt, options = self.render(call.messages), self._options(call.stop, call.kwargs)
-        return AIMessage(content=self.core.generate([prompt], templated=True, **options)[0])
+        text = self.core.generate([prompt], templated=True, **options)[0]
+        return AIMessage(
+            content=text,
+            usage_metadata=self._usage(prompt, text),
+            response_metadata={"model_name": self.core.model_id},
+        )
 
-    def _reply_pieces(self, call: ChatCall) -> Iterator[str]:
+    def _reply_pieces(self, call: ChatCall) -> Iterator[str | AIMessage]:
         prompt, options = self.render(call.messages), self._options(call.stop, call.kwargs)
-        return self.core.stream(prompt, templated=True, **options)
+        pieces: list[str] = []
+        for piece in self.core.stream(prompt, templated=True, **options):
+            pieces.append(piece)
+            yield piece
+        yield AIMessageChunk(
+            content="",
+            usage_metadata=self._usage(prompt, "".join(pieces)),
+            response_metadata={"model_name": self.core.model_id},
+        )
 
 
 @functools.lru_cache(maxsize=4)

@@ -108,3 +108,16 @@ def test_streamed_answer_sums_the_head_and_the_chunks() -> None:
     assert "".join(str(c.content) for c in yielded) == "Nzuri."
     assert answer.total.content == "Nzuri."
     assert head_chunk(prep).response_metadata["bridgex"] is not prep.info  # a copy
+
+
+def test_chunk_shaper_keeps_the_tool_calls_of_a_whole_message() -> None:
+    # a chat model that cannot stream yields its whole AIMessage once
+    call = {"name": "weather", "args": {"city": "Mombasa"}, "id": "call-1", "type": "tool_call"}
+    usage = {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6}
+    whole = AIMessage("", tool_calls=[call], usage_metadata=usage, id="m1")
+    (chunk,) = ChunkShaper(prepared(style="chat")).feed(whole)
+    assert isinstance(chunk, AIMessageChunk)
+    assert (chunk.tool_calls, chunk.usage_metadata, chunk.id) == ([call], usage, "m1")
+    answer = StreamedAnswer(prepared(style="chat"))
+    answer.feed(whole)
+    assert answer.total.tool_calls == [call] and answer.total.usage_metadata == usage

@@ -13,10 +13,11 @@ from langchain_core.language_models import FakeStreamingListLLM, GenericFakeChat
 from langchain_core.language_models.llms import LLM
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.outputs import GenerationChunk
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from bridgex_chain.chain import BridgeXChain
+from bridgex_chain.chain.policies import FixedBridge
 from bridgex_chain.detect import Detection
 from bridgex_chain.store.table import BridgeTable
 
@@ -229,6 +230,62 @@ def test_stream_reports_the_run_to_callbacks(table: BridgeTable) -> None:
     handler = Ends()
     list(echo_chain(table).stream("Habari yako?", {"callbacks": [handler]}))
     assert handler.outputs[0].content == "jibu kwa: User (French): <Habari yako?>"
+
+
+class RunTree(BaseCallbackHandler):
+    """Records every chain and chat-model run's name and parent."""
+
+    def __init__(self) -> None:
+        self.parents: dict[Any, Any] = {}
+        self.names: dict[Any, str] = {}
+
+    def on_chain_start(
+        self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None, **kw: Any
+    ) -> None:
+        self.parents[run_id], self.names[run_id] = parent_run_id, str(kw.get("name"))
+
+    def on_chat_model_start(
+        self, serialized: Any, messages: Any, *, run_id: Any, parent_run_id: Any = None, **kw: Any
+    ) -> None:
+        tags = [t for t in kw.get("tags") or [] if t.startswith("bridgex:")]
+        self.parents[run_id], self.names[run_id] = parent_run_id, ",".join(tags)
+
+    def parent_of(self, name: str) -> set[str]:
+        return {self.names[self.parents[r]] for r, n in self.names.items() if n == name}
+
+
+@pytest.mark.parametrize("method", ["invoke", "stream", "ainvoke", "astream", "batch"])
+def test_a_bound_model_in_a_sequence_nests_under_the_chain(method: str) -> None:
+    # a RunnableBinding merges LangChain's ambient config (the enclosing sequence's) into the one
+    # it is called with; the chain's calls must still nest under the chain's own runs
+    chat = GenericFakeChatModel(messages=iter(["Habari", "Jibu", "Habari", "Jibu"]))
+    chain = BridgeXChain(
+        llm=chat.bind(stop=["zzz"]),
+        table=FixedBridge("fra_Latn"),
+        route_policy="table",
+        detector=lambda text: Detection("swh_Latn", 0.9),
+        model=GEMMA,
+    )
+    pipeline = RunnableLambda(lambda x: x, name="before") | chain
+    runs = RunTree()
+    config: RunnableConfig = {"callbacks": [runs]}
+    if method == "invoke":
+        pipeline.invoke("Habari yako?", config)
+    elif method == "stream":
+        list(pipeline.stream("Habari yako?", config))
+    elif method == "batch":
+        pipeline.batch(["Habari yako?", "Habari za asubuhi?"], config)
+    elif method == "ainvoke":
+        asyncio.run(pipeline.ainvoke("Habari yako?", config))
+    else:
+
+        async def consume() -> list[Any]:
+            return [chunk async for chunk in pipeline.astream("Habari yako?", config)]
+
+        asyncio.run(consume())
+    assert runs.parent_of("bridgex:render") == {"rewrite"}
+    assert runs.parent_of("bridgex:answer") == {"BridgeXChain"}
+    assert runs.parent_of("BridgeXChain") == {"RunnableSequence"}
 
 
 # --------------------------------------------------------------------------- history and tools

@@ -7,7 +7,12 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 
-from bridgex_chain.models.chat_adapter import ChatAdapter, ChatCall, generation_chunk
+from bridgex_chain.models.chat_adapter import (
+    ChatAdapter,
+    ChatCall,
+    generation_chunk,
+    message_chunk,
+)
 
 SEEN: list[ChatCall] = []
 
@@ -79,6 +84,43 @@ def test_generation_chunk_keeps_message_chunks() -> None:
     assert generation_chunk(chunk).message is chunk
     converted = generation_chunk(AIMessage(content="y"))
     assert isinstance(converted.message, AIMessageChunk) and converted.message.content == "y"
+
+
+def test_message_chunk_keeps_what_a_whole_message_carries() -> None:
+    call = {"name": "add", "args": {"a": 1}, "id": "c1", "type": "tool_call"}
+    usage = {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}
+    whole = AIMessage("", tool_calls=[call], usage_metadata=usage, response_metadata={"m": 1})
+    chunk = message_chunk(whole)
+    assert isinstance(chunk, AIMessageChunk)
+    assert chunk.tool_calls == [call] and chunk.tool_call_chunks[0]["args"] == '{"a": 1}'
+    assert chunk.usage_metadata == usage and chunk.response_metadata == {"m": 1}
+    converted = generation_chunk(whole).message
+    assert isinstance(converted, AIMessageChunk) and converted.tool_calls == [call]
+    assert message_chunk(HumanMessage("hi")).content == "hi"
+
+
+def test_the_default_stop_applies_to_calls_that_give_none() -> None:
+    model = Echo(stop=["\n"])
+    model.invoke("a")
+    assert SEEN[-1].stop == ["\n"]
+    model.invoke("a", stop=["x"])
+    assert SEEN[-1].stop == ["x"]
+    model.invoke("a", stop=[])  # a call's own list, even empty, replaces the default
+    assert SEEN[-1].stop == []
+    list(model.stream("a"))
+    assert SEEN[-1].stop == ["\n"]
+
+
+def test_trace_parameters_name_the_provider_model_and_stops() -> None:
+    params = Echo(stop=["\n"])._get_ls_params()
+    assert params == {
+        "ls_provider": "bridgex",
+        "ls_model_type": "chat",
+        "ls_model_name": "echo",
+        "ls_stop": ["\n"],
+    }
+    assert Echo()._get_ls_params(model="other", stop=["x"])["ls_model_name"] == "other"
+    assert Echo()._get_ls_params(stop=["x"])["ls_stop"] == ["x"]
 
 
 def test_the_hooks_must_be_implemented() -> None:

@@ -492,6 +492,13 @@ def test_generation_checks_the_context_window(core: HFCore) -> None:
     assert core.generate([long_prompt], max_new_tokens=limit - n)  # exactly fits
 
 
+def test_count_tokens_counts_as_generate_encodes(core: HFCore) -> None:
+    texts = ["Swahili: maji", "", "the quick brown fox"]
+    with_bos = [len(ids) for ids in encode(core.tokenizer, texts)]
+    assert core.count_tokens(texts) == with_bos
+    assert core.count_tokens(texts, templated=True) == [n - 1 for n in with_bos]  # no <bos>
+
+
 def test_bad_options_are_rejected(core: HFCore) -> None:
     with pytest.raises(InvalidOption, match="max_new_tokens"):
         core.generate(["a"], max_new_tokens=0)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import HumanMessage
 
 from bridgex_chain.chain import BridgeXChain
 from bridgex_chain.detect import Detection
@@ -135,6 +136,60 @@ def test_local_chat_model_applies_the_chat_template(
     assert spy.inputs[0] == tokenizer(rendered, add_special_tokens=False)["input_ids"]
     assert spy.inputs[0][0] != tokenizer.bos_token_id
     assert "".join(str(c.content) for c in chat.stream(messages)) == reply.content
+
+
+def test_local_chat_model_reports_usage_and_its_model(make_tiny_lm: Callable[..., Any]) -> None:
+    model, tokenizer, _ = make_tiny_lm("qwen2")
+    tokenizer.chat_template = CHAT_TEMPLATE
+    chat = LocalHFChatModel(core=HFCore(model, tokenizer, "tiny/qwen2"), max_new_tokens=8)
+    reply = chat.invoke("Habari?")
+    prompt_tokens = len(
+        tokenizer(chat.render([HumanMessage("Habari?")]), add_special_tokens=False)["input_ids"]
+    )
+    reply_tokens = len(tokenizer(reply.text, add_special_tokens=False)["input_ids"])
+    assert reply.usage_metadata == {
+        "input_tokens": prompt_tokens,
+        "output_tokens": reply_tokens,
+        "total_tokens": prompt_tokens + reply_tokens,
+    }
+    assert reply.response_metadata["model_name"] == "tiny/qwen2"
+    chunks = list(chat.stream("Habari?"))
+    assert [c.usage_metadata is not None for c in chunks].count(True) == 1  # reported once
+    full = chunks[0]
+    for chunk in chunks[1:]:
+        full += chunk
+    assert full.text == reply.text and full.usage_metadata == reply.usage_metadata
+    assert full.response_metadata["model_name"] == "tiny/qwen2"
+
+
+def test_local_chat_model_options_default_stop_and_trace_parameters(
+    make_tiny_lm: Callable[..., Any],
+) -> None:
+    model, tokenizer, _ = make_tiny_lm("qwen2")
+    tokenizer.chat_template = CHAT_TEMPLATE
+    core = HFCore(model, tokenizer, "tiny/qwen2")
+    langchain_names: dict[str, Any] = {"max_tokens": 12}  # LangChain's name for the budget
+    chat = LocalHFChatModel(core=core, **langchain_names)
+    assert chat.max_new_tokens == 12
+    full = chat.invoke("Habari?").text
+    stop = full[3:5]
+    stopped = LocalHFChatModel(core=core, stop=[stop], **langchain_names)
+    assert stop and stopped.invoke("Habari?").text == full[: full.index(stop)]
+    short = chat.invoke("Habari?", max_tokens=2).text  # a call's budget, by either name
+    assert short == chat.invoke("Habari?", max_new_tokens=2).text and full.startswith(short)
+    assert len(short) < len(full)
+    assert chat._get_ls_params(stop=["x"]) == {
+        "ls_provider": "huggingface",
+        "ls_model_type": "chat",
+        "ls_model_name": "tiny/qwen2",
+        "ls_temperature": 0.0,  # greedy decoding
+        "ls_max_tokens": 12,
+        "ls_stop": ["x"],
+    }
+    sampled = LocalHFChatModel(core=core, do_sample=True, temperature=0.7)
+    params = sampled._get_ls_params(max_new_tokens=5)
+    assert (params["ls_temperature"], params["ls_max_tokens"]) == (0.7, 5)
+    assert chat._get_ls_params(do_sample=True, temperature=0.3)["ls_temperature"] == 0.3
 
 
 def test_local_model_picks_the_adapter_from_the_chat_template(
