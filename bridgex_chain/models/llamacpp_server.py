@@ -201,12 +201,22 @@ class LlamaCppServer:
     def llm(self, **kwargs: Any) -> BaseLLM | BaseChatModel:
         """A LangChain client for the server (completions endpoint, greedy).
 
+        llama-cpp-python's server takes one prompt per completions request (a list of several
+        fails with HTTP 500), so the client sends a batch as one request per prompt
+        (``batch_size=1``) unless told otherwise.
+
         Args:
             **kwargs: Passed to :func:`~bridgex_chain.models.openai_server.openai_compatible`
                 (``max_tokens``, ``chat`` …).
+
+        Example:
+            >>> LlamaCppServer(gguf=Path("model.gguf"), port=8011).llm(max_tokens=32).batch_size
+            1
         """
         from bridgex_chain.models.openai_server import openai_compatible
 
+        if not kwargs.get("chat"):
+            kwargs.setdefault("batch_size", 1)
         return openai_compatible(self.base_url, self.alias, **kwargs)
 
     def __enter__(self) -> LlamaCppServer:

@@ -89,3 +89,12 @@ def test_the_command_serves_the_file_under_its_alias_on_localhost(gguf: Path) ->
     assert joined.startswith("-m llama_cpp.server --model ")
     for part in ("--model_alias g", "--host 127.0.0.1", "--port 9000", "--n_threads 2"):
         assert part in joined
+
+
+def test_the_client_sends_one_prompt_per_request(gguf: Path) -> None:
+    """llama-cpp-python's server rejects a list of prompts (HTTP 500): batch_size 1."""
+    server = LlamaCppServer(gguf, alias="g", port=9000)
+    llm = server.llm(max_tokens=8)
+    assert llm.batch_size == 1
+    assert llm.model_name == "g"
+    assert server.llm(batch_size=4).batch_size == 4
