@@ -41,12 +41,18 @@ _STAGE_NAMES = {
 }
 
 
-def _languages(value: str | None) -> list[str] | None:
-    """``None``/``study`` → the study languages, ``none`` → no chat entry, else a list."""
+def _languages(value: str | None) -> str | list[str] | None:
+    """The ``--languages`` value: ``None`` (the study languages), ``[]``, ``"all"`` or a list.
+
+    ``study`` or nothing → the study languages, ``none`` → no chat entry, ``all`` → every
+    language the detector labels (resolved by the build), else the codes given.
+    """
     if value is None or value.strip().lower() == "study":
         return None
     if value.strip().lower() == "none":
         return []
+    if value.strip().lower() == "all":
+        return "all"
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
@@ -76,7 +82,11 @@ def _check_values(values: dict[str, Any]) -> None:
         parse_pairs,
     )
 
-    for option, codes in (("--languages", values["languages"]), ("--bridges", values["bridges"])):
+    langs = values["languages"]
+    for option, codes in (
+        ("--languages", () if langs == "all" else langs),
+        ("--bridges", values["bridges"]),
+    ):
         for code in codes or ():
             _checked(option, partial(_normalized, code))
     if not values["bridges"]:
@@ -124,6 +134,10 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
+#: A dry run lists each entry's prompt count up to this many entries, else a summary.
+_LISTED_ENTRIES = 24
+
+
 def _print_plan(console: Console, plan: BuildPlan) -> None:
     from rich.table import Table
 
@@ -141,9 +155,22 @@ def _print_plan(console: Console, plan: BuildPlan) -> None:
     view.add_row("languages (neurons counted)", ", ".join(plan.languages))
     view.add_row("candidate bridges", ", ".join(plan.bridges))
     view.add_row("layer window", f"{plan.window[0]}–{plan.window[1]}")
-    for key, n in plan.prompts_per_entry.items():
-        src, trg = key.split("|")
-        view.add_row(f"entry {src}" + ("" if src == trg else f" → {trg}"), f"{n} prompts{upper}")
+    if plan.probe_sources:
+        kinds = [kind for _, kind, _ in plan.probe_sources]
+        counts = ", ".join(f"{kinds.count(k)} {k}" for k in ("cldr", "parallel", "none"))
+        skipped = [code for code, kind, _ in plan.probe_sources if kind == "none"]
+        view.add_row("probe sources", f"{counts} (none: {safe(', '.join(skipped)) or '–'})")
+    if len(plan.prompts_per_entry) > _LISTED_ENTRIES:
+        sizes = sorted(plan.prompts_per_entry.values())
+        view.add_row(
+            f"entries ({len(sizes)})",
+            f"{sizes[0]}–{sizes[-1]} prompts each, median {sizes[len(sizes) // 2]}{upper}",
+        )
+    else:
+        for key, n in plan.prompts_per_entry.items():
+            src, trg = key.split("|")
+            entry = f"entry {src}" + ("" if src == trg else f" → {trg}")
+            view.add_row(entry, f"{n} prompts{upper}")
     view.add_row("probe directions", str(plan.directions))
     view.add_row("distinct probe prompts", f"{plan.probe_prompts} ({plan.probe_tokens} tokens)")
     view.add_row("corpus texts", f"{plan.corpus_texts} ({plan.corpus_tokens} tokens)")
@@ -267,7 +294,9 @@ def build_table_command(
     languages: Annotated[
         str | None,
         _opt("Languages whose chat entry is built: codes, 'study' (the 15 study languages, "
-             "default) or 'none'.", "CODES", _ENTRIES, show_default=False),
+             "default), 'all' (every language the detector knows; probes from CLDR, else "
+             "from --parallel sentences; the others are skipped and listed) or 'none'.",
+             "CODES", _ENTRIES, show_default=False),
     ] = None,
     bridges: Annotated[str, _opt("Candidate bridge languages.", "CODES", _ENTRIES)] = _BRIDGES,
     pairs: Annotated[

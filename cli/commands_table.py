@@ -23,6 +23,7 @@ from bridgex_chain.cli.commands_db import DatabaseUrlOption
 from bridgex_chain.cli.terminal import TidyCommand, safe
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
 
     from bridgex_chain.store.records import CompetenceRow, ImportedRun, RenderCheckRow
@@ -194,6 +195,14 @@ def show_command(
     trg: Annotated[
         str | None, typer.Option("--trg", help="Target language (default: the source).")
     ] = None,
+    coverage: Annotated[
+        bool,
+        typer.Option(
+            "--coverage",
+            help="Every language the detector knows: its own entry (and where its probes came "
+            "from), a borrowed one, or none and why.",
+        ),
+    ] = False,
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Show the ranked bridges of one entry (--src), or the best bridge of every entry."""
@@ -201,9 +210,14 @@ def show_command(
 
     if src is None and trg is not None:
         raise typer.BadParameter("--trg needs --src", param_hint="--trg")
+    if coverage and src is not None:
+        raise typer.BadParameter("--coverage lists every language: drop --src", param_hint="--src")
     console = Console()
     with _open(database_url) as table:
         key = _model_key(table, model)
+        if coverage:
+            _show_coverage(console, table, key)
+            return
         if src is None:
             _require_model(table, key)
             view = _new_table(
@@ -272,6 +286,31 @@ def show_command(
     console.print(view)
 
 
+def _show_coverage(console: Console, table: BridgeTable, key: str) -> None:
+    """The ``--coverage`` view: one row per detector language, then the counts."""
+    from bridgex_chain.detect import FastTextDetector
+    from bridgex_chain.store.coverage import table_coverage
+
+    rows = table_coverage(table, key, sorted(FastTextDetector().supported_languages()))
+    view = _new_table(
+        f"Coverage of {safe(key)}: every language the detector knows",
+        caption="entry: its own chat entry (probes from cldr, parallel sentences or the run's "
+        "probe set) · borrowed: a close language's entry serves it · none: direct prompting",
+        compact=True,
+    )
+    for column in ("language", "route", "probes / via"):
+        view.add_column(column, overflow="fold", min_width=8)
+    view.add_column("detail", overflow="fold")
+    for row in rows:
+        view.add_row(_name(row.lang), row.status, safe(row.source), safe(row.detail))
+    console.print(view)
+    counts = {status: sum(r.status == status for r in rows) for status in ("entry", "borrowed")}
+    console.print(
+        f"{len(rows)} languages: {counts['entry']} with an entry, {counts['borrowed']} "
+        f"borrowing a close language's, {len(rows) - sum(counts.values())} without a route."
+    )
+
+
 @table_app.command("list", cls=TidyCommand)
 def list_command(
     model: ModelOption = None,
@@ -289,6 +328,7 @@ def list_command(
         key = None if model is None else _model_key(table, model)
         runs = table.runs(key)
         models = table.models()
+        chats = {m: sum(s == t for s, t in table.pairs(m)) for m in models if key in (None, m)}
     view = _new_table(
         "Probe runs",
         caption="shipped: comes with bridgex-chain, not yet imported into this database "
@@ -334,6 +374,9 @@ def list_command(
         console.print("langs: languages → candidate bridges; --wide lists them.")
     shown = safe(", ".join(models)) if models else "(none)"
     console.print(f"models with a complete table: {shown}")
+    if chats:
+        counts = ", ".join(f"{safe(m)} {n}" for m, n in chats.items())
+        console.print(f"chat entries (a language's own route): {counts}")
 
 
 @table_app.command("export", cls=TidyCommand)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make a headless Chromium and its driver available for the web chat's browser test
-# (tests/integration/test_web_chat_browser.py). Installs Debian's chromium and chromium-driver
+# (tests/unit/examples/test_web_chat_browser.py). Installs Debian's chromium and chromium-driver
 # when we may; otherwise that test skips with a reason.
 set -u
 if command -v chromedriver >/dev/null 2>&1 && { command -v chromium >/dev/null 2>&1 \

@@ -15,6 +15,11 @@ Nothing is downloaded or bundled. Every reader returns plain :class:`Item` recor
 SIB-200 test files are sorted by category, so :func:`balanced_sample` takes the first rows of
 every label in turn (never the first N rows of the file).
 
+SIB-200 has dev and test files for only 19 languages. For the others :func:`heldout_items`
+takes the ``"heldout"`` part of the train rows
+(:func:`~bridgex_chain.probing.parallel_probes.row_part`), which parallel probes (``"probe"``)
+and render checks (``"check"``) never read.
+
 Example:
     >>> rows = [Item("1", "a", "x"), Item("2", "b", "x"), Item("3", "c", "y")]
     >>> [i.id for i in balanced_sample(rows, 2)]
@@ -32,12 +37,14 @@ from typing import Any
 
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.languages import normalize
+from bridgex_chain.probing.parallel_probes import PARTITION, row_part
 from bridgex_chain.prompting.demos import Demo, DemoPool
 
 __all__ = [
     "Item",
     "ParallelData",
     "balanced_sample",
+    "heldout_items",
     "load_belebele",
     "load_lexicon_items",
     "load_parallel",
@@ -172,6 +179,41 @@ def load_parallel(root: str | Path, split: str) -> ParallelData:
     except ProbeDataError as err:
         raise ProbeDataError(f"No evaluation data: {err}") from err
     return ParallelData(pool, f"{base} ({split})")
+
+
+def heldout_items(data: ParallelData, lang: str, *, limit: int | None = None) -> list[Item]:
+    """Return ``lang``'s labelled rows of the ``"heldout"`` part, label-balanced.
+
+    For languages without a SIB-200 dev/test split: open the train split
+    (``load_parallel(root, "train")``) and evaluate on the rows
+    :func:`~bridgex_chain.probing.parallel_probes.row_part` puts in ``"heldout"``, never
+    shared with parallel probes or render checks built from the same train rows. The items are
+    taken label by label in turn (:func:`balanced_sample`, the rule of the test-split reader),
+    each label's rows in file order, up to ``limit``.
+
+    Args:
+        data: The train split of a SIB-200 corpus (any split works; the part is by row id).
+        lang: The language.
+        limit: Items at most (``None``: every held-out row).
+
+    Raises:
+        ProbeDataError: ``data`` has no ``lang``, or none of its labelled rows is held out.
+
+    Example:
+        >>> rows = [Demo(str(i), {"fon_Latn": f"t{i}"}, "ab"[i % 2]) for i in range(12)]
+        >>> [(i.id, i.gold) for i in heldout_items(ParallelData(DemoPool(rows)), "fon")]
+        [('3', 'b'), ('9', 'b'), ('10', 'a')]
+        >>> [(i.id, i.gold) for i in heldout_items(ParallelData(DemoPool(rows)), "fon", limit=2)]
+        [('3', 'b'), ('10', 'a')]
+    """
+    code = normalize(lang)
+    kept = [item for item in data.items(code) if row_part(item.id) == "heldout"]
+    if not kept:
+        raise ProbeDataError(
+            f"No labelled {code} row of {data.source or 'the parallel data'} is in the held-out "
+            f"part ({PARTITION}): a corpus this small has nothing to evaluate on."
+        )
+    return balanced_sample(kept, limit)
 
 
 def load_lexicon_items(

@@ -51,7 +51,9 @@ from bridgex_chain.probing.confidence import BridgeConfidence
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.hooks import act_fn_modules
 from bridgex_chain.probing.options import BuildKwargs, BuildOptions, ProbeLayout, default_probe_set
+from bridgex_chain.probing.parallel_probes import PARTITION
 from bridgex_chain.probing.probe_set import Pair
+from bridgex_chain.probing.probe_sources import resolve_probe_sources
 from bridgex_chain.probing.render_check import LanguageChecks
 from bridgex_chain.probing.results import (
     BuildResult,
@@ -223,9 +225,20 @@ def _params(
             "parallel": opts.parallel.name,
             "split": opts.parallel_split,
             "pairs": opts.render_pairs,
+            "rows": f"check part of {PARTITION}",
         },
         "bootstrap": {"resamples": opts.resamples, "seed": opts.seed},
         "dtype": _model_dtype(lm),
+        **(
+            {}
+            if opts.probe_sources is None
+            else {
+                "probe_sources": {
+                    lang: {"kind": kind, "detail": detail}
+                    for lang, kind, detail in opts.probe_sources
+                }
+            }
+        ),
     }
 
 
@@ -367,7 +380,7 @@ def build_table(
         >>> r = build_table(languages=["sw", "id"], pairs="id-tl", max_prompts=8)  # doctest: +SKIP
         >>> [(e.src, e.trg, e.best.bridge) for e in r.entries]  # doctest: +SKIP
     """
-    opts = options if options is not None else BuildOptions.create(**kwargs)
+    opts = resolve_probe_sources(options if options is not None else BuildOptions.create(**kwargs))
     clock = StageClock(on_progress)
     with torch_threads(opts.threads):
         with clock.stage("load"):

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, TypedDict, Unpack, get_args
 
 from bridgex_chain.errors import InvalidOption, ProbeDataError, UnknownLanguage
-from bridgex_chain.languages import DEFAULT_BRIDGES, STUDY_LANGUAGES, normalize
+from bridgex_chain.languages import DEFAULT_BRIDGES, STUDY_LANGUAGES, flores_codes, normalize
 from bridgex_chain.models import DTYPES
 from bridgex_chain.probing.bridges import AGGREGATIONS, Aggregation, layer_window
 from bridgex_chain.probing.confidence import DEFAULT_RESAMPLES
@@ -44,6 +44,7 @@ from bridgex_chain.probing.probe_set import Pair, ProbeSet
 from bridgex_chain.probing.prompts import ProbePrompt
 
 __all__ = [
+    "ALL_LANGUAGES",
     "BuildKwargs",
     "BuildOptions",
     "ProbeLayout",
@@ -197,6 +198,10 @@ def check_device(device: str) -> str:
     return name
 
 
+#: ``languages=`` value for every language the detector labels.
+ALL_LANGUAGES = "all"
+
+
 class BuildKwargs(TypedDict, total=False):
     """Keyword options of ``build_table`` and :func:`plan_build` (see :class:`BuildOptions`)."""
 
@@ -232,6 +237,8 @@ class BuildOptions:
     Attributes:
         languages: Languages whose chat entry ``(L, L)`` is built (None: the 15 study
             languages); candidate bridges among them get no chat entry unless paired explicitly.
+            ``create(languages="all")`` takes every language the detector labels and sets
+            :attr:`every_language`.
         bridges: Candidate bridge languages.
         pairs: Extra ``(S, T)`` entries (``(B, B)`` for a bridge's own chat entry).
         probe_set: The probe set (None: the bundled CLDR starter set, see
@@ -261,6 +268,10 @@ class BuildOptions:
         seed: Seed of the prompt subsets and of the bootstrap.
         threads: Torch CPU threads during the build (None: torch's default). On a CPU shared
             with other jobs, 1 thread is often much faster than oversubscribed OpenMP threads.
+        every_language: Each language's probes come from its best source (CLDR, else
+            ``parallel``), only toward the bridges, and languages without any are skipped and
+            recorded (:func:`~bridgex_chain.probing.probe_sources.resolve_probe_sources`).
+        probe_sources: Once resolved: ``(language, kind, detail)`` per language asked.
     """
 
     languages: tuple[str, ...] | None = None
@@ -286,6 +297,8 @@ class BuildOptions:
     render_pairs: int = 32
     seed: int = 0
     threads: int | None = None
+    every_language: bool = False
+    probe_sources: tuple[tuple[str, str, str], ...] | None = None
 
     @classmethod
     def create(cls, **kwargs: Unpack[BuildKwargs]) -> BuildOptions:
@@ -302,7 +315,10 @@ class BuildOptions:
             raise TypeError(f"Unknown build option(s): {', '.join(sorted(unknown))}")
         d = cls()
         langs = kwargs.get("languages")
-        if isinstance(langs, str):
+        every = isinstance(langs, str) and langs.strip().lower() == ALL_LANGUAGES
+        if every:  # the bundled detector's labels: the FLORES-200 / SIB-200 languages
+            langs = sorted(flores_codes())
+        elif isinstance(langs, str):
             langs = _split(langs)
         corpus = kwargs.get("corpus_dir")
         parallel = kwargs.get("parallel")
@@ -330,6 +346,7 @@ class BuildOptions:
             render_pairs=kwargs.get("render_pairs", d.render_pairs),
             seed=kwargs.get("seed", d.seed),
             threads=kwargs.get("threads", d.threads),
+            every_language=every,
         )
         opts._check()
         opts._compute_entries()

@@ -30,6 +30,7 @@ from bridgex_chain.errors import ModelNotAvailable
 from bridgex_chain.probing.corpus import Corpus
 from bridgex_chain.probing.options import BuildKwargs, BuildOptions, default_probe_set
 from bridgex_chain.probing.probe_set import Pair
+from bridgex_chain.probing.probe_sources import resolve_probe_sources
 from bridgex_chain.probing.steps import TEXT_TOKENS
 
 if TYPE_CHECKING:
@@ -130,6 +131,8 @@ class BuildPlan:
         estimated_seconds: Estimated wall time, model loading excluded.
         estimated_peak_bytes: Estimated peak resident memory.
         filter_understood: Whether probes are filtered first (probe counts are then upper bounds).
+        probe_sources: ``(language, kind, detail)`` per language of a ``languages="all"`` build
+            (:mod:`~bridgex_chain.probing.probe_sources`); empty otherwise.
     """
 
     model: str
@@ -152,6 +155,7 @@ class BuildPlan:
     estimated_seconds: float
     estimated_peak_bytes: int
     filter_understood: bool
+    probe_sources: tuple[tuple[str, str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -333,7 +337,7 @@ def plan_build(
         >>> plan_build(languages=["sw"], max_prompts=8).forward_passes  # doctest: +SKIP
         128
     """
-    opts = options if options is not None else BuildOptions.create(**kwargs)
+    opts = resolve_probe_sources(options if options is not None else BuildOptions.create(**kwargs))
     shape, tokenizer, key = _shape_and_tokenizer(model)
     window = opts.window(shape.num_layers, key)
     languages = opts.involved_languages()
@@ -384,4 +388,5 @@ def plan_build(
         estimated_seconds=seconds,
         estimated_peak_bytes=peak,
         filter_understood=opts.filter_understood,
+        probe_sources=opts.probe_sources or (),
     )

@@ -5,7 +5,9 @@ HSIC says which bridge the model treats as close to L. It does not say whether t
 measures here each take one forward pass per sentence
 (:meth:`~bridgex_chain.models.hf.HFCore.logprobs`). They read parallel sentences from a corpus
 the user gives (FLORES / SIB-200 rows; build from train rows, never from the test split you
-evaluate on):
+evaluate on). A build measures them on the ``"check"`` part of the rows only
+(:func:`~bridgex_chain.probing.parallel_probes.row_part`), so they never share a row with
+parallel probes (``"probe"`` rows) or an evaluation on held-out train rows (``"heldout"``):
 
 * :func:`render_check` — the **render gain** of (L, B): per pair of parallel sentences (s in L,
   b in B), the teacher-forced log-likelihood of the gold bridge sentence given the source,
@@ -43,6 +45,7 @@ from typing import Any, Protocol
 
 from bridgex_chain.errors import ProbeDataError
 from bridgex_chain.languages import language_name, normalize
+from bridgex_chain.probing.parallel_probes import PARTITION, RowPart, row_part
 from bridgex_chain.store.records import CompetenceRow, RenderCheckRow
 
 __all__ = [
@@ -195,12 +198,14 @@ def check_language(
     pairs: int = 32,
     seed: int = 0,
     baselines: MutableMapping[str, MutableMapping[str, float]] | None = None,
+    part: RowPart | None = None,
 ) -> LanguageChecks:
     """Measure ``lang``'s competence and its render gain into every bridge on the same rows.
 
     The rows are a seeded sample of ``pairs`` ids that have a text in ``lang`` and in every
     bridge (``random.Random(f"{seed}/{lang}")``), so every bridge is measured on the same
-    sentences and the competence on their ``lang`` side.
+    sentences and the competence on their ``lang`` side. With ``part`` only the ids of that
+    part of the row partition are sampled (a build passes ``"check"``).
 
     Args:
         model: The model (an ``HFCore``).
@@ -210,9 +215,12 @@ def check_language(
         pairs: How many rows to measure on.
         seed: Seed of the sample.
         baselines: Per bridge, a memo shared across languages (see :func:`render_check`).
+        part: Sample only rows of this part (:func:`~bridgex_chain.probing.parallel_probes.
+            row_part`); ``None``: every row.
 
     Raises:
-        ProbeDataError: ``lang`` or a bridge has no text in the corpus.
+        ProbeDataError: ``lang`` or a bridge has no text in the corpus, or no row (of
+            ``part``) has text in ``lang`` and every bridge.
 
     Example:
         >>> class Flat:
@@ -233,9 +241,17 @@ def check_language(
             f"The parallel corpus has no text in {', '.join(missing)}: point --parallel at a "
             "corpus with every language and bridge (FLORES / SIB-200 layout)."
         )
-    ids = sorted(i for i in rows[code] if all(i in rows[b] for b in targets))
+    ids = sorted(
+        i
+        for i in rows[code]
+        if all(i in rows[b] for b in targets) and (part is None or row_part(i) == part)
+    )
     if not ids:
-        raise ProbeDataError(f"No row of the parallel corpus has {code} and every bridge.")
+        where = "" if part is None else f" in its {part!r} part ({PARTITION})"
+        raise ProbeDataError(
+            f"No row of the parallel corpus{where} has {code} and every bridge: point "
+            "--parallel at a corpus whose rows are aligned by id across these languages."
+        )
     sample = sorted(random.Random(f"{seed}/{code}").sample(ids, min(pairs, len(ids))))
     memos = baselines if baselines is not None else {}
     renders = tuple(

@@ -369,7 +369,9 @@ class BuildSteps:
     def render_checks(self) -> dict[str, LanguageChecks]:
         """Per chat language: competence and render gain into every bridge (cached per language).
 
-        Reads ``opts.parallel`` (its ``opts.parallel_split`` rows); empty without a corpus.
+        Reads ``opts.parallel`` (its ``opts.parallel_split`` rows), only the ``"check"`` part
+        of them (:func:`~bridgex_chain.probing.parallel_probes.row_part`: never a row that
+        parallel probes or a held-out evaluation read); empty without a corpus.
         Languages: :func:`render_languages`.
 
         Raises:
@@ -402,6 +404,7 @@ class BuildSteps:
                     pairs=self.opts.render_pairs,
                     seed=self.opts.seed,
                     baselines=baselines,
+                    part="check",
                 )
                 self.cache.save_json(name, checks.to_json())
             else:

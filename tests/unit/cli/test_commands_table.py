@@ -171,3 +171,30 @@ def test_table_show_renders_render_gains_and_competence(
     assert "competence in swh_Latn (Swahili): -3.2500 log-prob per token over 8 texts" in (
         " ".join(out.output.split())
     )
+
+
+def test_table_show_coverage_lists_every_detector_language(sqlite_url: str) -> None:
+    """The shipped Gemma table: its entries, the borrowed routes and the uncovered languages."""
+    out = _cli("table", "show", "--model", "gemma", "--coverage", "--database-url", sqlite_url)
+    assert out.exit_code == 0, out.output
+    lines = [
+        line for line in out.output.splitlines() if re.match(r"\s*[a-z]{3}_[A-Z][a-z]{3} ", line)
+    ]
+    rows = {cells[0].split()[0]: cells for cells in map(_cells, lines)}
+    assert rows["swh_Latn"][1:3] == ["entry", "cldr-starter-v1"]
+    assert rows["ltz_Latn"][1:3] == ["borrowed", "deu_Latn"]  # Luxembourgish: via German
+    assert rows["ace_Latn"][1:] == ["none", "not in any build of this model"]
+    summary = re.search(r"(\d+) languages: (\d+) with an entry, (\d+) borrowing", out.output)
+    assert summary is not None and summary.group(1) == "205", out.output
+    assert int(summary.group(2)) >= 15
+
+    listed = _cli("table", "list", "--database-url", sqlite_url)
+    assert listed.exit_code == 0, listed.output
+    chats = re.search(
+        r"chat entries \(a language's own route\): google/gemma-3-270m (\d+)", listed.output
+    )
+    own = [c for c in rows.values() if c[1] == "entry" and "looked up as" not in c[-1]]
+    assert chats is not None and int(chats.group(1)) == len(own), listed.output
+
+    bad = _cli("table", "show", "--model", "gemma", "--coverage", "--src", "sw")
+    assert bad.exit_code != 0 and "--coverage lists every language" in bad.output

@@ -109,3 +109,40 @@ def test_belebele_rows(tmp_path: Path) -> None:
     (tmp_path / "fra_Latn.jsonl").write_text('{"link": 1}\n', encoding="utf-8")
     with pytest.raises(ProbeDataError, match="not a Belebele row"):
         load_belebele(tmp_path, "fr")
+
+
+SIB200 = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sib200"
+
+
+@pytest.mark.skipif(
+    not (SIB200 / "ace_Latn" / "train.tsv").is_file(), reason=f"SIB-200 not found at {SIB200}"
+)
+def test_heldout_items_of_a_language_without_a_test_split_on_sib200() -> None:
+    from bridgex_chain.eval.data import heldout_items
+    from bridgex_chain.probing.parallel_probes import row_part
+
+    assert not (SIB200 / "ace_Latn" / "test.tsv").exists()
+    data = load_parallel(SIB200, "train")
+    items = heldout_items(data, "ace_Latn")
+    assert len(items) >= 102
+    assert all(row_part(i.id) == "heldout" for i in items)
+    ids = {i.id for i in items}
+    others = {i for i in data.pool.column("ace_Latn") if i not in ids}
+    assert {row_part(i) for i in others} == {"probe", "check"}  # every other row is not held out
+    # label-balanced like the test-split reader: labels in turn, each in file order
+    few = heldout_items(data, "ace", limit=21)
+    counts = {label: sum(i.gold == label for i in few) for label in {i.gold for i in items}}
+    assert len(few) == 21 and set(counts.values()) == {3}  # SIB-200's 7 topics, 3 each
+    assert few == balanced_sample(items, 21)
+    assert heldout_items(data, "ace_Latn") == items  # stable
+
+
+def test_heldout_items_errors(tmp_path: Path) -> None:
+    from bridgex_chain.eval.data import heldout_items
+
+    write_sib(tmp_path, "fon_Latn", "train", [("0", "travel", "a"), ("6", "sports", "b")])
+    data = load_parallel(tmp_path, "train")  # row 0 is a check row, row 6 a probe row
+    with pytest.raises(ProbeDataError, match="held-out part"):
+        heldout_items(data, "fon")
+    with pytest.raises(ProbeDataError, match="No eng_Latn data"):
+        heldout_items(data, "en")

@@ -449,7 +449,11 @@ def test_a_failing_build_marks_the_run_failed_in_the_store(
 
 
 def _write_parallel(root: Path) -> Path:
-    """A SIB-200-layout train split for the build's languages and bridges (4 rows)."""
+    """A SIB-200-layout train split for the build's languages and bridges (4 rows).
+
+    Rows 0-2 are in the partition's ``"check"`` part (row 3 is held out), so the render checks
+    measure 3 pairs (:func:`~bridgex_chain.probing.parallel_probes.row_part`).
+    """
     rows = {
         "swh_Latn": ["maji safi", "habari yako", "timu ilishinda", "mvua kubwa"],
         "ind_Latn": ["air bersih", "apa kabar", "tim menang", "hujan deras"],
@@ -482,7 +486,12 @@ def test_a_parallel_corpus_adds_render_checks_per_chat_language(
     assert all(r.pairs == 3 and r.low is not None for r in sw.renders)
     assert "render" in result.timings and any(e.stage == "render" for e in events)
     (run,) = where["table"].runs()
-    assert run.params["render_check"] == {"parallel": "sib", "split": "train", "pairs": 3}
+    assert run.params["render_check"] == {
+        "parallel": "sib",
+        "split": "train",
+        "pairs": 3,
+        "rows": "check part of sha256-thirds-v1",
+    }
     # cached per language: a resumed build of the same run reads the checks back
     cache = Path(result.cache_path)
     assert sorted(p.name for p in (cache / "render").glob("*.json")) == [

@@ -83,3 +83,23 @@ def test_a_shared_baseline_scores_each_bridge_sentence_once() -> None:
     baselines = [c for c in model.calls if c[1] == "English:"]
     assert len(baselines) == 1 and list(memo) == [" Kenya is a country"]
     assert first.gain == pytest.approx(second.gain)  # 'Kenya' is given away by both sources
+
+
+def test_check_language_with_a_part_samples_only_that_part_of_the_rows() -> None:
+    from bridgex_chain.probing.parallel_probes import row_part
+    from bridgex_chain.probing.render_check import check_language
+
+    ids = [str(i) for i in range(60)]
+    rows = {lang: {i: f"{lang} {i}" for i in ids} for lang in ("swh_Latn", "eng_Latn", "fra_Latn")}
+    model = Reader()
+    checks = check_language(model, "sw", ["en", "fr"], rows, pairs=100, part="check")
+    check_ids = {i for i in ids if row_part(i) == "check"}
+    assert checks.competence.texts == len(check_ids)
+    assert all(r.pairs == len(check_ids) for r in checks.renders)
+    measured = {q.split("\n")[0].rsplit(" ", 1)[1] for _, q, _ in model.calls if "\n" in q}
+    assert measured == check_ids  # never a probe or held-out row
+    everything = check_language(Reader(), "sw", ["en"], rows, pairs=100)
+    assert everything.competence.texts == len(ids)  # no part: every row, as before
+    no_check = {lang: {"6": "a", "8": "b"} for lang in ("swh_Latn", "eng_Latn")}  # probe rows
+    with pytest.raises(ProbeDataError, match=r"in its 'check' part \(sha256-thirds-v1\)"):
+        check_language(Reader(), "sw", ["en"], no_check, part="check")
