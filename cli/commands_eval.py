@@ -32,8 +32,8 @@ def _codes(value: str | None) -> list[str] | None:
 
 
 def _split(value: str) -> str:
-    if value not in ("test", "dev"):
-        raise typer.BadParameter(f"--split: {value!r} is not a split; use test or dev")
+    if value not in ("test", "dev", "heldout"):
+        raise typer.BadParameter(f"--split: {value!r} is not a split; use test, dev or heldout")
     return value
 
 
@@ -214,7 +214,9 @@ def eval_command(
         str,
         typer.Option(
             "--split",
-            help="SIB-200 split classify evaluates: test, or dev to choose thresholds on.",
+            help="SIB-200 split classify evaluates: test, dev to choose thresholds on, or "
+            "heldout (the train rows no probe, render check or demonstration uses; for the "
+            "languages without dev/test).",
         ),
     ] = "test",
     evidence: Annotated[

@@ -41,6 +41,7 @@ from bridgex_chain.probing.parallel_probes import PARTITION, row_part
 from bridgex_chain.prompting.demos import Demo, DemoPool
 
 __all__ = [
+    "HELDOUT",
     "Item",
     "ParallelData",
     "balanced_sample",
@@ -50,6 +51,9 @@ __all__ = [
     "load_parallel",
     "seeded_sample",
 ]
+
+#: The ``split`` value of an evaluation on the held-out train rows (:func:`heldout_items`).
+HELDOUT = "heldout"
 
 
 @dataclass(frozen=True)

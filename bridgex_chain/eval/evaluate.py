@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridgex_chain.errors import BridgeXError, ProbeDataError
 from bridgex_chain.eval.cache import UnitFile
-from bridgex_chain.eval.data import load_parallel
+from bridgex_chain.eval.data import HELDOUT, load_parallel
 from bridgex_chain.eval.runner import (
     CONDITIONS,
     RENDERINGS,
@@ -47,6 +47,7 @@ from bridgex_chain.eval.task_mrc import MrcTask
 from bridgex_chain.eval.task_translate import TranslateTask
 from bridgex_chain.eval.tasks import Task
 from bridgex_chain.languages import DEFAULT_BRIDGES, normalize
+from bridgex_chain.probing.parallel_probes import row_part
 
 if TYPE_CHECKING:
     from bridgex_chain.chain.evidence import EvidenceThresholds
@@ -105,8 +106,10 @@ class EvalConfig:
             busy processes one thread is often faster than two.
         resamples: Bootstrap resamples.
         plots: Draw PNG plots for the report.
-        split: The SIB-200 split classify evaluates: ``test``, or ``dev`` to choose thresholds
-            on (never choose them on test).
+        split: The SIB-200 split classify evaluates: ``test``, ``dev`` to choose thresholds
+            on (never choose them on test), or ``heldout``: the train rows of the held-out
+            part (:func:`~bridgex_chain.eval.data.heldout_items`) for languages without dev or
+            test, the demonstrations then drawn from the other train rows only.
         evidence_thresholds: The ``evidence`` condition's thresholds (None: the chain's
             defaults, :data:`~bridgex_chain.chain.evidence.DEFAULT_THRESHOLDS`).
     """
@@ -195,6 +198,13 @@ def _need(path: Path | None, option: str, task: str) -> Path:
     return path
 
 
+def _demo_rows(split: str) -> Callable[[str], bool] | None:
+    """Which train rows may be demonstrations: all, or all but the held-out part."""
+    if split != HELDOUT:
+        return None
+    return lambda row_id: row_part(row_id) != "heldout"
+
+
 def _default_languages(available: frozenset[str], bridges: Sequence[str]) -> list[str]:
     return sorted(c for c in available if c not in bridges)
 
@@ -217,7 +227,7 @@ def build_tasks(config: EvalConfig) -> list[Task]:
     for name in config.tasks:
         if name == "classify":
             root = _need(config.sib200, "--sib200", name)
-            data = load_parallel(root, config.split)
+            data = load_parallel(root, "train" if config.split == HELDOUT else config.split)
             langs = languages or _default_languages(data.languages, bridges)
             tasks.append(
                 ClassifyTask(data, langs, limit=config.limit, seed=config.seed, split=config.split)
@@ -311,7 +321,11 @@ def default_chain_maker(
         from bridgex_chain.prompting.demos import DemoPool
 
         llm = _llm(config, key)
-        pool = DemoPool.from_dir(config.sib200, split="train") if config.sib200 else None
+        pool = (
+            DemoPool.from_dir(config.sib200, split="train", keep=_demo_rows(config.split))
+            if config.sib200
+            else None
+        )
         cache = RenderCache(RENDER_CACHE_SIZE)
 
         def chain_for(arm: Arm, renderings: Mapping[tuple[str, str], str] | None) -> Any:

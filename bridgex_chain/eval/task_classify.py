@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bridgex_chain.eval.data import Item, ParallelData, balanced_sample
+from bridgex_chain.eval.data import HELDOUT, Item, ParallelData, balanced_sample, heldout_items
 from bridgex_chain.eval.tasks import Task
 from bridgex_chain.languages import normalize
 
@@ -33,7 +33,8 @@ class ClassifyTask(Task):
     """SIB-200 topic classification (see the module docstring).
 
     Args:
-        data: The evaluated split (``test``).
+        data: The evaluated split (``test``; for ``split="heldout"`` the train split, whose
+            held-out rows are evaluated).
         languages: Languages to evaluate (entries ``(L, L)``).
         limit: Items per language, label-balanced (None: all).
         seed: Seed (kept in the fingerprint; the sample itself is label by label).
@@ -62,7 +63,9 @@ class ClassifyTask(Task):
         return [(code, code) for code in self.languages]
 
     def items(self, src: str, trg: str) -> list[Item]:
-        """Return the sampled items of one entry."""
+        """Return the sampled items of one entry (``heldout``: of the held-out train rows)."""
+        if self.split == HELDOUT:
+            return heldout_items(self.data, src, limit=self.limit)
         return balanced_sample(self.data.items(src), self.limit)
 
     def labels(self, src: str) -> list[str]:

@@ -174,6 +174,11 @@ def _hf_id_of_directory(path: Path) -> str | None:
     marker = read_marker(path)
     if marker is not None and isinstance(marker.get("hf_id"), str):
         return str(marker["hf_id"])
+    # A Hub cache snapshot belongs to its repo; its config's _name_or_path may name the base
+    # model a fine-tune was trained from, which would give it the base model's table key.
+    commit_dir = hub_snapshot(path)
+    if commit_dir:
+        return commit_dir[0]
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -181,5 +186,4 @@ def _hf_id_of_directory(path: Path) -> str | None:
     candidate = config.get("_name_or_path") if isinstance(config, dict) else None
     if isinstance(candidate, str) and _HF_ID.match(candidate) and not Path(candidate).exists():
         return candidate
-    commit_dir = hub_snapshot(path)
-    return commit_dir[0] if commit_dir else None
+    return None

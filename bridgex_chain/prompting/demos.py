@@ -265,9 +265,23 @@ class DemoPool:
 
     @classmethod
     def from_dir(
-        cls, root: str | Path, *, split: str = "train", embedder: Any = None, **fields: str
+        cls,
+        root: str | Path,
+        *,
+        split: str = "train",
+        embedder: Any = None,
+        keep: Callable[[str], bool] | None = None,
+        **fields: str,
     ) -> DemoPool:
         """Use ``<root>/<lang>/<split>.tsv`` files aligned by id (SIB-200); read lazily.
+
+        Args:
+            root: The SIB-200 root.
+            split: The split whose rows are demonstrations.
+            embedder: See :func:`~bridgex_chain.prompting.embedders.make_embedder`.
+            keep: When given, only rows whose id it accepts are demonstrations (e.g. all but
+                the rows an evaluation holds out of the same split).
+            **fields: ``id_field``, ``label_field``, ``text_field`` column names.
 
         Raises:
             ProbeDataError: No ``<lang>/<split>.tsv`` file exists under ``root``.
@@ -281,9 +295,10 @@ class DemoPool:
         names = {"id_field": "index_id", "label_field": "category", "text_field": "text", **fields}
 
         def load(lang: str) -> Mapping[str, tuple[str | None, str]]:
-            return _read_tsv(
+            rows = _read_tsv(
                 dirs[lang], names["id_field"], names["label_field"], names["text_field"]
             )
+            return rows if keep is None else {i: row for i, row in rows.items() if keep(i)}
 
         return cls(embedder=embedder, loader=load, lazy_languages=dirs)
 

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bridgex_chain.errors import MissingDependency
+from bridgex_chain.errors import InvalidOption, MissingDependency
 
 __all__ = [
     "CharNgramTfidf",
@@ -219,4 +219,10 @@ def make_embedder(spec: Any = None) -> Embedder:
         return LangChainEmbedder(spec)
     if callable(getattr(spec, "index", None)) and not hasattr(spec, "encode"):
         return spec  # type: ignore[no-any-return]
+    if not callable(getattr(spec, "encode", None)):
+        raise InvalidOption(
+            f"embedder={spec!r} is no embedder: pass None or 'tfidf' (the built-in TF-IDF), a "
+            "sentence-transformers model name or path, a SentenceTransformer, LangChain "
+            "Embeddings, or an object with index(texts)."
+        )
     return SentenceEmbedder(spec)

@@ -643,3 +643,19 @@ def test_tasks_are_built_in_the_order_asked(
         pairs=[("sw", "en")],
     )
     assert [t.name for t in build_tasks(cfg)] == ["translate", "bli", "classify"]
+
+
+def test_the_heldout_split_evaluates_held_out_train_rows_never_shown_as_demos(
+    tmp_path: Path, fake_llm: Any, fake_table: Any, eval_config: Callable[..., Any]
+) -> None:
+    """Train row 10 is in the held-out part, row 11 is not (row_part)."""
+    cfg = replace(eval_config(tmp_path, ["classify"], languages=[SWH]), split="heldout")
+    (task,) = build_tasks(cfg)
+    assert isinstance(task, ClassifyTask)
+    assert [(i.id, i.gold) for i in task.items(SWH, SWH)] == [("10", "sports")]
+    assert task.params()["split"] == "heldout"  # records of another split never mix in
+    chain = default_chain_maker(cfg, fake_table, "demo/model")()(Arm("direct"), None)
+    assert set(chain.demos.column(SWH)) == {"11"}
+    # the other splits keep every train row as a demonstration
+    plain = default_chain_maker(eval_config(tmp_path / "b", ["classify"]), fake_table, "m")()
+    assert set(plain(Arm("direct"), None).demos.column(SWH)) == {"10", "11"}

@@ -192,12 +192,6 @@ def test_local_directory_inside_hf_cache_gets_repo_id(tmp_path: Path) -> None:
     assert resolve_model(str(snapshot)).key == "org/tiny"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: in a Hugging Face cache snapshot the config's _name_or_path (for a fine-tune, "
-    "the base model it was trained from) wins over the repo the snapshot belongs to, so the "
-    "fine-tune gets the base model's bridge-table key",
-)
 def test_snapshot_repo_id_wins_over_the_configs_base_model(tmp_path: Path) -> None:
     snapshot = tmp_path / "hub" / "models--me--tiny-finetune" / "snapshots" / "0123abcd"
     model_dir(snapshot, {"_name_or_path": "org/tiny-base", "model_type": "llama"})

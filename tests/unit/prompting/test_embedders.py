@@ -239,12 +239,6 @@ def test_an_object_with_encode_is_a_model_even_with_an_index_method() -> None:
     assert model.calls == [["maji"], ["maji"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: make_embedder accepts any object as a sentence-transformers model; "
-    "make_embedder(42) returns a SentenceEmbedder that fails at first use with "
-    "AttributeError: 'int' object has no attribute 'encode' instead of a BridgeXError",
-)
 def test_make_embedder_refuses_what_is_no_embedder_model_or_path() -> None:
-    with pytest.raises(InvalidOption):
+    with pytest.raises(InvalidOption, match="embedder=42 is no embedder"):
         make_embedder(42)
