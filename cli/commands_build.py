@@ -80,11 +80,13 @@ def _check_values(values: dict[str, Any]) -> None:
         check_dtype,
         parse_layers,
         parse_pairs,
+        parse_shard,
     )
 
-    langs = values["languages"]
+    langs, excluded = values["languages"], values["exclude"]
     for option, codes in (
         ("--languages", () if langs == "all" else langs),
+        ("--exclude", () if excluded in (None, "study") else excluded.split(",")),
         ("--bridges", values["bridges"]),
     ):
         for code in codes or ():
@@ -94,6 +96,7 @@ def _check_values(values: dict[str, Any]) -> None:
     pairs = values["pairs"]
     _checked("--pairs", lambda: parse_pairs(None if pairs is None else argv_text(pairs)))
     _checked("--layers", lambda: parse_layers(values["layers"]))
+    _checked("--shard", lambda: parse_shard(values["shard"]))
     _checked("--device", lambda: check_device(values["device"]))
     _checked("--dtype", lambda: check_dtype(values["dtype"]))
 
@@ -298,6 +301,17 @@ def build_table_command(
              "from --parallel sentences; the others are skipped and listed) or 'none'.",
              "CODES", _ENTRIES, show_default=False),
     ] = None,
+    exclude: Annotated[
+        str | None,
+        _opt("Languages left out of --languages: codes or 'study' (e.g. --languages all "
+             "--exclude study adds every other language to a table).", "CODES", _ENTRIES,
+             show_default=False),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        _opt("Build the K-th of N shares of the languages (K/N, e.g. 1/2): N builds, one per "
+             "core, each its own run.", "K/N", _ENTRIES, show_default=False),
+    ] = None,
     bridges: Annotated[str, _opt("Candidate bridge languages.", "CODES", _ENTRIES)] = _BRIDGES,
     pairs: Annotated[
         str | None,
@@ -423,6 +437,8 @@ def build_table_command(
         render_pairs=render_pairs,
         seed=seed,
         threads=threads,
+        exclude=exclude,
+        shard=shard,
     )
     _check_values(values)  # before the lexicon is read or the model looked at
     if lexicon is not None:

@@ -53,6 +53,7 @@ __all__ = [
     "default_probe_set",
     "parse_layers",
     "parse_pairs",
+    "parse_shard",
     "probe_layout",
 ]
 
@@ -99,6 +100,52 @@ def parse_pairs(value: str | Sequence[str | Sequence[str]] | None) -> tuple[Pair
         if pair not in out:
             out.append(pair)
     return tuple(out)
+
+
+def parse_shard(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """Read ``"K/N"`` (the K-th of N shards, 1-based) into ``(K, N)``.
+
+    Raises:
+        InvalidOption: Not ``K/N`` with ``1 <= K <= N``.
+
+    Example:
+        >>> parse_shard("2/3"), parse_shard(None)
+        ((2, 3), None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+        if match is None:
+            raise InvalidOption(f"shard {value!r}: write K/N, e.g. 1/2 (the first of two).")
+        value = (int(match.group(1)), int(match.group(2)))
+    k, n = value
+    if not 1 <= k <= n:
+        raise InvalidOption(f"shard {k}/{n}: K must be between 1 and N.")
+    return k, n
+
+
+def _narrowed(
+    langs: Sequence[str] | None,
+    exclude: str | Sequence[str] | None,
+    shard: tuple[int, int] | None,
+) -> Sequence[str] | None:
+    """``langs`` without ``exclude`` (codes, or ``study``), then the shard's share of them.
+
+    A shard takes every N-th language of the sorted list, starting at the K-th, so N builds
+    with shards 1/N … N/N cover every language once, each as its own run.
+    """
+    if exclude is None and shard is None:
+        return langs
+    codes = list(STUDY_LANGUAGES if langs is None else map(_lang, langs))
+    if isinstance(exclude, str):
+        exclude = STUDY_LANGUAGES if exclude.strip().lower() == "study" else _split(exclude)
+    dropped = {_lang(code) for code in exclude or ()}
+    kept = sorted(c for c in dict.fromkeys(codes) if c not in dropped)
+    if shard is not None:
+        k, n = shard
+        kept = kept[k - 1 :: n]
+    return kept
 
 
 def parse_layers(value: str | Sequence[int] | None) -> tuple[int, int] | None:
@@ -203,7 +250,12 @@ ALL_LANGUAGES = "all"
 
 
 class BuildKwargs(TypedDict, total=False):
-    """Keyword options of ``build_table`` and :func:`plan_build` (see :class:`BuildOptions`)."""
+    """Keyword options of ``build_table`` and :func:`plan_build` (see :class:`BuildOptions`).
+
+    Two narrow ``languages`` before the entries are made, and are not kept as options:
+    ``exclude`` (codes, or ``"study"``) and ``shard`` (``"K/N"``: every N-th of the sorted
+    languages from the K-th, so N builds cover them once, each its own run).
+    """
 
     languages: str | Sequence[str] | None
     bridges: Sequence[str]
@@ -228,6 +280,8 @@ class BuildKwargs(TypedDict, total=False):
     render_pairs: int
     seed: int
     threads: int | None
+    exclude: str | Sequence[str] | None
+    shard: str | tuple[int, int] | None
 
 
 @dataclass(frozen=True)
@@ -320,6 +374,7 @@ class BuildOptions:
             langs = sorted(flores_codes())
         elif isinstance(langs, str):
             langs = _split(langs)
+        langs = _narrowed(langs, kwargs.get("exclude"), parse_shard(kwargs.get("shard")))
         corpus = kwargs.get("corpus_dir")
         parallel = kwargs.get("parallel")
         opts = cls(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,6 +110,9 @@ def test_dry_run_prints_the_plan_and_writes_nothing(model_dir: Path, tmp_path: P
         ("--dtype", "int8", "--dtype: Unknown dtype 'int8'"),
         ("--device", "tpu", "--device: Unknown device 'tpu'"),
         ("--top-rate", "0", "--top-rate must be in (0, 1]"),
+        ("--shard", "3/2", "--shard: shard 3/2: K must be between 1 and N"),
+        ("--shard", "half", "--shard: shard 'half': write K/N"),
+        ("--exclude", "sw,xx-nope", "--exclude"),
     ],
 )
 def test_bad_options_are_an_error_naming_the_option(
@@ -135,3 +139,17 @@ def test_languages_option_values() -> None:
     assert _languages(None) is None and _languages("study") is None
     assert _languages("none") == []
     assert _languages("sw, id,") == ["sw", "id"]
+    assert _languages("ALL") == "all"
+
+
+def test_dry_run_of_every_language_lists_the_probe_sources(model_dir: Path, tmp_path: Path) -> None:
+    args = _args(model_dir, tmp_path, "--languages", "all", "--exclude", "study")
+    result = runner.invoke(app, [*args, "--shard", "1/40", "--dry-run"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    sources = re.search(
+        r"probe sources\s+│\s+(\d+) cldr, (\d+) parallel, (\d+) none", result.output
+    )
+    assert sources is not None, result.output
+    cldr, parallel, none = map(int, sources.groups())
+    assert parallel == 0 and none > 0  # no --parallel corpus: the CLDR-less are skipped
+    assert cldr + none == len(range(0, 190, 40))  # 190 non-study languages, every 40th

@@ -13,6 +13,7 @@ from bridgex_chain.probing.options import (
     default_probe_set,
     parse_layers,
     parse_pairs,
+    parse_shard,
     probe_layout,
 )
 from bridgex_chain.probing.probe_set import ProbeSet
@@ -160,3 +161,21 @@ def test_window_checks_the_layers_against_the_models_depth() -> None:
         BuildOptions.create(layers="30-40").window(18, "m")
     with pytest.raises(InvalidOption, match="0-17"):
         BuildOptions.create(layers="17-18").window(18, "m")
+
+
+def test_exclude_and_shard_narrow_the_languages() -> None:
+    every = BuildOptions.create(languages="all", exclude="study")
+    assert every.every_language and len(every.languages or ()) == 205 - 15
+    assert SW not in (every.languages or ())
+    halves = [BuildOptions.create(languages="all", exclude="study", shard=f"{k}/2") for k in (1, 2)]
+    first, second = (set(h.languages or ()) for h in halves)
+    assert not first & second and first | second == set(every.languages or ())
+    assert BuildOptions.create(languages=["sw", "id", "tl"], exclude="tl").languages == (
+        "ind_Latn",
+        SW,
+    )
+    assert BuildOptions.create(shard=(1, 15)).languages == ("arb_Arab",)  # the study list
+    assert parse_shard("2 / 3") == (2, 3) and parse_shard(None) is None
+    for bad in ("0/2", "3/2", "1-2"):
+        with pytest.raises(InvalidOption):
+            parse_shard(bad)
