@@ -216,17 +216,29 @@ def coverage_probe_set(
     return CoverageProbeSet(ProbeSet.from_pairs(name, pairs, source=source), ordered)
 
 
-def resolve_probe_sources(opts: BuildOptions) -> BuildOptions:
-    """``opts`` with its probes chosen per language, when it asks for every language.
+def _needs_sources(opts: BuildOptions) -> bool:
+    """Whether a named language lacks CLDR probes that pass the floor (the default set's)."""
+    from bridgex_chain.probing.starter_quality import starter_quality
 
-    For :attr:`~bridgex_chain.probing.options.BuildOptions.every_language` options without a
-    probe set of their own: :func:`coverage_probe_set` over the options' languages and
-    bridges (with the ``parallel`` corpus's rows when given), then the options narrowed to the
-    covered languages, carrying the probe set and every language's source. Anything else is
-    returned as it is (so resolving twice is harmless).
+    named = [lang for lang, trg in opts.entries() if lang == trg]
+    return not all(q.passed for q in starter_quality(named).values())
+
+
+def resolve_probe_sources(opts: BuildOptions) -> BuildOptions:
+    """``opts`` with its probes chosen per language, when the CLDR starter cannot serve them all.
+
+    Options with a probe set of their own, and options whose named languages all pass the
+    starter's floor, are returned as they are (the default probe set: every pair of the study
+    languages and the named ones). Otherwise — ``languages="all"``
+    (:attr:`~bridgex_chain.probing.options.BuildOptions.every_language`), or a named language
+    CLDR cannot serve — :func:`coverage_probe_set` over the options' languages and bridges
+    (with the ``parallel`` corpus's rows when given), and the options narrowed to the covered
+    languages, carrying the probe set and every language's source. Resolving twice is
+    harmless.
 
     Raises:
-        ProbeDataError: No language has probes, or a bridge lacks CLDR data.
+        ProbeDataError: No language has probes, a language named (not ``all``) has none, or a
+            bridge lacks CLDR data.
 
     Example:
         >>> from bridgex_chain.probing.options import BuildOptions
@@ -234,7 +246,9 @@ def resolve_probe_sources(opts: BuildOptions) -> BuildOptions:
         >>> resolve_probe_sources(opts) is opts
         True
     """
-    if not opts.every_language or opts.probe_set is not None:
+    if opts.probe_set is not None:
+        return opts
+    if not opts.every_language and not _needs_sources(opts):
         return opts
     rows = None
     if opts.parallel is not None:
@@ -249,6 +263,12 @@ def resolve_probe_sources(opts: BuildOptions) -> BuildOptions:
         parallel_name=opts.parallel.name if opts.parallel is not None else "parallel",
     )
     covered = built.covered()
+    if not opts.every_language and built.uncovered():  # asked for by name: each must be built
+        raise ProbeDataError(
+            "No probes for "
+            + "; ".join(f"{k}: {v}" for k, v in built.uncovered().items())
+            + ". Point --parallel at a corpus with these languages, or bring a MUSE lexicon."
+        )
     if not covered:
         reasons = "; ".join(f"{k}: {v}" for k, v in list(built.uncovered().items())[:3])
         raise ProbeDataError(

@@ -137,3 +137,19 @@ def test_a_build_over_every_language_records_the_sources(
         }
         assert run.probe_set == "cldr-starter-v1+sib"  # the corpus directory names it
         assert set(result.checks) == {"ace_Latn", "swh_Latn"}  # render checks on the same run
+
+
+def test_a_named_language_without_cldr_takes_parallel_sentences_or_is_refused(
+    tmp_path: Path,
+) -> None:
+    corpus = _write_corpus(tmp_path / "sib")
+    named = BuildOptions.create(languages=["sw", "ace_Latn"], bridges=["en", "fr"])
+    with pytest.raises(ProbeDataError, match=r"No probes for ace_Latn: CLDR: .*--parallel"):
+        resolve_probe_sources(named)
+    with_corpus = BuildOptions.create(
+        languages=["sw", "ace_Latn"], bridges=["en", "fr"], parallel=corpus
+    )
+    resolved = resolve_probe_sources(with_corpus)
+    assert resolved.languages == ("swh_Latn", "ace_Latn")
+    assert resolved.probe_set is not None and resolved.probe_set.name == "cldr-starter-v1+sib"
+    assert [kind for _, kind, _ in resolved.probe_sources or ()] == ["cldr", "parallel"]
