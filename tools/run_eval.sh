@@ -16,7 +16,9 @@
 # The cache is not committed, but its per-item records are: on exit (finished, failed or
 # interrupted) they are saved to $OUT/units without the model's renderings, and a run starts by
 # merging $OUT/units back into the cache (tools/eval_units.py), so a run too long for one
-# sitting resumes from what a fresh checkout holds.
+# sitting resumes from what a fresh checkout holds. The bridge table is pinned: the run reads
+# $OUT/table.json (TABLE_JSON), copied from the shipped table when the run first starts, so a
+# table rebuilt while a long run is under way does not change what it measures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIB200="${SIB200:-../shared/data/sib200}"
@@ -31,9 +33,13 @@ JOBS="${JOBS:-$((CORES < 4 ? CORES : 4))}"
 ALL="$(IFS=,; echo "${LANGUAGES[*]}")"
 CONDITIONS="${CONDITIONS:-direct,table,detected,english}"
 OUT="${OUT:-docs/results}"
+TABLE_JSON="${TABLE_JSON:-$OUT/table.json}"
+mkdir -p "$OUT"
+[ -f "$TABLE_JSON" ] || cp precomputed/gemma-3-270m.json "$TABLE_JSON"
 run() {
   HF_HUB_OFFLINE=1 .venv/bin/bridgex-chain eval classify \
     --sib200 "$SIB200" \
+    --table-json "$TABLE_JSON" \
     --conditions "$CONDITIONS" \
     --renderings self \
     --limit 102 \
