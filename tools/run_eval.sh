@@ -11,8 +11,10 @@
 # language writes docs/results/{results.json,report.md,plots}. Each process writes its own
 # languages' files under docs/results/cache, so the run is resumable: interrupt it and run it
 # again, and only what is missing is computed. Extra arguments go to every invocation.
-# CONDITIONS and OUT override the conditions and the output directory (e.g. the evidence
-# policy's run: OUT=docs/results/evidence CONDITIONS=direct,evidence tools/run_eval.sh).
+# CONDITIONS, EVAL_LANGUAGES (codes) and OUT override the conditions, the languages and the
+# output directory (e.g. the evidence policy on held-out train rows of other languages:
+# OUT=docs/results/heldout CONDITIONS=direct,evidence EVAL_LANGUAGES=ace_Latn,fon_Latn
+# tools/run_eval.sh --split heldout).
 # The cache is not committed, but its per-item records are: on exit (finished, failed or
 # interrupted) they are saved to $OUT/units without the model's renderings, and a run starts by
 # merging $OUT/units back into the cache (tools/eval_units.py), so a run too long for one
@@ -28,6 +30,7 @@ if [ ! -d "$SIB200" ]; then
 fi
 LANGUAGES=(amh_Ethi arb_Arab fin_Latn hau_Latn heb_Hebr hun_Latn ind_Latn jpn_Jpan npi_Deva
   swh_Latn tgl_Latn yor_Latn zho_Hans)
+if [ -n "${EVAL_LANGUAGES:-}" ]; then IFS=', ' read -r -a LANGUAGES <<< "$EVAL_LANGUAGES"; fi
 CORES="$(nproc 2>/dev/null || echo 1)"
 JOBS="${JOBS:-$((CORES < 4 ? CORES : 4))}"
 ALL="$(IFS=,; echo "${LANGUAGES[*]}")"

@@ -11,9 +11,9 @@ The policy (:func:`lookup_route`), in order:
    a chance to garble it;
 4. the chain cannot name the model whose bridges to read → direct (:attr:`Fallback.NO_MODEL_KEY`);
 5. the table's best bridge for (model, query language, answer language)
-   (:attr:`RouteRule.TABLE`); languages go through
-   :func:`~bridgex_chain.languages.bridging_code`, so Cantonese-labelled Chinese finds Chinese's
-   bridge;
+   (:attr:`RouteRule.TABLE`): the language's own entry, else that of its
+   :func:`~bridgex_chain.languages.bridging_code`, so Cantonese-labelled Chinese without an
+   entry of its own finds Chinese's bridge;
 6. else the bridge of a close language, or of a close language's close language
    (:attr:`RouteRule.CLOSE_LANGUAGE`: Malay ~ Indonesian, Minangkabau ~ Malay; ``bridge_via`` in
    the metadata names it);
@@ -200,7 +200,9 @@ class Route:
             "bridge": bridge.bridge if bridge else None,
             "bridge_tried": self.bridge.bridge if self.bridge and not bridge else None,
             "bridge_name": names.get(bridge.bridge) if bridge else None,
-            "bridge_via": via if bridge and (via := bridge.src) != bridging_code(d.lang) else None,
+            "bridge_via": via
+            if bridge and (via := bridge.src) not in (d.lang, bridging_code(d.lang))
+            else None,
             "score": bridge.score if bridge else None,
             "margin": bridge.margin if bridge else None,
             "score_low": bridge.low if bridge else None,
@@ -285,11 +287,22 @@ def lookup_route(
     return _table_route(detection, answer, model_key, open_table())
 
 
+def _own_or_alias(table: BridgeLookup, key: str, lang: str, answer: str) -> Bridge:
+    """The entry of the language itself, else of its bridging alias (Egyptian → Arabic)."""
+    try:
+        return table.best(key, lang, answer)
+    except NoBridgeFound:
+        src, trg = bridging_code(lang), bridging_code(answer)
+        if (src, trg) == (lang, answer):
+            raise
+        return table.best(key, src, trg)
+
+
 def _table_route(detection: Detection, answer: str, key: str, table: BridgeLookup) -> Route:
     src, trg = bridging_code(detection.lang), bridging_code(answer)
     rule = RouteRule.TABLE
     try:
-        bridge = table.best(key, src, trg)
+        bridge = _own_or_alias(table, key, detection.lang, answer)
     except BridgeDeclined as err:
         return _declined(detection, answer, key, err)
     except NoBridgeFound as err:
@@ -299,7 +312,7 @@ def _table_route(detection: Detection, answer: str, key: str, table: BridgeLooku
         if found is None:
             return Route(detection, answer, key, None, Fallback.NO_BRIDGE, str(err))
         bridge, rule = found, RouteRule.CLOSE_LANGUAGE
-    if bridging_code(bridge.bridge) == src:
+    if bridging_code(bridge.bridge) in (src, detection.lang):
         detail = f"the best bridge for {src} is {bridge.bridge}, the query's own language"
         return Route(detection, answer, key, bridge, Fallback.BRIDGE_IS_QUERY_LANGUAGE, detail)
     evidence = bridge.provenance.get("evidence")

@@ -86,7 +86,7 @@ def table_coverage(table: BridgeTable, model: str, languages: Iterable[str]) -> 
     by_id = {r.run_id: r for r in runs}
     rows: list[CoverageRow] = []
     for lang in dict.fromkeys(normalize(code) for code in languages):
-        code = bridging_code(lang)
+        code = lang if lang in entries else bridging_code(lang)
         if code in entries:
             rows.append(_entry_row(lang, code, table, model, by_id))
             continue

@@ -158,8 +158,17 @@ def test_close_language_keeps_a_different_answer_language() -> None:
 
 def test_cantonese_label_looks_up_chinese() -> None:
     found, table = route("yue_Hant", {("zho_Hans", "zho_Hans"): "eng_Latn"})
-    assert found.bridged and table.asked == [(KEY, "zho_Hans", "zho_Hans")]
+    assert found.bridged
+    assert table.asked == [(KEY, "yue_Hant", "yue_Hant"), (KEY, "zho_Hans", "zho_Hans")]
     assert found.metadata({})["bridge_via"] is None  # Chinese's own entry, not a borrowed one
+
+
+def test_a_variety_with_its_own_entry_uses_it_before_its_alias() -> None:
+    rows = {("arz_Arab", "arz_Arab"): "fra_Latn", ("arb_Arab", "arb_Arab"): "eng_Latn"}
+    found, table = route("arz_Arab", rows)
+    assert found.bridge is not None and found.bridge.bridge == "fra_Latn"
+    assert table.asked == [(KEY, "arz_Arab", "arz_Arab")]
+    assert found.rule is RouteRule.TABLE and found.metadata({})["bridge_via"] is None
 
 
 def test_metadata_carries_the_bridges_bootstrap_figures() -> None:
