@@ -11,7 +11,11 @@
 # shipped run included) is exported to $TABLE. Wall time, per-stage times and peak memory of
 # each shard are in $OUT/shard-K.log (GNU time -v).
 #
-# Builds are resumable while their cache lives: run again and only what is missing is done.
+# Builds are resumable: run again and only what is missing is done. A build longer than a
+# sitting resumes on a fresh checkout too: on exit the runs' small JSON files (manifest,
+# neuron groups, scores, render checks) and the logs are saved to $SAVE (default
+# docs/results/table-build, committed), and a start copies them back into the cache; with
+# every entry scored, a resumed build needs neither language neurons nor probe activations.
 # MODEL, SIB200, EXCLUDE (codes, default study), SHARDS (default: the
 # number of cores), MAX_PROMPTS (per direction, default 32), OUT (default
 # build/all-languages), TABLE (default precomputed/gemma-3-270m.json) and EXTRA (more
@@ -30,8 +34,22 @@ MAX_PROMPTS="${MAX_PROMPTS:-32}"
 OUT="${OUT:-build/all-languages}"
 TABLE="${TABLE:-precomputed/gemma-3-270m.json}"
 read -r -a extra <<< "${EXTRA:-}"
-mkdir -p "$OUT"
+SAVE="${SAVE:-docs/results/table-build}"
+mkdir -p "$OUT/cache" "$SAVE"
 OUT="$(cd "$OUT" && pwd)"
+if [ -d "$SAVE/cache" ]; then cp -rn "$SAVE/cache/." "$OUT/cache/"; fi
+save() {
+  for run in "$OUT"/cache/runs/*/; do
+    [ -d "$run" ] || continue
+    kept="$SAVE/cache/runs/$(basename "$run")"
+    mkdir -p "$kept"
+    for part in manifest.json groups scores render; do
+      if [ -e "$run/$part" ]; then cp -r "$run/$part" "$kept/"; fi
+    done
+  done
+  cp "$OUT"/shard-*.log "$SAVE/" 2>/dev/null || true
+}
+trap save EXIT
 TIME=()
 if [ -x /usr/bin/time ]; then TIME=(/usr/bin/time -v); fi
 start=$(date +%s)

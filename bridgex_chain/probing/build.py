@@ -540,8 +540,9 @@ class _Job:
             clock.emit,
         )
         with clock.stage("neurons"):
-            top = steps.language_neurons(self.record.languages)
-            groups = steps.groups(top)
+            groups = steps.scored_groups()
+            if groups is None:
+                groups = steps.groups(steps.language_neurons(self.record.languages))
         keep = {}
         if self.opts.filter_understood:
             with clock.stage("understood"):

@@ -200,6 +200,21 @@ class BuildSteps:
             out[entry] = groups
         return out
 
+    def scored_groups(self) -> dict[Pair, PairGroups] | None:
+        """The cached groups when every entry is already scored, else None.
+
+        A build whose scores are all cached needs no language neurons (they only make the
+        groups) and no probe activations, so it resumes from its small JSON files alone (the
+        groups, scores and render checks) — what a long build keeps across machines.
+        """
+        out: dict[Pair, PairGroups] = {}
+        for entry in self.layout.entries:
+            cached = self.cache.load_json(f"groups/{entry_name(*entry)}")
+            if cached is None or not self.cache.has(f"scores/{entry_name(*entry)}"):
+                return None
+            out[entry] = PairGroups.from_json(cached)
+        return out
+
     def _entry_mask(self, groups: PairGroups) -> Mask:
         """Every neuron the entry's groups use (within the window unless all layers)."""
         mask = mask_from_indices(groups.overlap, self.intermediate_size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -316,6 +317,38 @@ def test_a_new_database_reuses_the_cached_scores(
     )  # fmt: skip
     assert second.status == "resumed" and (probes.calls, scores.calls) == (0, 0)
     assert _sorted_rows(second.rows()) == _sorted_rows(first.rows())
+
+
+def test_a_build_resumes_from_its_json_files_alone(
+    tiny: Any,
+    probe_set: ProbeSet,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fast_options: dict[str, Any],
+) -> None:
+    """Groups, scores and render checks are enough: no neuron is counted, no probe recorded."""
+    cache = tmp_path / "cache"
+    parallel = _write_parallel(tmp_path / "sib")
+    options = {**fast_options, "parallel": parallel, "render_pairs": 2}
+    first = build_table(
+        tiny, probe_set=probe_set, database_url=f"sqlite:///{tmp_path / 'a.db'}",
+        cache_dir=cache, **options,
+    )  # fmt: skip
+    kept = Path(first.cache_path)
+    for heavy in ("neurons", "probes"):
+        shutil.rmtree(kept / heavy, ignore_errors=True)
+    assert sorted(p.name for p in kept.iterdir()) == ["groups", "manifest.json", "render", "scores"]
+    neurons = Counter(monkeypatch, "count_language_neurons")
+    probes = Counter(monkeypatch, "record_prompt_means")
+    checks = Counter(monkeypatch, "check_language")
+    second = build_table(
+        tiny, probe_set=probe_set, database_url=f"sqlite:///{tmp_path / 'b.db'}",
+        cache_dir=cache, **options,
+    )  # fmt: skip
+    assert second.status == "resumed"
+    assert (neurons.calls, probes.calls, checks.calls) == (0, 0, 0)
+    assert _sorted_rows(second.rows()) == _sorted_rows(first.rows())
+    assert second.checks == first.checks
 
 
 def test_export_writes_the_run_in_the_precomputed_format(

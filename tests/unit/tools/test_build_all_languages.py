@@ -41,18 +41,11 @@ def test_two_shards_build_in_parallel_and_merge_into_one_file(
         "SHARDS": "2",
         "MAX_PROMPTS": "2",
         "OUT": str(tmp_path / "out"),
+        "SAVE": str(tmp_path / "saved"),
         "TABLE": str(table),
         "EXTRA": "--bridges en,fr --layers 0-1 --top-rate 0.1 --resamples 0 --render-pairs 2",
     }
-    done = subprocess.run(
-        ["bash", str(ROOT / "tools" / "build_all_languages.sh")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    done = _run(env)
     logs = "".join(p.read_text() for p in sorted((tmp_path / "out").glob("shard-*.log")))
     assert done.returncode == 0, done.stdout + done.stderr + logs
     assert "shard 1/2" in done.stdout and "shard 2/2" in done.stdout
@@ -63,3 +56,25 @@ def test_two_shards_build_in_parallel_and_merge_into_one_file(
     sources = {k: v["kind"] for run in runs for k, v in run["params"]["probe_sources"].items()}
     assert sources["ace_Latn"] == "parallel" and sources["swh_Latn"] == "cldr"
     assert "chat entries (a language's own route)" in done.stdout
+    # the small JSON files are kept; a fresh output folder resumes from them alone
+    saved = sorted((tmp_path / "saved" / "cache" / "runs").iterdir())
+    assert len(saved) == 2
+    for run in saved:
+        assert {p.name for p in run.iterdir()} == {"groups", "manifest.json", "render", "scores"}
+    again = _run({**env, "OUT": str(tmp_path / "fresh")})
+    assert again.returncode == 0, again.stdout + again.stderr
+    resumed = "".join(p.read_text() for p in sorted((tmp_path / "fresh").glob("shard-*.log")))
+    assert resumed.count("resumed and completed") == 2, resumed
+    assert not (tmp_path / "fresh" / "cache" / "runs" / saved[0].name / "neurons").exists()
+
+
+def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(ROOT / "tools" / "build_all_languages.sh")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
