@@ -67,13 +67,31 @@ class Chatbot:
         self.graph = chat_graph(chain, checkpointer=checkpointer)
 
     def reply(self, user: str, text: str) -> AIMessage:
-        """Answer ``text`` from ``user`` (their thread's history and language hint)."""
+        """Answer ``text`` from ``user`` (their thread's history and language hint).
+
+        A turn that does not finish (Ctrl-C, a failed model call) leaves no trace: LangGraph
+        checkpoints the human message before the reply, so the thread is rolled back to where
+        it was.
+        """
         update: dict[str, Any] = {"messages": [("human", text)]}
         if USER_LANGUAGES.get(user):  # a hint from the profile; the thread keeps it
             update["lang"] = USER_LANGUAGES[user]
-        state = self.graph.invoke(update, {"configurable": {"thread_id": user}})
+        config: dict[str, Any] = {"configurable": {"thread_id": user}}
+        before = self.graph.get_state(config)
+        try:
+            state = self.graph.invoke(update, config)
+        except BaseException:
+            self._roll_back(user, before)
+            raise
         answer: AIMessage = state["messages"][-1]
         return answer
+
+    def _roll_back(self, user: str, before: Any) -> None:
+        """Make the thread's state the one ``before`` (a snapshot) had, again the latest."""
+        if before.config["configurable"].get("checkpoint_id") is None:  # the thread was new
+            self.graph.checkpointer.delete_thread(user)
+        else:  # a fork of the earlier checkpoint that changes nothing becomes the latest
+            self.graph.update_state(before.config, {"messages": []}, as_node="reply")
 
     def history(self, user: str) -> list[BaseMessage]:
         """The messages of ``user``'s thread, oldest first."""

@@ -200,7 +200,7 @@ def test_chatbot_ctrl_c_during_a_reply_cancels_only_that_turn(
     assert out[3].startswith("bot [swh_Latn via spa_Latn]> Jibu zuri.")
     assert out[-1] == "\nInterrupted: bye."
     # the cancelled turn is not in the history; the two answered turns are
-    history = [m.content for m in bot.histories["amina"].messages]
+    history = [m.content for m in bot.history("amina")]
     assert history == [
         "Habari za asubuhi!",
         "Jibu zuri.",

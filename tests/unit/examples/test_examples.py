@@ -72,6 +72,31 @@ def test_chatbot_history_survives_a_restart(
     assert "User: Asante\nAssistant: Jibu zuri.\nUser (Swahili): Kwaheri" in prompts[-1]
 
 
+def test_a_failed_turn_leaves_no_trace_in_the_thread(
+    db: str, prompts: list[str], load_example: Loader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first turn and a later one fail: the thread is as it was before each."""
+    chatbot = load_example("chatbot")
+    bot = chatbot.Chatbot(BridgeXChain(database_url=db, route_policy="table"))
+    real = BridgeXChain.invoke
+
+    def failing(self: BridgeXChain, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if "Kwaheri" in str(request):
+            raise KeyboardInterrupt
+        return real(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(BridgeXChain, "invoke", failing)
+    with pytest.raises(KeyboardInterrupt):
+        bot.reply("amina", "Kwaheri")
+    assert bot.history("amina") == []
+    bot.reply("amina", "Asante")
+    with pytest.raises(KeyboardInterrupt):
+        bot.reply("amina", "Kwaheri rafiki")
+    assert [m.content for m in bot.history("amina")] == ["Asante", "Jibu zuri."]
+    bot.reply("amina", "Habari")
+    assert [m.content for m in bot.history("amina")][::2] == ["Asante", "Habari"]
+
+
 def test_chatbot_legacy_history_is_runnable_with_message_history(
     db: str, prompts: list[str], load_example: Loader
 ) -> None:
