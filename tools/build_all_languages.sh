@@ -37,11 +37,12 @@ read -r -a extra <<< "${EXTRA:-}"
 SAVE="${SAVE:-docs/results/table-build}"
 mkdir -p "$OUT/cache" "$SAVE"
 OUT="$(cd "$OUT" && pwd)"
-if [ -d "$SAVE/cache" ]; then cp -rn "$SAVE/cache/." "$OUT/cache/"; fi
+# (kept as $SAVE/runs: a folder named cache is git-ignored under docs/results)
+if [ -d "$SAVE/runs" ]; then mkdir -p "$OUT/cache/runs" && cp -rn "$SAVE/runs/." "$OUT/cache/runs/"; fi
 save() {
   for run in "$OUT"/cache/runs/*/; do
     [ -d "$run" ] || continue
-    kept="$SAVE/cache/runs/$(basename "$run")"
+    kept="$SAVE/runs/$(basename "$run")"
     mkdir -p "$kept"
     for part in manifest.json groups scores render; do
       if [ -e "$run/$part" ]; then cp -r "$run/$part" "$kept/"; fi

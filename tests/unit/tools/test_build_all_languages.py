@@ -57,7 +57,7 @@ def test_two_shards_build_in_parallel_and_merge_into_one_file(
     assert sources["ace_Latn"] == "parallel" and sources["swh_Latn"] == "cldr"
     assert "chat entries (a language's own route)" in done.stdout
     # the small JSON files are kept; a fresh output folder resumes from them alone
-    saved = sorted((tmp_path / "saved" / "cache" / "runs").iterdir())
+    saved = sorted((tmp_path / "saved" / "runs").iterdir())
     assert len(saved) == 2
     for run in saved:
         assert {p.name for p in run.iterdir()} == {"groups", "manifest.json", "render", "scores"}
