@@ -53,7 +53,7 @@ from typing import Any, Protocol, runtime_checkable
 from bridgex_chain.chain.request import ChainRequest
 from bridgex_chain.detect import Detection
 from bridgex_chain.errors import BridgeDeclined, NoBridgeFound
-from bridgex_chain.languages import DEFAULT_BRIDGES, bridging_code, close_languages
+from bridgex_chain.languages import DEFAULT_BRIDGES, borrowing_order, bridging_code
 from bridgex_chain.prompting.templates import PromptPlan, PromptStyle
 from bridgex_chain.store.records import Bridge
 
@@ -339,10 +339,8 @@ def _close_language_bridge(
     language it was found for as its ``src`` (the metadata's ``bridge_via``). When no close
     language gives a bridge but a policy declined one's entry, that refusal is returned.
     """
-    near = sorted(close_languages(src))
-    further = sorted({c for n in near for c in close_languages(n)} - {src, *near})
     declined: BridgeDeclined | None = None
-    for close in near + further:
+    for close in borrowing_order(src):
         try:
             return table.best(key, close, close if trg == src else trg)
         except BridgeDeclined as err:

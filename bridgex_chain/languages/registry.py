@@ -33,6 +33,7 @@ __all__ = [
     "STUDY_LANGUAGES",
     "Language",
     "all_languages",
+    "borrowing_order",
     "bridging_code",
     "close_languages",
     "get_language",
@@ -252,3 +253,19 @@ def close_languages(code: str) -> frozenset[str]:
         if distance <= _CLOSE_DISTANCE:
             close.add(other)
     return frozenset(close)
+
+
+def borrowing_order(code: str) -> list[str]:
+    """The languages whose entry may serve ``code``: its close languages, then theirs, sorted.
+
+    The order the chain tries when ``code`` has no bridge-table entry of its own (Minangkabau:
+    Malay, then Malay's close languages).
+
+    Example:
+        >>> borrowing_order("min_Latn")
+        ['zsm_Latn', 'bjn_Latn', 'ind_Latn']
+    """
+    flores = normalize(code)
+    near = sorted(close_languages(flores))
+    further = sorted({c for n in near for c in close_languages(n)} - {flores, *near})
+    return near + further

@@ -7,7 +7,7 @@ language the detector labels), one of:
   came from (``cldr`` or ``parallel``, from the run's ``probe_sources`` parameter, else the
   run's probe set name);
 * ``borrowed`` — no entry of its own, but a close language's entry serves it (the chain's
-  close-language fallback, :func:`~bridgex_chain.languages.close_languages`);
+  close-language fallback, :func:`~bridgex_chain.languages.borrowing_order`);
 * ``none`` — no route: why (a build skipped it and said why, or no build included it).
 
 Example:
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from bridgex_chain.languages import bridging_code, close_languages, normalize
+from bridgex_chain.languages import borrowing_order, bridging_code, normalize
 
 if TYPE_CHECKING:
     from bridgex_chain.store.records import RunRecord
@@ -90,9 +90,7 @@ def table_coverage(table: BridgeTable, model: str, languages: Iterable[str]) -> 
         if code in entries:
             rows.append(_entry_row(lang, code, table, model, by_id))
             continue
-        near = sorted(close_languages(code))
-        further = sorted({c for n in near for c in close_languages(n)} - {code, *near})
-        borrowed = next((c for c in near + further if c in entries), None)
+        borrowed = next((c for c in borrowing_order(code) if c in entries), None)
         if borrowed is not None:
             rows.append(CoverageRow(lang, "borrowed", borrowed, "a close language's entry"))
             continue
